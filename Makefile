@@ -1,0 +1,48 @@
+# lawtracker — the two commands: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+PORT ?= 8000
+BIN := $(VENV)/bin
+
+.PHONY: run test install install-dev migrate seed fixtures serve check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+
+# Load the reference jurisdictions (ISO 3166 via pycountry), the criteria and the research seed.
+seed: migrate
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_seed
+
+# Rebuild fixtures/ from ../shared/data/research.yaml and research/*.yaml.
+fixtures: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py build_fixtures
+
+# Set up everything and serve on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise).
+run: seed
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_admin
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload
+
+# Set up everything and run the test suite (SQLite unless DATABASE_URL says otherwise).
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: install-dev
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

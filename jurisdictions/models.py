@@ -1,0 +1,835 @@
+"""The domain of lawtracker (see ``../shared/DOMAIN.md``).
+
+Legal data is never deleted by cascade: every foreign key from a row of legal data is
+``PROTECT``, citations are explicit through-models with ``PROTECT`` on both sides, and every
+model keeps a history (django-simple-history) of each write, whoever made it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from . import choices
+from .choices import (
+    APPLYING_STATUSES,
+    PENDING_STATUSES,
+    STATUS_SEQUENCE,
+    AssessmentValue,
+    Confidence,
+    DatePrecision,
+    EventKind,
+    IdentifierScheme,
+    InstrumentType,
+    JurisdictionKind,
+    ResearchStatus,
+    SourceKind,
+    Status,
+)
+from .querysets import (
+    AssessmentQuerySet,
+    InstrumentQuerySet,
+    JurisdictionQuerySet,
+    StatusEventQuerySet,
+)
+
+# ISO 3166-1 alpha-2 (KR), ISO 3166-2 (US-CA, GB-SCT, JP-31), or one of the non-ISO codes
+# lawtracker uses for blocs and organisations (EU is ISO's "exceptionally reserved" code).
+CODE_RE = re.compile(r"^(?:[A-Z]{2}|[A-Z]{2}-[A-Z0-9]{1,3}|EU|UN|COE)$")
+
+
+def fold_for_search(*parts: str | None) -> str:
+    """Fold text for case- and accent-insensitive search on every database.
+
+    Returns the parts joined by newlines, NFKD-decomposed with combining marks removed and
+    case-folded ("São Paulo" -> "sao paulo"). Queries are folded the same way, so a plain
+    ``icontains`` on the folded column behaves identically on SQLite and PostgreSQL.
+    """
+    text = "\n".join(p for p in parts if p)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def validate_http_url(value: str) -> None:
+    """Reject any URL whose scheme is not http or https (``javascript:``, ``data:``, ``ftp:``).
+
+    Raises ``ValidationError`` with code ``scheme``.
+    """
+    if value and not re.match(r"^https?://", value, flags=re.IGNORECASE):
+        raise ValidationError("Only http:// and https:// URLs are accepted.", code="scheme")
+
+
+def validate_code(value: str) -> None:
+    """Check the shape of a jurisdiction code (ISO 3166-1 alpha-2, ISO 3166-2, EU, UN, COE).
+
+    Whether the code exists in ISO 3166 is checked by ``Jurisdiction.clean``. Raises
+    ``ValidationError`` with code ``code_format``.
+    """
+    if not CODE_RE.match(value or ""):
+        raise ValidationError(
+            "%(value)s is not a jurisdiction code: use ISO 3166-1 alpha-2 (KR), ISO 3166-2 "
+            "(US-CA) in capitals, or EU, UN, COE.",
+            code="code_format",
+            params={"value": value},
+        )
+
+
+def precision_clean(date: datetime.date | None, precision: str, field: str = "date") -> None:
+    """Enforce the date-precision rule: month dates fall on the 1st, year dates on 1 January.
+
+    Raises ``ValidationError`` keyed by ``field``.
+    """
+    if date is None:
+        return
+    if precision == DatePrecision.MONTH and date.day != 1:
+        raise ValidationError(
+            {field: "A date known only to the month is stored as the first day of that month."}
+        )
+    if precision == DatePrecision.YEAR and (date.month, date.day) != (1, 1):
+        raise ValidationError(
+            {field: "A date known only to the year is stored as 1 January of that year."}
+        )
+
+
+class TrackedModel(models.Model):
+    """Abstract base: creation and last-change timestamps (UTC) for change feeds and filters."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        """Validate the row's own constraints (``clean``) before every save, however made."""
+        self.clean()
+        super().save(*args, **kwargs)
+
+
+class JurisdictionManager(models.Manager.from_queryset(JurisdictionQuerySet)):
+    def get_by_natural_key(self, code):
+        return self.get(code=code.upper())
+
+
+class Jurisdiction(TrackedModel):
+    """A place whose law applies: a bloc (EU), a country (KR), a subdivision (US-CA), or an
+    international organisation whose treaties are tracked (UN, COE)."""
+
+    code = models.CharField(max_length=10, unique=True, validators=[validate_code])
+    name = models.CharField(max_length=200)
+    official_name = models.CharField(max_length=300, blank=True)
+    # The everyday name where ISO's is formal ("South Korea" for "Korea, Republic of").
+    common_name = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=20, choices=JurisdictionKind.choices)
+    subdivision_type = models.CharField(max_length=100, blank=True)
+    # ISO 3166-1 numeric code (410 for KR): the key to UN M49 regions.
+    numeric_code = models.CharField(max_length=3, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,  # a country's subdivisions keep their place in the hierarchy
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    research_status = models.CharField(
+        max_length=20, choices=ResearchStatus.choices, default=ResearchStatus.NOT_RESEARCHED
+    )
+    last_reviewed_on = models.DateField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,  # losing an account must not lose the review
+        null=True,
+        blank=True,
+        related_name="reviewed_jurisdictions",
+    )
+    research_notes = models.TextField(blank=True)
+    search_text = models.TextField(blank=True, editable=False)
+
+    history = HistoricalRecords()
+    objects = JurisdictionManager()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind=JurisdictionKind.SUBDIVISION) | Q(parent__isnull=False),
+                name="jurisdiction_subdivision_has_parent",
+                violation_error_message="A subdivision must have a parent jurisdiction.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=JurisdictionKind.SUBDIVISION) | Q(parent__isnull=True),
+                name="jurisdiction_only_subdivisions_have_parent",
+                violation_error_message="Only a subdivision has a parent jurisdiction.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(research_status=ResearchStatus.REVIEWED)
+                | Q(last_reviewed_on__isnull=False),
+                name="jurisdiction_reviewed_has_date",
+                violation_error_message="A reviewed jurisdiction needs the date of its last review.",
+            ),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[A-Z0-9-]+$"),
+                name="jurisdiction_code_uppercase",
+                violation_error_message="Jurisdiction codes are upper case (US-CA, not us-ca).",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} — {self.name}"
+
+    def natural_key(self):
+        return (self.code,)
+
+    def clean(self):
+        """Normalise the code to upper case, check it against ISO 3166 and the kind/parent rules.
+
+        Raises ``ValidationError`` naming ``code`` or ``parent``.
+        """
+        from .reference import iso_code_exists
+
+        self.code = (self.code or "").strip().upper()
+        validate_code(self.code)
+        if not iso_code_exists(self.code, self.kind):
+            raise ValidationError(
+                {"code": f"{self.code} is not an ISO 3166 code for a {self.kind or 'jurisdiction'}."}
+            )
+        if self.kind == JurisdictionKind.SUBDIVISION and self.parent_id is None:
+            raise ValidationError({"parent": "A subdivision must have a parent jurisdiction."})
+        if self.kind != JurisdictionKind.SUBDIVISION and self.parent_id is not None:
+            raise ValidationError({"parent": "Only a subdivision has a parent jurisdiction."})
+        if self.parent_id is not None and self.pk is not None and self.parent_id == self.pk:
+            raise ValidationError({"parent": "A jurisdiction cannot be its own parent."})
+        if self.research_status == ResearchStatus.REVIEWED and not self.last_reviewed_on:
+            raise ValidationError(
+                {"last_reviewed_on": "A reviewed jurisdiction needs the date of its last review."}
+            )
+        self.search_text = fold_for_search(
+            self.code, self.name, self.official_name, self.common_name
+        )
+
+
+class BlocMembership(TrackedModel):
+    """Membership of a country in a bloc between two dates (the UK in the EU, 1973-01-01 to
+    2020-01-31). ``end_date`` is the last day of membership; empty while it lasts."""
+
+    bloc = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="memberships"
+    )
+    member = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="bloc_memberships"
+    )
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    source = models.ForeignKey(
+        "Source", on_delete=models.PROTECT, null=True, blank=True, related_name="memberships"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["bloc__code", "member__code", "start_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bloc", "member", "start_date"],
+                name="blocmembership_unique_start",
+                violation_error_message="This membership already exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="blocmembership_end_after_start",
+                violation_error_message="A membership cannot end before it starts.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(bloc=models.F("member")),
+                name="blocmembership_not_self",
+                violation_error_message="A bloc cannot be a member of itself.",
+            ),
+        ]
+
+    def __str__(self):
+        end = self.end_date.isoformat() if self.end_date else "…"
+        return f"membership {self.start_date.isoformat()}–{end}"
+
+    def natural_key(self):
+        return (self.bloc.code, self.member.code, self.start_date.isoformat())
+
+    def clean(self):
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "A membership cannot end before it starts."})
+        if self.bloc_id and self.bloc_id == self.member_id:
+            raise ValidationError({"member": "A bloc cannot be a member of itself."})
+
+    def active_on(self, date: datetime.date) -> bool:
+        """True when the membership covers ``date`` (start and end days included)."""
+        return self.start_date <= date and (self.end_date is None or date <= self.end_date)
+
+
+class SourceManager(models.Manager):
+    def get_by_natural_key(self, url):
+        return self.get(url=url)
+
+
+class Source(TrackedModel):
+    """Where a fact comes from: a page or document with a URL. Instruments, status events,
+    assessments and events cite sources."""
+
+    url = models.URLField(max_length=2000, unique=True, validators=[validate_http_url])
+    title = models.CharField(max_length=500, blank=True)
+    publisher = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(max_length=20, choices=SourceKind.choices, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    accessed_on = models.DateField(null=True, blank=True)
+    archived_url = models.URLField(max_length=2000, blank=True, validators=[validate_http_url])
+    # ISO 639-1 language code of the document (en, ko, de).
+    language = models.CharField(max_length=8, blank=True)
+    search_text = models.TextField(blank=True, editable=False)
+
+    history = HistoricalRecords()
+    objects = SourceManager()
+
+    class Meta:
+        ordering = ["url"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(url__startswith="http://") | Q(url__startswith="https://"),
+                name="source_url_http",
+                violation_error_message="Only http:// and https:// URLs are accepted.",
+            ),
+            models.CheckConstraint(
+                condition=Q(archived_url="")
+                | Q(archived_url__startswith="http://")
+                | Q(archived_url__startswith="https://"),
+                name="source_archived_url_http",
+                violation_error_message="Only http:// and https:// URLs are accepted.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title or self.url
+
+    def natural_key(self):
+        return (self.url,)
+
+    def clean(self):
+        validate_http_url(self.url)
+        validate_http_url(self.archived_url)
+        self.search_text = fold_for_search(self.title, self.publisher, self.url)
+
+
+class InstrumentManager(models.Manager.from_queryset(InstrumentQuerySet)):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Instrument(TrackedModel):
+    """One legal text: a statute, amendment, bill, proposal, directive, regulation, code
+    provision, court decision or treaty, of one jurisdiction. Its status, legal force and key
+    dates are derived from its status events, never stored."""
+
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="instruments"
+    )
+    # Stable public key, globally unique: /api/v1/instruments/{slug}/.
+    slug = models.SlugField(max_length=120, unique=True)
+    instrument_type = models.CharField(max_length=20, choices=InstrumentType.choices)
+    title = models.CharField(max_length=500)
+    original_title = models.CharField(max_length=500, blank=True)
+    # ISO 639-1 language of the original title.
+    original_language = models.CharField(max_length=8, blank=True)
+    short_name = models.CharField(max_length=200, blank=True)
+    citation = models.CharField(max_length=500, blank=True)
+    official_url = models.URLField(max_length=2000, blank=True, validators=[validate_http_url])
+    summary = models.TextField(blank=True)
+    max_penalty = models.TextField(blank=True)
+    confidence = models.CharField(max_length=10, choices=Confidence.choices, blank=True)
+    notes = models.TextField(blank=True)
+    search_text = models.TextField(blank=True, editable=False)
+    sources = models.ManyToManyField(
+        Source, through="InstrumentSource", related_name="instruments", blank=True
+    )
+    amends = models.ManyToManyField(
+        "self",
+        through="InstrumentAmendment",
+        through_fields=("amending", "amended"),
+        symmetrical=False,
+        related_name="amended_by",
+        blank=True,
+    )
+
+    history = HistoricalRecords()
+    objects = InstrumentManager()
+
+    class Meta:
+        ordering = ["jurisdiction__code", "slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(slug__regex=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
+                name="instrument_slug_format",
+                violation_error_message="A slug is lower-case letters, digits and single hyphens.",
+            ),
+            models.CheckConstraint(
+                condition=Q(official_url="")
+                | Q(official_url__startswith="http://")
+                | Q(official_url__startswith="https://"),
+                name="instrument_official_url_http",
+                violation_error_message="Only http:// and https:// URLs are accepted.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.short_name or self.title
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def clean(self):
+        validate_http_url(self.official_url)
+        if self.slug and not re.match(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", self.slug):
+            raise ValidationError(
+                {"slug": "A slug is lower-case letters, digits and single hyphens."}
+            )
+        self.search_text = fold_for_search(
+            self.title, self.original_title, self.short_name, self.citation, self.summary
+        )
+
+    # --- derived from the status events -------------------------------------------------
+    def _events(self) -> list[StatusEvent]:
+        """The status events in life order, from the prefetch cache when there is one."""
+        return sorted(self.status_events.all(), key=StatusEvent.sort_key)
+
+    def status_event_as_of(self, as_of: datetime.date | None = None) -> StatusEvent | None:
+        """The latest status event dated on or before ``as_of`` (default today), or None."""
+        as_of = as_of or datetime.date.today()
+        current = None
+        for event in self._events():
+            if event.date <= as_of:
+                current = event
+        return current
+
+    def status_as_of(self, as_of: datetime.date | None = None) -> str | None:
+        """The procedural status slug at ``as_of`` (DOMAIN.md), or None before any event."""
+        event = self.status_event_as_of(as_of)
+        return event.status if event else None
+
+    def legal_force_as_of(self, as_of: datetime.date | None = None) -> str | None:
+        """schema.org LegalForceStatus at ``as_of``: InForce, PartiallyInForce, NotInForce."""
+        return choices.legal_force_for(self.status_as_of(as_of))
+
+    @property
+    def status(self) -> str | None:
+        """The current (today's) procedural status."""
+        return self.status_as_of()
+
+    @property
+    def legal_force(self) -> str | None:
+        """The current (today's) schema.org LegalForceStatus."""
+        return self.legal_force_as_of()
+
+    def first_event(self, *statuses: str) -> StatusEvent | None:
+        """The earliest status event with one of ``statuses``, or None."""
+        for event in self._events():
+            if event.status in statuses:
+                return event
+        return None
+
+    def key_dates(self) -> dict[str, dict | None]:
+        """The key dates with their precision.
+
+        Returns ``{"introduced": {"date": "2024-02-06", "precision": "day"} | None,
+        "adopted": …, "in_force": …}``; ``in_force`` takes the first commencement, partial or
+        whole.
+        """
+        picks = {
+            "introduced": (Status.INTRODUCED,),
+            "adopted": (Status.ADOPTED,),
+            "in_force": (Status.PARTIALLY_IN_FORCE, Status.IN_FORCE),
+        }
+        result = {}
+        for key, statuses in picks.items():
+            event = self.first_event(*statuses)
+            result[key] = (
+                {"date": event.date.isoformat(), "precision": event.date_precision}
+                if event
+                else None
+            )
+        return result
+
+    def is_pending(self, as_of: datetime.date | None = None) -> bool:
+        return self.status_as_of(as_of) in PENDING_STATUSES
+
+    def applies(self, as_of: datetime.date | None = None) -> bool:
+        return self.status_as_of(as_of) in APPLYING_STATUSES
+
+
+class Identifier(TrackedModel):
+    """An instrument's identifier in a scheme: CELEX 32011L0093, an ELI URI, an OCD bill id."""
+
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="identifiers"
+    )
+    scheme = models.CharField(max_length=20, choices=IdentifierScheme.choices)
+    value = models.CharField(max_length=500)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["scheme", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scheme", "value"],
+                name="identifier_unique_in_scheme",
+                violation_error_message="This identifier is already given to an instrument.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.scheme}:{self.value}"
+
+    def natural_key(self):
+        return (self.scheme, self.value)
+
+
+class InstrumentAmendment(TrackedModel):
+    """"Instrument A amends instrument B" (an amendment act and the statute it changes)."""
+
+    amending = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="amendment_links"
+    )
+    amended = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="amended_by_links"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["amending", "amended"],
+                name="amendment_unique",
+                violation_error_message="This amendment link already exists.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(amending=models.F("amended")),
+                name="amendment_not_self",
+                violation_error_message="An instrument cannot amend itself.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"amendment link {self.amending_id} -> {self.amended_id}"
+
+    def clean(self):
+        if self.amending_id and self.amending_id == self.amended_id:
+            raise ValidationError({"amended": "An instrument cannot amend itself."})
+
+
+class StatusEvent(TrackedModel):
+    """One dated step in an instrument's life (the proposal status history)."""
+
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="status_events"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices)
+    date = models.DateField()
+    date_precision = models.CharField(
+        max_length=20, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    description = models.TextField(blank=True)
+    sources = models.ManyToManyField(
+        Source, through="StatusEventSource", related_name="status_events", blank=True
+    )
+
+    history = HistoricalRecords()
+    objects = StatusEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["instrument_id", "date", "id"]
+        indexes = [models.Index(fields=["instrument", "date"], name="statusevent_instr_date")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "status", "date"],
+                name="statusevent_unique_step",
+                violation_error_message="This instrument already has this status on this date.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.status} {self.date.isoformat()}"
+
+    def natural_key(self):
+        return (*self.instrument.natural_key(), self.status, self.date.isoformat())
+
+    natural_key.dependencies = ["jurisdictions.instrument"]
+
+    def clean(self):
+        precision_clean(self.date, self.date_precision)
+
+    @staticmethod
+    def sort_key(event: StatusEvent):
+        """Life order: by date, then by the step's place in the vocabulary, then by id."""
+        return (event.date, STATUS_SEQUENCE.get(event.status, 0), event.pk or 0)
+
+    @property
+    def ocd_classification(self) -> str:
+        """The Open Civic Data bill-action classification of this step."""
+        return choices.OCD_CLASSIFICATION.get(self.status, "")
+
+
+class CriterionManager(models.Manager):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Criterion(TrackedModel):
+    """One comparative question asked of every law (``possession``: is possessing it an
+    offence?). Slugs are stable; a retired criterion is kept and marked retired."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    label = models.CharField(max_length=120)
+    question = models.TextField()
+    position = models.PositiveSmallIntegerField(default=0)
+    retired = models.BooleanField(default=False)
+
+    history = HistoricalRecords()
+    objects = CriterionManager()
+
+    class Meta:
+        ordering = ["position", "slug"]
+        verbose_name_plural = "criteria"
+
+    def __str__(self):
+        return self.label or self.slug
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def delete(self, *args, **kwargs):
+        """Criteria are retired, never deleted: old exports and links must keep their meaning.
+
+        Raises ``ValidationError`` always.
+        """
+        raise ValidationError("A criterion is never deleted: mark it retired instead.")
+
+
+class Assessment(TrackedModel):
+    """The answer of one instrument to one criterion, with a pinpoint and sources."""
+
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="assessments"
+    )
+    criterion = models.ForeignKey(
+        Criterion, on_delete=models.PROTECT, related_name="assessments"
+    )
+    value = models.CharField(max_length=10, choices=AssessmentValue.choices)
+    pinpoint = models.CharField(max_length=300, blank=True)
+    note = models.TextField(blank=True)
+    # A provision that took effect later than the rest of its instrument counts from here.
+    commencement_date = models.DateField(null=True, blank=True)
+    verified_on = models.DateField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,  # losing an account must not lose the assessment
+        null=True,
+        blank=True,
+        related_name="verified_assessments",
+    )
+    sources = models.ManyToManyField(
+        Source, through="AssessmentSource", related_name="assessments", blank=True
+    )
+
+    history = HistoricalRecords()
+    objects = AssessmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["instrument_id", "criterion__position", "criterion__slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "criterion"],
+                name="assessment_unique_per_criterion",
+                violation_error_message="This instrument is already assessed on this criterion.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"assessment: {self.value}"
+
+    def natural_key(self):
+        return (*self.instrument.natural_key(), *self.criterion.natural_key())
+
+    natural_key.dependencies = ["jurisdictions.instrument", "jurisdictions.criterion"]
+
+    def counts_on(self, as_of: datetime.date) -> bool:
+        """False before the assessment's own commencement date, True otherwise."""
+        return self.commencement_date is None or self.commencement_date <= as_of
+
+
+class EventManager(models.Manager):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Event(TrackedModel):
+    """A dated happening that is not a step of one instrument: an enforcement operation
+    (Europol's Operation Cumberland), a report, a letter, a court ruling, a transposition
+    deadline. Figures are named numbers (``{"arrests": 25}``)."""
+
+    slug = models.SlugField(max_length=160, unique=True)
+    date = models.DateField()
+    date_precision = models.CharField(
+        max_length=20, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    title = models.CharField(max_length=500)
+    kind = models.CharField(max_length=30, choices=EventKind.choices)
+    summary = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    figures = models.JSONField(default=dict, blank=True)
+    confidence = models.CharField(max_length=10, choices=Confidence.choices, blank=True)
+    # Set for an event that belongs to one instrument (a directive's transposition deadline).
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    search_text = models.TextField(blank=True, editable=False)
+    jurisdictions = models.ManyToManyField(
+        Jurisdiction, through="EventJurisdiction", related_name="events", blank=True
+    )
+    sources = models.ManyToManyField(
+        Source, through="EventSource", related_name="events", blank=True
+    )
+
+    history = HistoricalRecords()
+    objects = EventManager()
+
+    class Meta:
+        ordering = ["date", "slug"]
+
+    def __str__(self):
+        return self.title
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def clean(self):
+        precision_clean(self.date, self.date_precision)
+        if not isinstance(self.figures, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+            for k, v in self.figures.items()
+        ):
+            raise ValidationError({"figures": "Figures are named numbers: {\"arrests\": 25}."})
+        self.search_text = fold_for_search(self.title, self.summary)
+
+
+class EventJurisdiction(TrackedModel):
+    """A jurisdiction involved in an event."""
+
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="jurisdiction_links")
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="event_links"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "jurisdiction"],
+                name="eventjurisdiction_unique",
+                violation_error_message="This jurisdiction is already linked to the event.",
+            ),
+        ]
+
+    def __str__(self):
+        return "event jurisdiction"
+
+
+# --- citations: one explicit through-model per citing kind, PROTECT on both sides ----------
+class Citation(TrackedModel):
+    """Abstract: a row citing a source. Removing a citation is an explicit, recorded delete."""
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return "citation"
+
+
+class InstrumentSource(Citation):
+    """An instrument cites a source."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="citations")
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="instrument_citations"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "source"],
+                name="instrumentsource_unique",
+                violation_error_message="The instrument already cites this source.",
+            ),
+        ]
+
+
+class StatusEventSource(Citation):
+    """A status event cites a source."""
+
+    status_event = models.ForeignKey(
+        StatusEvent, on_delete=models.PROTECT, related_name="citations"
+    )
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="status_event_citations"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status_event", "source"],
+                name="statuseventsource_unique",
+                violation_error_message="The status event already cites this source.",
+            ),
+        ]
+
+
+class AssessmentSource(Citation):
+    """An assessment cites a source."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="citations")
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="assessment_citations"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "source"],
+                name="assessmentsource_unique",
+                violation_error_message="The assessment already cites this source.",
+            ),
+        ]
+
+
+class EventSource(Citation):
+    """An event cites a source."""
+
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="citations")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="event_citations")
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "source"],
+                name="eventsource_unique",
+                violation_error_message="The event already cites this source.",
+            ),
+        ]
