@@ -553,10 +553,14 @@ class StatusEvent(TrackedModel):
         ordering = ["instrument_id", "date", "id"]
         indexes = [models.Index(fields=["instrument", "date"], name="statusevent_instr_date")]
         constraints = [
+            # Precision is part of the key: a source may report one step only as "on or
+            # before" a date on which another step of the same kind is known to the day.
             models.UniqueConstraint(
-                fields=["instrument", "status", "date"],
+                fields=["instrument", "status", "date", "date_precision"],
                 name="statusevent_unique_step",
-                violation_error_message="This instrument already has this status on this date.",
+                violation_error_message=(
+                    "This instrument already has this status on this date with this precision."
+                ),
             ),
         ]
 
@@ -564,7 +568,12 @@ class StatusEvent(TrackedModel):
         return f"{self.status} {self.date.isoformat()}"
 
     def natural_key(self):
-        return (*self.instrument.natural_key(), self.status, self.date.isoformat())
+        return (
+            *self.instrument.natural_key(),
+            self.status,
+            self.date.isoformat(),
+            self.date_precision,
+        )
 
     natural_key.dependencies = ["jurisdictions.instrument"]
 
