@@ -1,0 +1,652 @@
+"""Effective coverage and gaps — the core answer of lawtracker.
+
+This module encodes DOMAIN.md, "Effective coverage and gaps — the core answer". For a
+jurisdiction J, a criterion C and a date D (``as_of``, a ``datetime.date``):
+
+1. **Status as of D.** An instrument's status as of D is the status of its latest status event
+   dated on or before D; events on the same date are ordered by their place in the status
+   vocabulary (``choices.STATUS_SEQUENCE``), then by primary key (adopted and in force on one
+   day is in force at the end of it). The instrument *applies* at D when that status is
+   ``in_force`` or ``partially_in_force`` and is *pending* when it is ``introduced``,
+   ``in_committee``, ``passed_chamber`` or ``adopted``.
+2. **Which law counts.** Under ``scope="applicable"`` (the default) every instrument applying at
+   D in J or in one of J's ancestors (the ``parent`` chain: a country's law applies in its
+   states; such deciders are marked ``inherited``). Instruments of blocs (kind
+   ``supranational``, the EU) and of international organisations (kind ``international``, UN,
+   COE) are never inherited: a directive binds member states to legislate, it is not national
+   law. The applying instruments of the blocs J is a member of at D (``BlocMembership``, start
+   and end days included) are listed as ``bloc_obligations``: shown, never counted. Under
+   ``scope="own"`` only J's own instruments count ("has California legislated?").
+3. **The value.** The strongest assessment for C among the counted instruments, ranked
+   ``yes`` > ``partial`` > ``unclear`` > ``no`` (``choices.VALUE_STRENGTH``); ``none`` when
+   there is no applicable assessment. An assessment whose ``commencement_date`` is after D does
+   not count yet (its instrument is listed in ``Cell.not_commenced``).
+4. **Research status.** When J is ``not_researched`` the value is ``not_researched`` whatever
+   was found ("nobody looked yet" is not "no law found"); what was found is still listed in
+   ``considered``, ``pending`` and ``bloc_obligations``.
+5. **Pending.** Instruments pending at D — J's own and, under ``applicable``, its ancestors'
+   (never a bloc's) — whose assessment for C is ``yes``: "a proposal is pending".
+6. **Approximate.** See :func:`approximate_as_of`: a cell is approximate when one of J's
+   candidate instruments for C (its own and, under ``applicable``, its ancestors' instruments
+   that are assessed for C) has a step recorded only as ``on_or_before`` a date after D while
+   the step before it (in life order) is dated on or before D, or there is none. Such a step
+   may well have happened before D; the sources only say by when.
+
+A **gap** for C at D is a researched jurisdiction (``in_progress`` or ``reviewed``) whose
+effective value is not ``yes`` (:func:`gaps`).
+
+Queries: :func:`compute` reads the database in a fixed number of queries whatever the number of
+jurisdictions, criteria or instruments (the hierarchy, the memberships, the assessments with
+their instruments, the status events, and the two kinds of citations), plus one query for each
+of ``jurisdictions`` and ``criteria`` given as unevaluated querysets. Everything else is pure
+Python over plain values.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+from django.db.models import Q
+
+from .choices import (
+    APPLYING_STATUSES,
+    PENDING_STATUSES,
+    STATUS_SEQUENCE,
+    VALUE_STRENGTH,
+    AssessmentValue,
+    DatePrecision,
+    EffectiveValue,
+    JurisdictionKind,
+    ResearchStatus,
+    Scope,
+)
+from .models import (
+    Assessment,
+    AssessmentSource,
+    BlocMembership,
+    Criterion,
+    InstrumentSource,
+    Jurisdiction,
+    StatusEvent,
+)
+
+# Kinds whose instruments are never inherited by, nor counted for, another jurisdiction.
+NOT_INHERITED_KINDS = frozenset({JurisdictionKind.SUPRANATIONAL, JurisdictionKind.INTERNATIONAL})
+
+# The values a gap can take, in the order the gaps answer lists them (DOMAIN.md, "gaps").
+GAP_VALUES = (
+    EffectiveValue.NONE.value,
+    EffectiveValue.NO.value,
+    EffectiveValue.UNCLEAR.value,
+    EffectiveValue.PARTIAL.value,
+    EffectiveValue.NOT_RESEARCHED.value,
+)
+
+# How deep one query follows the parent chain. ISO 3166-2 nests at most three levels
+# (GB-GLG -> GB-SCT -> GB); a deeper chain costs one more query per extra four levels.
+_ANCESTOR_LOOKUPS = (
+    "parent",
+    "parent__parent",
+    "parent__parent__parent",
+    "parent__parent__parent__parent",
+)
+
+# Above this many ids an IN list costs more than it saves (and nears SQLite's limit on query
+# parameters): the query then reads the whole table and the Python side ignores the rest.
+_MAX_IN = 500
+
+
+# --- the answer ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Decider:
+    """One instrument's contribution to a cell.
+
+    ``value`` is its assessment for the cell's criterion (``yes``/``partial``/``unclear``/
+    ``no``); ``status`` its procedural status as of the date (None before its first event);
+    ``inherited`` is True when the instrument belongs to an ancestor of the jurisdiction (federal
+    law in a US state) or, for a bloc obligation, reaches it through an ancestor's membership.
+    ``sources`` cite the assessment — or, when the assessment cites nothing, the instrument — as
+    ``({"url", "title", "publisher", "kind"}, ...)`` in the order they were attached.
+    ``commencement_date`` is the assessment's own commencement date (ISO date) or None.
+    """
+
+    instrument_id: int
+    slug: str
+    short_name: str
+    title: str
+    jurisdiction_code: str
+    value: str
+    status: str | None
+    inherited: bool
+    pinpoint: str
+    sources: tuple[dict, ...]
+    commencement_date: datetime.date | None = None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The effective value of one jurisdiction for one criterion at one date.
+
+    - ``value``: one of ``choices.EffectiveValue`` (``yes``, ``partial``, ``unclear``, ``no``,
+      ``none``, ``not_researched``).
+    - ``approximate``: the answer rests on a step dated only ``on_or_before`` a later date
+      (module docstring, rule 6).
+    - ``instruments``: the deciders — counted instruments whose assessment equals ``value``
+      (empty for ``none`` and ``not_researched``).
+    - ``considered``: every counted instrument (applying, assessed for the criterion, assessment
+      commenced), strongest first.
+    - ``pending``: instruments pending at the date whose assessment is ``yes``.
+    - ``bloc_obligations``: applying instruments of the blocs the jurisdiction belongs to at the
+      date, with a commenced assessment for the criterion — shown, never counted.
+    - ``not_commenced``: applying instruments whose assessment has a commencement date after
+      the date — shown, not counted yet.
+    """
+
+    value: str
+    approximate: bool
+    instruments: tuple[Decider, ...]
+    considered: tuple[Decider, ...]
+    pending: tuple[Decider, ...]
+    bloc_obligations: tuple[Decider, ...]
+    not_commenced: tuple[Decider, ...] = ()
+
+
+class Coverage:
+    """Effective values of many jurisdictions for many criteria at one date (see
+    :func:`compute`).
+
+    Attributes: ``as_of`` (date), ``scope`` (``applicable`` or ``own``), ``criteria`` (list of
+    Criterion, in the order given), ``jurisdictions`` (list of Jurisdiction, in the order given,
+    duplicates dropped).
+    """
+
+    def __init__(self, as_of, scope, criteria, jurisdictions, cells):
+        self.as_of: datetime.date = as_of
+        self.scope: str = scope
+        self.criteria: list[Criterion] = criteria
+        self.jurisdictions: list[Jurisdiction] = jurisdictions
+        self._cells: dict[tuple[int, str], Cell] = cells
+        self._by_code = {j.code: j for j in jurisdictions}
+
+    def __repr__(self):
+        return (
+            f"<Coverage as_of={self.as_of.isoformat()} scope={self.scope} "
+            f"{len(self.jurisdictions)}x{len(self.criteria)}>"
+        )
+
+    def cell(self, jurisdiction: Jurisdiction | str, criterion_slug: str) -> Cell:
+        """The cell of ``jurisdiction`` (a Jurisdiction or its code, any case) for the criterion
+        ``criterion_slug``.
+
+        Raises ``KeyError`` when the jurisdiction or the criterion was not computed.
+        """
+        if isinstance(jurisdiction, str):
+            found = self._by_code.get(jurisdiction.strip().upper())
+            if found is None:
+                raise KeyError(jurisdiction)
+            jurisdiction = found
+        return self._cells[(jurisdiction.pk, criterion_slug)]
+
+    def rows(self) -> list[tuple[Jurisdiction, dict[str, Cell]]]:
+        """One row per jurisdiction: ``(jurisdiction, {criterion slug: Cell})``, both in the
+        order given to :func:`compute`."""
+        return [
+            (j, {c.slug: self._cells[(j.pk, c.slug)] for c in self.criteria})
+            for j in self.jurisdictions
+        ]
+
+    def column(self, criterion_slug: str) -> list[tuple[Jurisdiction, Cell]]:
+        """Every jurisdiction's cell for one criterion: ``[(jurisdiction, Cell), ...]``.
+
+        Raises ``KeyError`` when the criterion was not computed.
+        """
+        return [(j, self._cells[(j.pk, criterion_slug)]) for j in self.jurisdictions]
+
+
+# --- point-in-time rules on a list of status events (pure) ---------------------------------
+class StepLike(Protocol):
+    """Anything shaped like a status event: a ``StatusEvent`` or a :class:`Step`."""
+
+    date: datetime.date
+    status: str
+    date_precision: str
+    pk: int | None
+
+
+class Step(NamedTuple):
+    """A status event as plain values."""
+
+    date: datetime.date
+    status: str
+    date_precision: str
+    pk: int | None
+
+
+def life_order_key(step: StepLike) -> tuple:
+    """Sort key of an instrument's life: date, then the step's place in the status vocabulary
+    (``choices.STATUS_SEQUENCE``), then primary key."""
+    return (step.date, STATUS_SEQUENCE.get(step.status, 0), step.pk or 0)
+
+
+def status_as_of(steps: Iterable[StepLike], as_of: datetime.date) -> str | None:
+    """The status of the latest step dated on or before ``as_of`` (ties broken by life order),
+    or None when no step is that old."""
+    current = None
+    for step in sorted(steps, key=life_order_key):
+        if step.date > as_of:
+            break
+        current = step.status
+    return current
+
+
+def approximate_as_of(steps: Iterable[StepLike], as_of: datetime.date) -> bool:
+    """True when the status as of ``as_of`` may be wrong because a step is dated only
+    ``on_or_before`` a later date.
+
+    A step with precision ``on_or_before`` is stored at the date of the earliest source that
+    reports it (DOMAIN.md): it happened on that date *or earlier*. When such a step is dated
+    after ``as_of`` and the step before it in life order is dated on or before ``as_of`` (or it
+    is the first step), nothing known rules out that it had already happened by ``as_of``.
+    When the step before it is itself dated after ``as_of``, the order of the steps rules that
+    out, and the answer is exact.
+    """
+    previous = None
+    for step in sorted(steps, key=life_order_key):
+        if (
+            step.date_precision == DatePrecision.ON_OR_BEFORE
+            and step.date > as_of
+            and (previous is None or previous.date <= as_of)
+        ):
+            return True
+        previous = step
+    return False
+
+
+# --- loading (a fixed number of queries) ---------------------------------------------------
+@dataclass
+class _Instrument:
+    id: int
+    slug: str
+    short_name: str
+    title: str
+    jurisdiction_id: int
+    jurisdiction_code: str
+    jurisdiction_kind: str
+    steps: list[Step] = field(default_factory=list)
+    sources: tuple[dict, ...] = ()
+
+
+@dataclass
+class _Assessment:
+    id: int
+    instrument: _Instrument
+    criterion_id: int
+    value: str
+    pinpoint: str
+    commencement_date: datetime.date | None
+    sources: tuple[dict, ...] = ()
+
+    def counts_on(self, as_of: datetime.date) -> bool:
+        return self.commencement_date is None or self.commencement_date <= as_of
+
+
+def _limit(queryset, lookup: str, ids):
+    """Filter ``queryset`` to ``lookup`` in ``ids`` unless there are too many ids to list."""
+    ids = list(ids)
+    if len(ids) <= _MAX_IN:
+        return queryset.filter(**{f"{lookup}__in": ids})
+    return queryset
+
+
+def _ancestor_chains(jurisdiction_ids: list[int]) -> dict[int, list[int]]:
+    """{jurisdiction id: [parent id, grandparent id, ...]} — one query for chains of up to four
+    levels (every ISO 3166-2 chain)."""
+    chains: dict[int, list[int]] = {pk: [] for pk in jurisdiction_ids}
+    # id to look up -> the jurisdictions whose chain continues from it
+    todo: dict[int, list[int]] = {pk: [pk] for pk in jurisdiction_ids}
+    while todo:
+        rows = _limit(Jurisdiction.objects.order_by(), "pk", todo).values_list(
+            "pk", *_ANCESTOR_LOOKUPS
+        )
+        next_todo: dict[int, list[int]] = defaultdict(list)
+        for pk, *parents in rows:
+            for owner in todo.get(pk, ()):
+                chain = chains[owner]
+                for parent in parents:
+                    if parent is None or parent == owner or parent in chain:
+                        break  # the top, or a cycle in bad data
+                    chain.append(parent)
+                else:
+                    next_todo[chain[-1]].append(owner)  # deeper than one query reaches
+        todo = next_todo
+    return chains
+
+
+def _memberships(member_ids: Iterable[int], as_of: datetime.date) -> dict[int, list[int]]:
+    """{member id: [bloc id, ...]} for memberships covering ``as_of`` (both ends included)."""
+    rows = (
+        _limit(BlocMembership.objects.order_by("bloc__code"), "member_id", member_ids)
+        .filter(start_date__lte=as_of)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=as_of))
+        .values_list("member_id", "bloc_id")
+    )
+    blocs: dict[int, list[int]] = defaultdict(list)
+    for member_id, bloc_id in rows:
+        if bloc_id not in blocs[member_id]:
+            blocs[member_id].append(bloc_id)
+    return blocs
+
+
+def _source_dict(url, title, publisher, kind) -> dict:
+    return {"url": url, "title": title, "publisher": publisher, "kind": kind}
+
+
+def _load_assessments(
+    jurisdiction_ids: set[int], criterion_ids: list[int]
+) -> dict[tuple[int, int], list[_Assessment]]:
+    """{(jurisdiction id, criterion id): [assessment, ...]} with instruments, their status
+    events and the citations — four queries."""
+    rows = (
+        _limit(Assessment.objects.order_by("pk"), "instrument__jurisdiction_id", jurisdiction_ids)
+        .filter(criterion_id__in=criterion_ids)
+        .values_list(
+            "pk",
+            "criterion_id",
+            "value",
+            "pinpoint",
+            "commencement_date",
+            "instrument_id",
+            "instrument__slug",
+            "instrument__short_name",
+            "instrument__title",
+            "instrument__jurisdiction_id",
+            "instrument__jurisdiction__code",
+            "instrument__jurisdiction__kind",
+        )
+    )
+    instruments: dict[int, _Instrument] = {}
+    assessments: dict[int, _Assessment] = {}
+    for (
+        pk,
+        criterion_id,
+        value,
+        pinpoint,
+        commencement,
+        instrument_id,
+        slug,
+        short_name,
+        title,
+        jurisdiction_id,
+        code,
+        kind,
+    ) in rows:
+        if jurisdiction_id not in jurisdiction_ids:
+            continue
+        instrument = instruments.get(instrument_id)
+        if instrument is None:
+            instrument = instruments[instrument_id] = _Instrument(
+                instrument_id, slug, short_name, title, jurisdiction_id, code, kind
+            )
+        assessments[pk] = _Assessment(pk, instrument, criterion_id, value, pinpoint, commencement)
+
+    events = _limit(StatusEvent.objects.order_by(), "instrument_id", instruments).values_list(
+        "instrument_id", "date", "status", "date_precision", "pk"
+    )
+    for instrument_id, date, status, precision, pk in events:
+        if instrument_id in instruments:
+            instruments[instrument_id].steps.append(Step(date, status, precision, pk))
+    for instrument in instruments.values():
+        instrument.steps.sort(key=life_order_key)
+
+    cited: dict[int, list[dict]] = defaultdict(list)
+    for assessment_id, *source in _limit(
+        AssessmentSource.objects.order_by("pk"), "assessment_id", assessments
+    ).values_list(
+        "assessment_id", "source__url", "source__title", "source__publisher", "source__kind"
+    ):
+        cited[assessment_id].append(_source_dict(*source))
+    for assessment_id, sources in cited.items():
+        if assessment_id in assessments:
+            assessments[assessment_id].sources = tuple(sources)
+
+    cited = defaultdict(list)
+    for instrument_id, *source in _limit(
+        InstrumentSource.objects.order_by("pk"), "instrument_id", instruments
+    ).values_list(
+        "instrument_id", "source__url", "source__title", "source__publisher", "source__kind"
+    ):
+        cited[instrument_id].append(_source_dict(*source))
+    for instrument_id, sources in cited.items():
+        if instrument_id in instruments:
+            instruments[instrument_id].sources = tuple(sources)
+
+    by_cell: dict[tuple[int, int], list[_Assessment]] = defaultdict(list)
+    for assessment in assessments.values():
+        by_cell[(assessment.instrument.jurisdiction_id, assessment.criterion_id)].append(
+            assessment
+        )
+    return by_cell
+
+
+# --- the rules (pure) ----------------------------------------------------------------------
+def _decider(assessment: _Assessment, status: str | None, inherited: bool) -> Decider:
+    instrument = assessment.instrument
+    return Decider(
+        instrument_id=instrument.id,
+        slug=instrument.slug,
+        short_name=instrument.short_name,
+        title=instrument.title,
+        jurisdiction_code=instrument.jurisdiction_code,
+        value=assessment.value,
+        status=status,
+        inherited=inherited,
+        pinpoint=assessment.pinpoint,
+        sources=assessment.sources or instrument.sources,
+        commencement_date=assessment.commencement_date,
+    )
+
+
+def _by_place(decider: Decider) -> tuple:
+    # J's own law before inherited law, then by jurisdiction and slug: a stable order on
+    # every database.
+    return (decider.inherited, decider.jurisdiction_code, decider.slug)
+
+
+def _by_strength(decider: Decider) -> tuple:
+    return (-VALUE_STRENGTH.get(decider.value, 0), *_by_place(decider))
+
+
+def _cell(
+    jurisdiction: Jurisdiction,
+    criterion_id: int,
+    as_of: datetime.date,
+    law: list[int],
+    blocs: list[tuple[int, bool]],
+    by_cell: dict[tuple[int, int], list[_Assessment]],
+    status_of,
+    approximate_of,
+) -> Cell:
+    """One cell. ``law``: the jurisdiction ids whose instruments count, J first; ``blocs``:
+    ``(bloc id, reached through an ancestor)`` pairs."""
+    considered, pending, not_commenced, approximate = [], [], [], False
+    for jurisdiction_id in law:
+        inherited = jurisdiction_id != jurisdiction.pk
+        for assessment in by_cell.get((jurisdiction_id, criterion_id), ()):
+            instrument = assessment.instrument
+            if inherited and instrument.jurisdiction_kind in NOT_INHERITED_KINDS:
+                continue
+            approximate = approximate or approximate_of(instrument)
+            status = status_of(instrument)
+            if status in APPLYING_STATUSES:
+                target = considered if assessment.counts_on(as_of) else not_commenced
+                target.append(_decider(assessment, status, inherited))
+            elif status in PENDING_STATUSES and assessment.value == AssessmentValue.YES:
+                pending.append(_decider(assessment, status, inherited))
+
+    bloc_obligations = []
+    for bloc_id, via_ancestor in blocs:
+        for assessment in by_cell.get((bloc_id, criterion_id), ()):
+            status = status_of(assessment.instrument)
+            if status in APPLYING_STATUSES and assessment.counts_on(as_of):
+                bloc_obligations.append(_decider(assessment, status, via_ancestor))
+
+    considered.sort(key=_by_strength)
+    if jurisdiction.research_status == ResearchStatus.NOT_RESEARCHED:
+        value, instruments = EffectiveValue.NOT_RESEARCHED.value, ()
+    elif considered:
+        value = considered[0].value
+        instruments = tuple(d for d in considered if d.value == value)
+    else:
+        value, instruments = EffectiveValue.NONE.value, ()
+    return Cell(
+        value=str(value),
+        approximate=approximate,
+        instruments=instruments,
+        considered=tuple(considered),
+        pending=tuple(sorted(pending, key=_by_place)),
+        bloc_obligations=tuple(sorted(bloc_obligations, key=_by_place)),
+        not_commenced=tuple(sorted(not_commenced, key=_by_place)),
+    )
+
+
+def _check_as_of(as_of) -> datetime.date:
+    if isinstance(as_of, datetime.datetime):
+        return as_of.date()
+    if not isinstance(as_of, datetime.date):
+        raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
+    return as_of
+
+
+def _check_scope(scope) -> str:
+    if scope not in Scope.values:
+        raise ValueError(f"scope must be one of {', '.join(Scope.values)}, not {scope!r}")
+    return str(scope)
+
+
+def _unique(objects) -> list:
+    seen, result = set(), []
+    for obj in objects:
+        if obj.pk not in seen:
+            seen.add(obj.pk)
+            result.append(obj)
+    return result
+
+
+def compute(
+    jurisdictions: Iterable[Jurisdiction],
+    criteria: Iterable[Criterion],
+    as_of: datetime.date,
+    scope: str = Scope.APPLICABLE,
+) -> Coverage:
+    """Effective coverage of ``jurisdictions`` for ``criteria`` as of ``as_of`` (module
+    docstring for the rules).
+
+    ``jurisdictions`` and ``criteria`` are iterables or querysets of Jurisdiction and
+    Criterion; their order is kept and duplicates are dropped. ``as_of`` is a
+    ``datetime.date`` (a ``datetime`` is cut to its date); ``scope`` is ``"applicable"`` or
+    ``"own"`` (``choices.Scope``).
+
+    Reads the database in six queries whatever the sizes (module docstring). Raises
+    ``TypeError`` when ``as_of`` is not a date and ``ValueError`` for an unknown scope.
+    """
+    as_of = _check_as_of(as_of)
+    scope = _check_scope(scope)
+    jurisdiction_list = _unique(jurisdictions)
+    criterion_list = _unique(criteria)
+    if not jurisdiction_list or not criterion_list:
+        return Coverage(as_of, scope, criterion_list, jurisdiction_list, {})
+
+    own_ids = [j.pk for j in jurisdiction_list]
+    chains = _ancestor_chains(own_ids)
+    ancestor_ids = {a for chain in chains.values() for a in chain}
+    member_of = _memberships(set(own_ids) | ancestor_ids, as_of)
+    bloc_ids = {b for blocs in member_of.values() for b in blocs}
+    by_cell = _load_assessments(
+        set(own_ids) | ancestor_ids | bloc_ids, [c.pk for c in criterion_list]
+    )
+
+    statuses: dict[int, str | None] = {}
+    approximations: dict[int, bool] = {}
+
+    def status_of(instrument: _Instrument) -> str | None:
+        if instrument.id not in statuses:
+            statuses[instrument.id] = status_as_of(instrument.steps, as_of)
+        return statuses[instrument.id]
+
+    def approximate_of(instrument: _Instrument) -> bool:
+        if instrument.id not in approximations:
+            approximations[instrument.id] = approximate_as_of(instrument.steps, as_of)
+        return approximations[instrument.id]
+
+    cells: dict[tuple[int, str], Cell] = {}
+    for jurisdiction in jurisdiction_list:
+        ancestors = chains.get(jurisdiction.pk, []) if scope == Scope.APPLICABLE else []
+        law = [jurisdiction.pk, *ancestors]
+        blocs: list[tuple[int, bool]] = []
+        for holder in law:
+            for bloc_id in member_of.get(holder, ()):
+                if bloc_id not in {b for b, _ in blocs}:
+                    blocs.append((bloc_id, holder != jurisdiction.pk))
+        for criterion in criterion_list:
+            cells[(jurisdiction.pk, criterion.slug)] = _cell(
+                jurisdiction, criterion.pk, as_of, law, blocs, by_cell, status_of, approximate_of
+            )
+    return Coverage(as_of, scope, criterion_list, jurisdiction_list, cells)
+
+
+def gaps(
+    criterion: Criterion | str,
+    as_of: datetime.date,
+    scope: str = Scope.APPLICABLE,
+    jurisdictions: Iterable[Jurisdiction] | None = None,
+) -> dict:
+    """The jurisdictions that lack coverage for ``criterion`` as of ``as_of``, grouped by
+    effective value.
+
+    ``criterion`` is a Criterion or its slug; ``jurisdictions`` an iterable or queryset of
+    Jurisdiction, by default every jurisdiction except international organisations (UN, COE:
+    their treaties are not the law of a place). Returns::
+
+        {"as_of": date, "criterion": Criterion, "scope": str,
+         "counts": {value: n}, "groups": {value: [Jurisdiction, ...]},
+         "covered": [Jurisdiction, ...],          # researched and yes: not gaps
+         "pending": {code, ...},                  # jurisdictions with a pending yes
+         "cells": {code: Cell}}                   # every jurisdiction's cell, for citing
+
+    ``counts`` and ``groups`` always hold every value of ``GAP_VALUES`` (``none``, ``no``,
+    ``unclear``, ``partial``, ``not_researched``), zeros included; groups are ordered by code.
+    A gap is a researched jurisdiction (``in_progress`` or ``reviewed``) whose value is not
+    ``yes``; ``not_researched`` jurisdictions are listed apart under ``not_researched``.
+
+    Raises ``Criterion.DoesNotExist`` for an unknown slug, and what :func:`compute` raises.
+    """
+    if isinstance(criterion, str):
+        criterion = Criterion.objects.get(slug=criterion)
+    if jurisdictions is None:
+        jurisdictions = Jurisdiction.objects.exclude(kind=JurisdictionKind.INTERNATIONAL)
+    coverage = compute(jurisdictions, [criterion], as_of, scope)
+
+    groups: dict[str, list[Jurisdiction]] = {value: [] for value in GAP_VALUES}
+    covered, pending, cells = [], set(), {}
+    for jurisdiction, cell in sorted(coverage.column(criterion.slug), key=lambda r: r[0].code):
+        cells[jurisdiction.code] = cell
+        if cell.pending:
+            pending.add(jurisdiction.code)
+        if cell.value == EffectiveValue.YES:
+            covered.append(jurisdiction)
+        else:
+            groups[cell.value].append(jurisdiction)
+    return {
+        "as_of": coverage.as_of,
+        "criterion": criterion,
+        "scope": coverage.scope,
+        "counts": {value: len(members) for value, members in groups.items()},
+        "groups": groups,
+        "covered": covered,
+        "pending": pending,
+        "cells": cells,
+    }
