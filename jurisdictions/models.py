@@ -215,6 +215,11 @@ class Jurisdiction(TrackedModel):
         )
 
 
+class BlocMembershipManager(models.Manager):
+    def get_by_natural_key(self, bloc_code, member_code, start_date):
+        return self.get(bloc__code=bloc_code, member__code=member_code, start_date=start_date)
+
+
 class BlocMembership(TrackedModel):
     """Membership of a country in a bloc between two dates (the UK in the EU, 1973-01-01 to
     2020-01-31). ``end_date`` is the last day of membership; empty while it lasts."""
@@ -232,6 +237,7 @@ class BlocMembership(TrackedModel):
     )
 
     history = HistoricalRecords()
+    objects = BlocMembershipManager()
 
     class Meta:
         ordering = ["bloc__code", "member__code", "start_date"]
@@ -285,6 +291,10 @@ class Source(TrackedModel):
     publisher = models.CharField(max_length=300, blank=True)
     kind = models.CharField(max_length=20, choices=SourceKind.choices, blank=True)
     published_on = models.DateField(null=True, blank=True)
+    # Sources often give only "2024-11" or "2025": day, month or year (on_or_before unused).
+    published_precision = models.CharField(
+        max_length=20, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
     accessed_on = models.DateField(null=True, blank=True)
     archived_url = models.URLField(max_length=2000, blank=True, validators=[validate_http_url])
     # ISO 639-1 language code of the document (en, ko, de).
@@ -318,6 +328,7 @@ class Source(TrackedModel):
         return (self.url,)
 
     def clean(self):
+        precision_clean(self.published_on, self.published_precision, "published_on")
         validate_http_url(self.url)
         validate_http_url(self.archived_url)
         self.search_text = fold_for_search(self.title, self.publisher, self.url)
@@ -468,6 +479,11 @@ class Instrument(TrackedModel):
         return self.status_as_of(as_of) in APPLYING_STATUSES
 
 
+class IdentifierManager(models.Manager):
+    def get_by_natural_key(self, scheme, value):
+        return self.get(scheme=scheme, value=value)
+
+
 class Identifier(TrackedModel):
     """An instrument's identifier in a scheme: CELEX 32011L0093, an ELI URI, an OCD bill id."""
 
@@ -478,6 +494,7 @@ class Identifier(TrackedModel):
     value = models.CharField(max_length=500)
 
     history = HistoricalRecords()
+    objects = IdentifierManager()
 
     class Meta:
         ordering = ["scheme", "value"]
@@ -530,6 +547,13 @@ class InstrumentAmendment(TrackedModel):
             raise ValidationError({"amended": "An instrument cannot amend itself."})
 
 
+class StatusEventManager(models.Manager.from_queryset(StatusEventQuerySet)):
+    def get_by_natural_key(self, instrument_slug, status, date, date_precision):
+        return self.get(
+            instrument__slug=instrument_slug, status=status, date=date, date_precision=date_precision
+        )
+
+
 class StatusEvent(TrackedModel):
     """One dated step in an instrument's life (the proposal status history)."""
 
@@ -547,7 +571,7 @@ class StatusEvent(TrackedModel):
     )
 
     history = HistoricalRecords()
-    objects = StatusEventQuerySet.as_manager()
+    objects = StatusEventManager()
 
     class Meta:
         ordering = ["instrument_id", "date", "id"]
@@ -627,6 +651,11 @@ class Criterion(TrackedModel):
         raise ValidationError("A criterion is never deleted: mark it retired instead.")
 
 
+class AssessmentManager(models.Manager.from_queryset(AssessmentQuerySet)):
+    def get_by_natural_key(self, instrument_slug, criterion_slug):
+        return self.get(instrument__slug=instrument_slug, criterion__slug=criterion_slug)
+
+
 class Assessment(TrackedModel):
     """The answer of one instrument to one criterion, with a pinpoint and sources."""
 
@@ -654,7 +683,7 @@ class Assessment(TrackedModel):
     )
 
     history = HistoricalRecords()
-    objects = AssessmentQuerySet.as_manager()
+    objects = AssessmentManager()
 
     class Meta:
         ordering = ["instrument_id", "criterion__position", "criterion__slug"]
@@ -734,6 +763,11 @@ class Event(TrackedModel):
         self.search_text = fold_for_search(self.title, self.summary)
 
 
+class EventJurisdictionManager(models.Manager):
+    def get_by_natural_key(self, event_slug, code):
+        return self.get(event__slug=event_slug, jurisdiction__code=code)
+
+
 class EventJurisdiction(TrackedModel):
     """A jurisdiction involved in an event."""
 
@@ -743,6 +777,7 @@ class EventJurisdiction(TrackedModel):
     )
 
     history = HistoricalRecords()
+    objects = EventJurisdictionManager()
 
     class Meta:
         constraints = [
@@ -756,16 +791,38 @@ class EventJurisdiction(TrackedModel):
     def __str__(self):
         return "event jurisdiction"
 
+    def natural_key(self):
+        return (*self.event.natural_key(), *self.jurisdiction.natural_key())
+
+    natural_key.dependencies = ["jurisdictions.event", "jurisdictions.jurisdiction"]
+
 
 # --- citations: one explicit through-model per citing kind, PROTECT on both sides ----------
+class CitationManager(models.Manager):
+    """Looks a citation up by the natural key of the citing row followed by the source URL."""
+
+    def get_by_natural_key(self, *key):
+        field = self.model.citing_field
+        citing_model = self.model._meta.get_field(field).related_model
+        citing = citing_model._default_manager.get_by_natural_key(*key[:-1])
+        return self.get(**{field: citing, "source__url": key[-1]})
+
+
 class Citation(TrackedModel):
     """Abstract: a row citing a source. Removing a citation is an explicit, recorded delete."""
+
+    citing_field = ""  # the name of the foreign key to the citing row
+
+    objects = CitationManager()
 
     class Meta:
         abstract = True
 
     def __str__(self):
         return "citation"
+
+    def natural_key(self):
+        return (*getattr(self, self.citing_field).natural_key(), self.source.url)
 
 
 class InstrumentSource(Citation):
@@ -776,6 +833,7 @@ class InstrumentSource(Citation):
         Source, on_delete=models.PROTECT, related_name="instrument_citations"
     )
     history = HistoricalRecords()
+    citing_field = "instrument"
 
     class Meta:
         constraints = [
@@ -797,6 +855,7 @@ class StatusEventSource(Citation):
         Source, on_delete=models.PROTECT, related_name="status_event_citations"
     )
     history = HistoricalRecords()
+    citing_field = "status_event"
 
     class Meta:
         constraints = [
@@ -816,6 +875,7 @@ class AssessmentSource(Citation):
         Source, on_delete=models.PROTECT, related_name="assessment_citations"
     )
     history = HistoricalRecords()
+    citing_field = "assessment"
 
     class Meta:
         constraints = [
@@ -833,6 +893,7 @@ class EventSource(Citation):
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="citations")
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="event_citations")
     history = HistoricalRecords()
+    citing_field = "event"
 
     class Meta:
         constraints = [

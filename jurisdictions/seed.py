@@ -1,0 +1,653 @@
+"""Reference data sync and the research seed: YAML research files -> fixtures -> database.
+
+Three steps, each repeatable:
+
+1. ``sync_reference()`` creates or updates jurisdictions from ISO 3166 (pycountry), EU, UN and
+   COE, the EU memberships and the default criteria.
+2. ``build_fixtures(paths)`` turns research files (``../shared/data/research.yaml`` and
+   ``research/*.yaml``; their shape is described in ``../shared/data/README.md``) into Django
+   fixtures with natural keys (``fixtures/research.json``), deterministically.
+3. ``load_fixture(path)`` loads a fixture through ``Model.save()`` — so validation runs and every
+   write leaves a history record — creating or updating rows by natural key and skipping rows that
+   did not change, so loading twice changes nothing.
+
+Citation rule (issue 2): a status event or assessment for which the research names no source of
+its own cites its instrument's sources, so that every row is citable on its own.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from django.apps import apps
+from django.db import transaction
+from django.utils.text import slugify
+
+from . import reference
+from .choices import DatePrecision, IdentifierScheme, JurisdictionKind, ResearchStatus
+from .models import BlocMembership, Criterion, Jurisdiction, Source
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_RESEARCH_FILES = (
+    BASE_DIR.parent / "shared" / "data" / "research.yaml",
+    *sorted((BASE_DIR / "research").glob("*.yaml")),
+)
+FIXTURES_DIR = BASE_DIR / "fixtures"
+RESEARCH_FIXTURE = FIXTURES_DIR / "research.json"
+
+
+# --- 1. reference data ------------------------------------------------------------------------
+@dataclass
+class SyncReport:
+    """What a sync changed: codes created, codes updated with the fields that changed."""
+
+    created: list[str] = field(default_factory=list)
+    updated: dict[str, list[str]] = field(default_factory=dict)
+    unchanged: int = 0
+
+    def lines(self) -> list[str]:
+        out = [
+            f"{len(self.created)} created, {len(self.updated)} updated, "
+            f"{self.unchanged} unchanged"
+        ]
+        if self.created:
+            out.append("created: " + ", ".join(self.created[:50]) + (" …" if len(self.created) > 50 else ""))
+        for code, fields in sorted(self.updated.items()):
+            out.append(f"changed: {code} ({', '.join(fields)})")
+        return out
+
+
+def _upsert_jurisdiction(spec: reference.JurisdictionSpec, report: SyncReport, cache: dict):
+    parent = cache.get(spec.parent_code) if spec.parent_code else None
+    if spec.parent_code and parent is None:
+        parent = Jurisdiction.objects.get(code=spec.parent_code)
+    values = {
+        "name": spec.name,
+        "official_name": spec.official_name,
+        "common_name": spec.common_name,
+        "kind": spec.kind,
+        "parent": parent,
+        "subdivision_type": spec.subdivision_type,
+        "numeric_code": spec.numeric_code,
+    }
+    obj = cache.get(spec.code)
+    if obj is None:
+        obj = Jurisdiction(code=spec.code, **values)
+        obj.save()
+        report.created.append(spec.code)
+    else:
+        changed = [
+            name
+            for name, value in values.items()
+            if (obj.parent_id != (value.pk if value else None) if name == "parent" else getattr(obj, name) != value)
+        ]
+        if changed:
+            for name, value in values.items():
+                setattr(obj, name, value)
+            obj._change_reason = "ISO 3166 sync"
+            obj.save()
+            report.updated[spec.code] = changed
+        else:
+            report.unchanged += 1
+    cache[spec.code] = obj
+    return obj
+
+
+@transaction.atomic
+def sync_reference(
+    subdivision_countries: list[str] | None = None,
+    all_subdivisions: bool = False,
+    extra_codes: list[str] | tuple[str, ...] = (),
+) -> SyncReport:
+    """Create or update jurisdictions from ISO 3166 (pycountry) plus EU, UN and COE, the EU
+    memberships, and the default criteria. Idempotent: a second run reports 0 created/updated.
+
+    ``subdivision_countries``: ISO 3166-1 codes whose ISO 3166-2 subdivisions are synced
+    (default ``reference.DEFAULT_SUBDIVISION_COUNTRIES``); ``all_subdivisions`` syncs every one;
+    ``extra_codes``: further subdivision codes (with their ISO ancestors), e.g. ``JP-31``.
+    Returns a ``SyncReport``. Raises ``LookupError`` for an extra code ISO does not know.
+    """
+    report = SyncReport()
+    cache = {j.code: j for j in Jurisdiction.objects.all()}
+    specs = reference.non_iso_specs() + reference.country_specs()
+    if all_subdivisions:
+        specs += reference.subdivision_specs(None)
+    else:
+        specs += reference.subdivision_specs(
+            list(subdivision_countries or reference.DEFAULT_SUBDIVISION_COUNTRIES)
+        )
+    seen = {s.code for s in specs}
+    for code in extra_codes:
+        if code in seen or code in reference.NON_ISO_JURISDICTIONS or "-" not in code:
+            continue
+        for spec in reference.subdivision_spec(code):
+            if spec.code not in seen:
+                specs.append(spec)
+                seen.add(spec.code)
+    for spec in specs:
+        _upsert_jurisdiction(spec, report, cache)
+
+    eu_source, _ = Source.objects.get_or_create(
+        url=reference.EU_MEMBERSHIP_SOURCE["url"],
+        defaults={k: v for k, v in reference.EU_MEMBERSHIP_SOURCE.items() if k != "url"},
+    )
+    eu = cache["EU"]
+    for code, start, end in reference.EU_MEMBERSHIPS:
+        membership, created = BlocMembership.objects.get_or_create(
+            bloc=eu,
+            member=cache[code],
+            start_date=start,
+            defaults={"end_date": end, "source": eu_source},
+        )
+        if not created and membership.end_date != end:
+            membership.end_date = end
+            membership.save()
+
+    for position, spec in enumerate(reference.DEFAULT_CRITERIA, start=1):
+        criterion = Criterion.objects.filter(slug=spec.slug).first()
+        if criterion is None:
+            Criterion.objects.create(
+                slug=spec.slug, label=spec.label, question=spec.question, position=position
+            )
+    return report
+
+
+# --- 2. research files -> fixture -----------------------------------------------------------
+CELEX_RE = re.compile(r"CELEX(?::|%3A)([0-9A-Z()]+)", re.IGNORECASE)
+ELI_RE = re.compile(r"https?://data\.europa\.eu/eli/[^\s);,]+")
+PROCEDURE_RE = re.compile(r"\b(\d{4}/\d{4}\((?:COD|CNS|NLE|APP)\))")
+COM_RE = re.compile(r"\bCOM\(\d{4}\) \d+(?: final)?")
+
+
+def _slug(text: str, max_length: int) -> str:
+    slug = slugify(text or "")[:max_length].strip("-")
+    return re.sub(r"-{2,}", "-", slug) or "item"
+
+
+def _unique(slug: str, taken: set[str]) -> str:
+    candidate, n = slug, 2
+    while candidate in taken:
+        candidate = f"{slug}-{n}"
+        n += 1
+    taken.add(candidate)
+    return candidate
+
+
+def _date(value) -> str | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return datetime.date.fromisoformat(str(value)).isoformat()
+
+
+def partial_date(value) -> tuple[str | None, str]:
+    """Parse a research file's date that may be partial: ``2024-11-05``, ``2024-11``, ``2024``.
+
+    Returns ``(ISO date of the first day of the period, precision)``; "unknown" or an empty value
+    gives ``(None, "day")``. Raises ``ValueError`` for anything else.
+    """
+    if value in (None, "", "unknown"):
+        return None, DatePrecision.DAY
+    if isinstance(value, datetime.date):
+        return value.isoformat(), DatePrecision.DAY
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}", text):
+        return f"{text}-01-01", DatePrecision.YEAR
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        return datetime.date.fromisoformat(f"{text}-01").isoformat(), DatePrecision.MONTH
+    return datetime.date.fromisoformat(text).isoformat(), DatePrecision.DAY
+
+
+def identifiers_from(citation: str, urls: list[str]) -> list[tuple[str, str]]:
+    """Identifiers named in an instrument's citation or its source URLs: CELEX numbers, ELI
+    URIs, EU procedure numbers and COM document numbers (as ``national``-free ``other``).
+
+    Returns ``[(scheme, value), …]`` without duplicates, in a stable order.
+    """
+    found: "OrderedDict[tuple[str, str], None]" = OrderedDict()
+    text = " ".join([citation or "", *urls])
+    for m in CELEX_RE.finditer(text):
+        found[(IdentifierScheme.CELEX, m.group(1).upper())] = None
+    for m in ELI_RE.finditer(citation or ""):
+        found[(IdentifierScheme.ELI, m.group(0))] = None
+    for m in PROCEDURE_RE.finditer(citation or ""):
+        found[(IdentifierScheme.PROCEDURE, m.group(1))] = None
+    for m in COM_RE.finditer(citation or ""):
+        found[(IdentifierScheme.OTHER, m.group(0))] = None
+    return list(found)
+
+
+class FixtureBuilder:
+    """Accumulates fixture objects (Django's serialization format with natural keys)."""
+
+    def __init__(self):
+        self.objects: dict[str, list[dict]] = OrderedDict(
+            (label, [])
+            for label in (
+                "jurisdictions.jurisdiction",
+                "jurisdictions.source",
+                "jurisdictions.instrument",
+                "jurisdictions.identifier",
+                "jurisdictions.instrumentsource",
+                "jurisdictions.statusevent",
+                "jurisdictions.statuseventsource",
+                "jurisdictions.assessment",
+                "jurisdictions.assessmentsource",
+                "jurisdictions.event",
+                "jurisdictions.eventjurisdiction",
+                "jurisdictions.eventsource",
+            )
+        )
+        self.sources: dict[str, dict] = {}
+        self.instrument_slugs: set[str] = set()
+        self.event_slugs: set[str] = set()
+        self.identifiers: set[tuple[str, str]] = set()
+
+    def add(self, model: str, fields: dict) -> None:
+        self.objects[model].append({"model": model, "fields": fields})
+
+    def source(self, raw: dict) -> str:
+        """Register a source (merging what several mentions say) and return its URL."""
+        url = raw["url"].strip()
+        entry = self.sources.setdefault(
+            url,
+            {
+                "url": url,
+                "title": "",
+                "publisher": "",
+                "kind": "",
+                "published_on": None,
+                "published_precision": DatePrecision.DAY,
+                "accessed_on": None,
+                "archived_url": "",
+                "language": "",
+            },
+        )
+        for key, target in (("title", "title"), ("publisher", "publisher"), ("kind", "kind")):
+            if raw.get(key) and not entry[target]:
+                entry[target] = str(raw[key])[:500]
+        if raw.get("published") and not entry["published_on"]:
+            entry["published_on"], entry["published_precision"] = partial_date(raw["published"])
+        return url
+
+    def as_list(self) -> list[dict]:
+        self.objects["jurisdictions.source"] = [
+            {"model": "jurisdictions.source", "fields": fields}
+            for _, fields in sorted(self.sources.items())
+        ]
+        return [obj for group in self.objects.values() for obj in group]
+
+
+def _jurisdiction_fields(entry: dict, compiled_on: str) -> dict:
+    code = entry["code"].upper()
+    kind = entry["kind"]
+    if code in reference.NON_ISO_JURISDICTIONS:
+        name, kind = reference.NON_ISO_JURISDICTIONS[code]
+        spec = reference.JurisdictionSpec(code, name, "", kind, None)
+    elif kind == JurisdictionKind.SUBDIVISION:
+        spec = reference.subdivision_spec(code)[-1]
+    else:
+        spec = next(s for s in reference.country_specs() if s.code == code)
+    status = entry.get("research_status") or ResearchStatus.NOT_RESEARCHED
+    notes = (entry.get("notes") or "").strip()
+    if status == ResearchStatus.REVIEWED:
+        notes = (notes + "\n\n" if notes else "") + (
+            f"Review date: the date the research file was compiled ({compiled_on})."
+        )
+    return {
+        "code": spec.code,
+        "name": spec.name,
+        "official_name": spec.official_name,
+        "common_name": spec.common_name,
+        "kind": spec.kind,
+        "subdivision_type": spec.subdivision_type,
+        "numeric_code": spec.numeric_code,
+        "parent": [spec.parent_code] if spec.parent_code else None,
+        "research_status": status,
+        "last_reviewed_on": compiled_on if status == ResearchStatus.REVIEWED else None,
+        "research_notes": notes,
+    }
+
+
+def build_fixture_objects(paths: list[Path]) -> list[dict]:
+    """Read research files and return fixture objects (list of dicts, natural keys).
+
+    Raises ``ValueError`` when two files describe the same jurisdiction, or a row breaks the
+    vocabulary (the loader's model validation catches the rest).
+    """
+    builder = FixtureBuilder()
+    seen_codes: dict[str, Path] = {}
+    all_events: list[tuple[dict, str]] = []
+    for path in paths:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        compiled_on = _date((data.get("about") or {}).get("compiled_on")) or datetime.date.today().isoformat()
+        for entry in data.get("jurisdictions") or []:
+            code = entry["code"].upper()
+            if code in seen_codes:
+                raise ValueError(f"{code} is described in both {seen_codes[code]} and {path}")
+            seen_codes[code] = path
+            builder.add("jurisdictions.jurisdiction", _jurisdiction_fields(entry, compiled_on))
+            for instrument in entry.get("instruments") or []:
+                _add_instrument(builder, code, instrument)
+        all_events.extend((event, compiled_on) for event in data.get("events") or [])
+    for event, _ in sorted(all_events, key=lambda pair: (str(pair[0]["date"]), pair[0]["title"])):
+        _add_event(builder, event)
+    return builder.as_list()
+
+
+def _add_instrument(builder: FixtureBuilder, code: str, raw: dict) -> None:
+    slug = _unique(
+        _slug(f"{code} {raw.get('short_name') or raw['title']}", 110), builder.instrument_slugs
+    )
+    source_urls = [builder.source(s) for s in raw.get("sources") or []]
+    builder.add(
+        "jurisdictions.instrument",
+        {
+            "jurisdiction": [code],
+            "slug": slug,
+            "instrument_type": raw["instrument_type"],
+            "title": raw["title"].strip(),
+            "original_title": (raw.get("original_title") or "").strip(),
+            "short_name": (raw.get("short_name") or "").strip(),
+            "citation": (raw.get("citation") or "").strip(),
+            "official_url": "",
+            "summary": (raw.get("summary") or "").strip(),
+            "max_penalty": (raw.get("max_penalty") or "").strip(),
+            "confidence": raw.get("confidence") or "",
+            "notes": (raw.get("notes") or "").strip(),
+        },
+    )
+    for scheme, value in identifiers_from(raw.get("citation") or "", source_urls):
+        if (scheme, value) in builder.identifiers:
+            continue  # an identifier belongs to one instrument; the first one named keeps it
+        builder.identifiers.add((scheme, value))
+        builder.add(
+            "jurisdictions.identifier", {"instrument": [slug], "scheme": scheme, "value": value}
+        )
+    for url in dict.fromkeys(source_urls):
+        builder.add("jurisdictions.instrumentsource", {"instrument": [slug], "source": [url]})
+
+    for step in raw.get("status_events") or []:
+        date = _date(step["date"])
+        precision = step.get("date_precision") or DatePrecision.DAY
+        key = [slug, step["status"], date, precision]
+        builder.add(
+            "jurisdictions.statusevent",
+            {
+                "instrument": [slug],
+                "status": step["status"],
+                "date": date,
+                "date_precision": precision,
+                "description": (step.get("what") or "").strip(),
+            },
+        )
+        own = [builder.source({"url": u}) for u in step.get("source_urls") or []]
+        for url in dict.fromkeys(own or source_urls):
+            builder.add("jurisdictions.statuseventsource", {"status_event": key, "source": [url]})
+
+    for criterion, answer in (raw.get("assessments") or {}).items():
+        builder.add(
+            "jurisdictions.assessment",
+            {
+                "instrument": [slug],
+                "criterion": [criterion],
+                "value": str(answer["value"]),
+                "pinpoint": (answer.get("pinpoint") or "").strip(),
+                "note": (answer.get("note") or "").strip(),
+                "commencement_date": _date(answer.get("commencement_date")),
+                "verified_on": None,
+            },
+        )
+        for url in dict.fromkeys(source_urls):
+            builder.add(
+                "jurisdictions.assessmentsource",
+                {"assessment": [slug, criterion], "source": [url]},
+            )
+
+    for other in raw.get("other_events") or []:
+        date = _date(other["date"])
+        event_slug = _unique(_slug(f"{date} {slug} {other['kind']}", 150), builder.event_slugs)
+        builder.add(
+            "jurisdictions.event",
+            {
+                "slug": event_slug,
+                "date": date,
+                "date_precision": other.get("date_precision") or DatePrecision.DAY,
+                "title": f"{raw.get('short_name') or raw['title']}: {other.get('what') or other['kind']}"[:500],
+                "kind": other["kind"],
+                "summary": (other.get("what") or "").strip(),
+                "notes": "",
+                "figures": {},
+                "confidence": raw.get("confidence") or "",
+                "instrument": [slug],
+            },
+        )
+        builder.add("jurisdictions.eventjurisdiction", {"event": [event_slug], "jurisdiction": [code]})
+        for url in dict.fromkeys(source_urls):
+            builder.add("jurisdictions.eventsource", {"event": [event_slug], "source": [url]})
+
+
+def _add_event(builder: FixtureBuilder, raw: dict) -> None:
+    date = _date(raw["date"])
+    slug = _unique(_slug(f"{date} {raw['title']}", 150), builder.event_slugs)
+    builder.add(
+        "jurisdictions.event",
+        {
+            "slug": slug,
+            "date": date,
+            "date_precision": raw.get("date_precision") or DatePrecision.DAY,
+            "title": raw["title"].strip()[:500],
+            "kind": raw["kind"],
+            "summary": (raw.get("summary") or "").strip(),
+            "notes": (raw.get("notes") or "").strip(),
+            "figures": raw.get("figures") or {},
+            "confidence": raw.get("confidence") or "",
+            "instrument": None,
+        },
+    )
+    for code in dict.fromkeys(c.upper() for c in raw.get("jurisdictions") or []):
+        builder.add("jurisdictions.eventjurisdiction", {"event": [slug], "jurisdiction": [code]})
+    for source in raw.get("sources") or []:
+        url = builder.source(source)
+        builder.add("jurisdictions.eventsource", {"event": [slug], "source": [url]})
+
+
+def write_fixture(objects: list[dict], path: Path = RESEARCH_FIXTURE) -> Path:
+    """Write fixture objects as indented JSON (stable, diff-friendly). Returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(objects, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+# --- 3. fixture -> database -------------------------------------------------------------------
+@dataclass
+class LoadReport:
+    """Rows created, updated and unchanged per model label."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: int = 0
+
+    def lines(self) -> list[str]:
+        labels = sorted(set(self.created) | set(self.updated))
+        out = [
+            f"{label}: {self.created.get(label, 0)} created, {self.updated.get(label, 0)} updated"
+            for label in labels
+        ]
+        out.append(f"{self.unchanged} rows unchanged")
+        return out
+
+
+# The natural key of each fixture model, as field names; a foreign key stands for the natural key
+# of the row it points to (so a status event's key is instrument slug, status, date, precision).
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "jurisdictions.jurisdiction": ("code",),
+    "jurisdictions.criterion": ("slug",),
+    "jurisdictions.source": ("url",),
+    "jurisdictions.instrument": ("slug",),
+    "jurisdictions.identifier": ("scheme", "value"),
+    "jurisdictions.instrumentsource": ("instrument", "source"),
+    "jurisdictions.statusevent": ("instrument", "status", "date", "date_precision"),
+    "jurisdictions.statuseventsource": ("status_event", "source"),
+    "jurisdictions.assessment": ("instrument", "criterion"),
+    "jurisdictions.assessmentsource": ("assessment", "source"),
+    "jurisdictions.event": ("slug",),
+    "jurisdictions.eventjurisdiction": ("event", "jurisdiction"),
+    "jurisdictions.eventsource": ("event", "source"),
+}
+SKIP_COMPARE = {"id", "created_at", "updated_at", "search_text"}
+
+
+class _Index:
+    """Natural key -> primary key for every fixture model, read once from the database.
+
+    Keys are "resolved": foreign keys appear as primary keys, so that rows already in the database
+    (read with ``values()``) and rows of the fixture (natural keys) meet in one map.
+    """
+
+    def __init__(self):
+        self.pks: dict[str, dict[tuple, int]] = {}
+        self.rows: dict[str, dict[int, dict]] = {}
+
+    def model(self, label: str):
+        return apps.get_model(label)
+
+    def load(self, label: str) -> None:
+        if label in self.pks:
+            return
+        model = self.model(label)
+        attnames = [f.attname for f in model._meta.concrete_fields]
+        rows = {row["id"]: row for row in model._default_manager.values(*attnames)}
+        self.rows[label] = rows
+        self.pks[label] = {self.resolved_key_of_row(label, row): pk for pk, row in rows.items()}
+
+    def resolved_key_of_row(self, label: str, row: dict) -> tuple:
+        model = self.model(label)
+        key = []
+        for name in NATURAL_KEYS[label]:
+            field = model._meta.get_field(name)
+            key.append(row[field.attname])
+        return tuple(key)
+
+    def resolve(self, label: str, natural: list) -> tuple[int | None, int]:
+        """Resolve a natural key (as in a fixture) to ``(pk or None, items consumed)``.
+
+        Raises ``LookupError`` when a row it points to does not exist.
+        """
+        self.load(label)
+        model = self.model(label)
+        key, i = [], 0
+        for name in NATURAL_KEYS[label]:
+            field = model._meta.get_field(name)
+            if field.is_relation:
+                target = field.related_model._meta.label_lower
+                pk, used = self.resolve(target, natural[i:])
+                if pk is None:
+                    raise LookupError(f"{target} {natural[i:i + used]} does not exist")
+                key.append(pk)
+                i += used
+            else:
+                key.append(field.to_python(natural[i]))
+                i += 1
+        return self.pks[label].get(tuple(key)), i
+
+
+def _resolve_fields(index: _Index, model, fields: dict) -> dict:
+    """Turn fixture field values into model attribute values (``*_id`` for foreign keys)."""
+    values = {}
+    for name, value in fields.items():
+        field = model._meta.get_field(name)
+        if field.is_relation:
+            if value is None:
+                values[field.attname] = None
+            else:
+                pk, _ = index.resolve(field.related_model._meta.label_lower, value)
+                if pk is None:
+                    raise LookupError(f"{model._meta.label_lower}.{name}: {value} does not exist")
+                values[field.attname] = pk
+        else:
+            values[field.attname] = field.to_python(value) if value is not None else None
+    return values
+
+
+def referenced_codes(path: Path = RESEARCH_FIXTURE) -> list[str]:
+    """Jurisdiction codes a fixture refers to (so the reference sync can create them first)."""
+    codes = set()
+    for obj in json.loads(Path(path).read_text(encoding="utf-8")):
+        fields = obj["fields"]
+        if obj["model"] == "jurisdictions.jurisdiction":
+            codes.add(fields["code"])
+        elif obj["model"] == "jurisdictions.eventjurisdiction":
+            codes.add(fields["jurisdiction"][0])
+    return sorted(codes)
+
+
+@transaction.atomic
+def load_fixture(path: Path = RESEARCH_FIXTURE, reason: str = "seed data load") -> LoadReport:
+    """Load a natural-key fixture, model by model, with validation and history.
+
+    Rows are matched by natural key (``NATURAL_KEYS``): a new row is validated (``clean()``) and
+    created with a history record (simple_history's ``bulk_create_with_history``), a changed row
+    is updated through ``save()`` (history again), an identical row is left alone — so a second
+    load changes nothing. All or nothing: an invalid row rolls the whole load back and raises
+    ``ValidationError``, ``IntegrityError`` or ``LookupError`` (a key pointing nowhere).
+    """
+    from simple_history.utils import bulk_create_with_history
+
+    objects = json.loads(Path(path).read_text(encoding="utf-8"))
+    index = _Index()
+    report = LoadReport()
+    by_model: "OrderedDict[str, list[dict]]" = OrderedDict()
+    for obj in objects:
+        by_model.setdefault(obj["model"], []).append(obj["fields"])
+
+    for label, rows in by_model.items():
+        model = apps.get_model(label)
+        index.load(label)
+        new_objects = []
+        for fields in rows:
+            values = _resolve_fields(index, model, fields)
+            key = index.resolved_key_of_row(label, values)
+            pk = index.pks[label].get(key)
+            if pk is None:
+                instance = model(**values)
+                instance.clean()
+                new_objects.append(instance)
+                continue
+            current = index.rows[label][pk]
+            if all(current.get(k) == v for k, v in values.items() if k not in SKIP_COMPARE):
+                report.unchanged += 1
+                continue
+            instance = model._default_manager.get(pk=pk)
+            for k, v in values.items():
+                setattr(instance, k, v)
+            instance._change_reason = reason
+            instance.save()
+            report.updated[label] = report.updated.get(label, 0) + 1
+        if new_objects:
+            created = bulk_create_with_history(
+                new_objects, model, batch_size=500, default_change_reason=reason
+            )
+            if any(o.pk is None for o in created):  # a database that returns no keys
+                index.pks.pop(label, None)
+                index.rows.pop(label, None)
+                index.load(label)
+            else:
+                for o in created:
+                    row = {f.attname: getattr(o, f.attname) for f in model._meta.concrete_fields}
+                    index.rows[label][o.pk] = row
+                    index.pks[label][index.resolved_key_of_row(label, row)] = o.pk
+            report.created[label] = report.created.get(label, 0) + len(created)
+    return report
+
+
+def model_labels() -> list[str]:
+    """Labels of every model of the app (for reports and checks)."""
+    return [m._meta.label_lower for m in apps.get_app_config("jurisdictions").get_models()]
