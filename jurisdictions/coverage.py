@@ -26,11 +26,13 @@ jurisdiction J, a criterion C and a date D (``as_of``, a ``datetime.date``):
    ``considered``, ``pending`` and ``bloc_obligations``.
 5. **Pending.** Instruments pending at D — J's own and, under ``applicable``, its ancestors'
    (never a bloc's) — whose assessment for C is ``yes``: "a proposal is pending".
-6. **Approximate.** See :func:`approximate_as_of`: a cell is approximate when one of J's
-   candidate instruments for C (its own and, under ``applicable``, its ancestors' instruments
-   that are assessed for C) has a step recorded only as ``on_or_before`` a date after D while
-   the step before it (in life order) is dated on or before D, or there is none. Such a step
-   may well have happened before D; the sources only say by when.
+6. **Approximate.** See :func:`approximate_as_of`: a step recorded only as ``on_or_before`` a
+   date after D, while the step before it (in life order) is dated on or before D or there is
+   none, may well have happened before D; the sources only say by when. A cell is approximate
+   when one of J's candidate instruments for C has such a step *and* the answer would differ —
+   in value or in the pending list — had every such step already happened by D
+   (:func:`uncertain_steps_happened`). An uncertain date that cannot change the answer leaves
+   it exact.
 
 A **gap** for C at D is a researched jurisdiction (``in_progress`` or ``reviewed``) whose
 effective value is not ``yes`` (:func:`gaps`).
@@ -266,6 +268,24 @@ def approximate_as_of(steps: Iterable[StepLike], as_of: datetime.date) -> bool:
     return False
 
 
+def uncertain_steps_happened(steps: Iterable[StepLike], as_of: datetime.date) -> list[Step]:
+    """The steps with every uncertain one (see :func:`approximate_as_of`) moved back to
+    ``as_of``: the instrument's life had those steps happened by then."""
+    ordered = sorted(steps, key=life_order_key)
+    result, previous = [], None
+    for step in ordered:
+        uncertain = (
+            step.date_precision == DatePrecision.ON_OR_BEFORE
+            and step.date > as_of
+            and (previous is None or previous.date <= as_of)
+        )
+        result.append(
+            Step(as_of if uncertain else step.date, step.status, step.date_precision, step.pk)
+        )
+        previous = step
+    return result
+
+
 # --- loading (a fixed number of queries) ---------------------------------------------------
 @dataclass
 class _Instrument:
@@ -469,9 +489,17 @@ def _cell(
     by_cell: dict[tuple[int, int], list[_Assessment]],
     status_of,
     approximate_of,
+    alternative_status_of=None,
 ) -> Cell:
     """One cell. ``law``: the jurisdiction ids whose instruments count, J first; ``blocs``:
-    ``(bloc id, reached through an ancestor)`` pairs."""
+    ``(bloc id, reached through an ancestor)`` pairs.
+
+    When a candidate instrument has an uncertain step (``approximate_of``), the cell is
+    computed a second time with ``alternative_status_of`` — the statuses had every uncertain
+    step already happened by the date — and is marked approximate only when that changes the
+    value or the pending list: an uncertain date that cannot change the answer does not make
+    it approximate.
+    """
     considered, pending, not_commenced, approximate = [], [], [], False
     for jurisdiction_id in law:
         inherited = jurisdiction_id != jurisdiction.pk
@@ -502,6 +530,14 @@ def _cell(
         instruments = tuple(d for d in considered if d.value == value)
     else:
         value, instruments = EffectiveValue.NONE.value, ()
+    if approximate and alternative_status_of is not None:
+        alternative = _cell(
+            jurisdiction, criterion_id, as_of, law, blocs, by_cell,
+            alternative_status_of, approximate_of, None,
+        )
+        approximate = alternative.value != str(value) or [d.slug for d in alternative.pending] != [
+            d.slug for d in sorted(pending, key=_by_place)
+        ]
     return Cell(
         value=str(value),
         approximate=approximate,
@@ -582,6 +618,16 @@ def compute(
             approximations[instrument.id] = approximate_as_of(instrument.steps, as_of)
         return approximations[instrument.id]
 
+    alternative_statuses: dict[int, str | None] = {}
+
+    def alternative_status_of(instrument: _Instrument) -> str | None:
+        """The status had every uncertain ``on_or_before`` step already happened by as_of."""
+        if instrument.id not in alternative_statuses:
+            alternative_statuses[instrument.id] = status_as_of(
+                uncertain_steps_happened(instrument.steps, as_of), as_of
+            )
+        return alternative_statuses[instrument.id]
+
     cells: dict[tuple[int, str], Cell] = {}
     for jurisdiction in jurisdiction_list:
         ancestors = chains.get(jurisdiction.pk, []) if scope == Scope.APPLICABLE else []
@@ -593,7 +639,8 @@ def compute(
                     blocs.append((bloc_id, holder != jurisdiction.pk))
         for criterion in criterion_list:
             cells[(jurisdiction.pk, criterion.slug)] = _cell(
-                jurisdiction, criterion.pk, as_of, law, blocs, by_cell, status_of, approximate_of
+                jurisdiction, criterion.pk, as_of, law, blocs, by_cell, status_of,
+                approximate_of, alternative_status_of,
             )
     return Coverage(as_of, scope, criterion_list, jurisdiction_list, cells)
 

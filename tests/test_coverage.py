@@ -9,7 +9,7 @@ import pytest
 
 from jurisdictions import coverage
 from jurisdictions.coverage import Step, approximate_as_of, compute, gaps, status_as_of
-from jurisdictions.models import BlocMembership, Criterion, Jurisdiction, StatusEvent
+from jurisdictions.models import BlocMembership, Criterion, Instrument, Jurisdiction, StatusEvent
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -460,6 +460,27 @@ def test_approximate_only_from_instruments_assessed_for_the_criterion_and_in_sco
     assert cell("US-NY", "2024-01-01", criterion="possession").approximate is True
     assert cell("US-NY", "2024-01-01", criterion="possession", scope="own").approximate is False
     assert cell("US-NY", "2024-01-01", criterion="production", scope="own").approximate is True
+
+
+def test_an_uncertain_step_that_cannot_change_the_answer_leaves_it_exact():
+    reviewed("IT")
+    law("IT", "it-old", events=[("in_force", "2010-01-01")])  # already yes
+    law("IT", "it-new", events=[("introduced", "2023-01-01"), ("in_force", "2024-06-01", "on_or_before")])
+    # it-new is pending (yes) at 2024-03-01 and may already be in force: the value is yes
+    # either way, but the pending list would lose it, so the answer is approximate
+    assert cell("IT", "2024-03-01").approximate is True
+    # an uncertain repeal of a weaker law cannot move a yes decided by another law: exact
+    reviewed("NL")
+    law("NL", "nl-strong", events=[("in_force", "2010-01-01")])
+    law(
+        "NL",
+        "nl-weak",
+        events=[("in_force", "2010-01-01"), ("repealed", "2024-06-01", "on_or_before")],
+        values={"possession": "no"},
+    )
+    exact = cell("NL", "2024-03-01")
+    assert (exact.value, exact.approximate) == ("yes", False)
+    assert approximate_as_of(Instrument.objects.get(slug="nl-weak").status_events.all(), D("2024-03-01"))
 
 
 def test_pure_approximate_rule():
