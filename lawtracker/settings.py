@@ -166,6 +166,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per vocabulary, so that every schema field using it shares one enum component.
+    "ENUM_NAME_OVERRIDES": {
+        "AssessmentValueEnum": "jurisdictions.choices.AssessmentValue",
+        "EffectiveValueEnum": "jurisdictions.choices.EffectiveValue",
+        "JurisdictionKindEnum": "jurisdictions.choices.JurisdictionKind",
+        "SourceKindEnum": "jurisdictions.choices.SourceKind",
+        "EventKindEnum": "jurisdictions.choices.EventKind",
+        "StatusEnum": "jurisdictions.choices.Status",
+        "DatePrecisionEnum": "jurisdictions.choices.DatePrecision",
+        "ResearchStatusEnum": "jurisdictions.choices.ResearchStatus",
+        "InstrumentTypeEnum": "jurisdictions.choices.InstrumentType",
+        "ConfidenceEnum": "jurisdictions.choices.Confidence",
+        "LegalForceEnum": "jurisdictions.choices.LegalForce",
+        "ScopeEnum": "jurisdictions.choices.Scope",
+    },
 }
 
 LAWTRACKER_STALE_DAYS = int(os.environ.get("LAWTRACKER_STALE_DAYS", "365"))

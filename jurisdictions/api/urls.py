@@ -2,9 +2,19 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from . import analysis
+from .views import ROUTES, APIRootView
+
 app_name = "api"
 
 router = DefaultRouter()
-# Collections are registered in jurisdictions/api/views.py's ROUTES (kebab-case plural prefixes).
+router.APIRootView = APIRootView
+for prefix, viewset, basename in ROUTES:
+    router.register(prefix, viewset, basename=basename)
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("compare/", analysis.CompareView.as_view(), name="compare"),
+    path("gaps/", analysis.GapsView.as_view(), name="gaps"),
+    path("changes/", analysis.ChangesView.as_view(), name="changes"),
+    *router.urls,
+]

@@ -1,0 +1,837 @@
+"""The analysis endpoints (DOMAIN.md, "The public contract"): compare, gaps and changes.
+
+Each answer states the date it answers for (``as_of``) and a ``permalink`` that reproduces it,
+and is available as CSV (``format=csv`` or ``Accept: text/csv``). The effective-coverage rules
+are :mod:`jurisdictions.coverage`'s; these views only choose the jurisdictions and criteria,
+validate the parameters and shape the answer.
+
+Selecting jurisdictions (compare and gaps): ``jurisdictions`` (codes), ``bloc`` (the bloc's
+members on ``as_of``) and ``within`` (a jurisdiction and all its descendants) add up: the
+contract's own example, ``gaps/?bloc=EU&within=US``, asks about the EU's members *and* the US
+with its states.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast, Coalesce, Concat
+from django.urls import NoReverseMatch
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..choices import EffectiveValue, JurisdictionKind, Scope
+from ..coverage import GAP_VALUES, compute, gaps
+from ..filtersets import (
+    BlocField,
+    IsoDateField,
+    IsoDateTimeField,
+    KeyField,
+    KeyListField,
+    ListField,
+    today,
+)
+from ..models import (
+    Assessment,
+    AssessmentSource,
+    BlocMembership,
+    Criterion,
+    Event,
+    EventJurisdiction,
+    EventSource,
+    Identifier,
+    Instrument,
+    InstrumentAmendment,
+    InstrumentSource,
+    Jurisdiction,
+    Source,
+    StatusEvent,
+    StatusEventSource,
+)
+from .pagination import Pagination
+from .params import BadRequest, StrictParametersMixin, permalink
+from .renderers import Column, CSVRenderer, csv_response, table
+from .serializers import api_url
+from .views import ERROR_RESPONSE
+
+# --- parameters ------------------------------------------------------------------------------
+
+
+class ChoiceListField(ListField, forms.ChoiceField):
+    """Comma-separated choices."""
+
+
+def _codes_field(help_text: str) -> KeyListField:
+    return KeyListField(
+        model=Jurisdiction, key="code", upper=True, noun="jurisdiction code", required=False,
+        help_text=help_text,
+    )
+
+
+def _scope_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        choices=Scope.choices,
+        required=False,
+        error_messages={"invalid_choice": "%(value)r is not one of: applicable, own."},
+    )
+
+
+class SelectionParams(forms.Form):
+    """Which jurisdictions, as of when, under which scope."""
+
+    jurisdictions = _codes_field("Jurisdiction codes, comma-separated (KR,GB,US-CA).")
+    bloc = BlocField(model=Jurisdiction, key="code", upper=True, noun="jurisdiction code",
+                     required=False)
+    within = KeyField(model=Jurisdiction, key="code", upper=True, noun="jurisdiction code",
+                      required=False)
+    as_of = IsoDateField(required=False)
+    scope = _scope_field()
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["as_of"] = cleaned.get("as_of") or today()
+        cleaned["scope"] = cleaned.get("scope") or Scope.APPLICABLE.value
+        return cleaned
+
+    def selected(self) -> list[Jurisdiction] | None:
+        """The jurisdictions chosen, explicit ones first in the order given, then the bloc's
+        members and the ``within`` subtree by code; None when nothing was chosen."""
+        data = self.cleaned_data
+        codes, bloc, within = data.get("jurisdictions"), data.get("bloc"), data.get("within")
+        if not (codes or bloc or within):
+            return None
+        chosen: list[Jurisdiction] = []
+        if codes:
+            by_code = {j.code: j for j in Jurisdiction.objects.filter(code__in=codes)}
+            chosen += [by_code[c] for c in codes]
+        if bloc:
+            chosen += list(Jurisdiction.objects.members_of(bloc, data["as_of"]).order_by("code"))
+        if within:
+            chosen += list(Jurisdiction.objects.within(within.code).order_by("code"))
+        seen, unique = set(), []
+        for jurisdiction in chosen:
+            if jurisdiction.pk not in seen:
+                seen.add(jurisdiction.pk)
+                unique.append(jurisdiction)
+        return unique
+
+    def selection_for_permalink(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "jurisdictions": data.get("jurisdictions"),
+            "bloc": data["bloc"].code if data.get("bloc") else None,
+            "within": data["within"].code if data.get("within") else None,
+        }
+
+
+class CompareParams(SelectionParams):
+    criteria = KeyListField(model=Criterion, noun="criterion", required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("jurisdictions") or cleaned.get("bloc") or cleaned.get("within")) and (
+            not self.has_error("jurisdictions")
+            and not self.has_error("bloc")
+            and not self.has_error("within")
+        ):
+            self.add_error(
+                "jurisdictions",
+                "Required: give jurisdictions (codes, comma-separated), a bloc or within. "
+                "compare does not answer for the whole table.",
+            )
+        return cleaned
+
+
+class GapsParams(SelectionParams):
+    criterion = KeyField(model=Criterion, noun="criterion", required=True)
+    kind = ChoiceListField(
+        choices=JurisdictionKind.choices,
+        required=False,
+    )
+
+
+class ChangesParams(forms.Form):
+    since = IsoDateTimeField(required=False)
+    as_of = IsoDateField(required=False)
+    model = ChoiceListField(choices=[], required=False)
+    change = ChoiceListField(
+        choices=[("created", "created"), ("changed", "changed"), ("deleted", "deleted")],
+        required=False,
+    )
+    page = forms.CharField(required=False)
+    page_size = forms.CharField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [(spec.name, spec.name) for spec in HISTORY]
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["as_of"] = cleaned.get("as_of") or today()
+        since = cleaned.get("since")
+        if since and since.date() > cleaned["as_of"]:
+            self.add_error("since", "since is later than as_of.")
+        return cleaned
+
+
+# --- shared view behaviour -------------------------------------------------------------------
+
+
+class AnalysisView(StrictParametersMixin, APIView):
+    """GET only, public, strict parameters from ``params_form``, JSON or CSV."""
+
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+    http_method_names = ["get", "head", "options"]
+    params_form: type[forms.Form]
+    url_name: str
+
+    def accepted_parameters(self):
+        return ["format", *self.params_form.base_fields]
+
+    def clean_parameters(self, request) -> forms.Form:
+        form = self.params_form(request.query_params)
+        if not form.is_valid():
+            errors = {name: list(messages) for name, messages in form.errors.items()}
+            raise BadRequest(errors, self.accepted_parameters())
+        return form
+
+    def context(self) -> dict:
+        return {"request": self.request}
+
+    def link(self, params: dict) -> str:
+        from django.urls import reverse
+
+        return permalink(self.request, reverse(f"api:{self.url_name}"), params)
+
+
+def jurisdiction_dict(jurisdiction: Jurisdiction, context) -> dict:
+    return {
+        "code": jurisdiction.code,
+        "name": jurisdiction.name,
+        "kind": jurisdiction.kind,
+        "research_status": jurisdiction.research_status,
+        "last_reviewed_on": (
+            jurisdiction.last_reviewed_on.isoformat() if jurisdiction.last_reviewed_on else None
+        ),
+        "url": api_url(context, "jurisdiction-detail", code=jurisdiction.code),
+    }
+
+
+def decider_dict(decider, context) -> dict:
+    return {
+        "slug": decider.slug,
+        "url": api_url(context, "instrument-detail", slug=decider.slug),
+        "short_name": decider.short_name,
+        "title": decider.title,
+        "jurisdiction": decider.jurisdiction_code,
+        "inherited": decider.inherited,
+        "value": decider.value,
+        "status": decider.status,
+        "pinpoint": decider.pinpoint,
+        "commencement_date": (
+            decider.commencement_date.isoformat() if decider.commencement_date else None
+        ),
+        "sources": [dict(source) for source in decider.sources],
+    }
+
+
+def cell_dict(cell, context) -> dict:
+    return {
+        "value": cell.value,
+        "approximate": cell.approximate,
+        "instruments": [decider_dict(d, context) for d in cell.instruments],
+        "pending": [decider_dict(d, context) for d in cell.pending],
+        "bloc_obligations": [decider_dict(d, context) for d in cell.bloc_obligations],
+        "not_commenced": [decider_dict(d, context) for d in cell.not_commenced],
+    }
+
+
+# --- schema pieces ---------------------------------------------------------------------------
+FORMAT = OpenApiParameter(
+    "format", OpenApiTypes.STR, enum=["json", "api", "csv"],
+    description="json (default), api (browsable HTML) or csv (UTF-8 with a byte-order mark).",
+)
+AS_OF = OpenApiParameter(
+    "as_of", OpenApiTypes.DATE,
+    description="The date the answer is for (ISO 8601, YYYY-MM-DD; default today, UTC).",
+)
+SCOPE = OpenApiParameter(
+    "scope", OpenApiTypes.STR, enum=Scope.values,
+    description="applicable (default): all law that applies, inherited included; own: the "
+    "jurisdiction's own instruments only.",
+)
+JURISDICTIONS = OpenApiParameter(
+    "jurisdictions", {"type": "array", "items": {"type": "string"}}, explode=False,
+    description="Jurisdiction codes, comma-separated, any case (KR,GB,US-CA).",
+)
+BLOC = OpenApiParameter(
+    "bloc", OpenApiTypes.STR,
+    description="A bloc's code (EU): its members on as_of are added.",
+)
+WITHIN = OpenApiParameter(
+    "within", OpenApiTypes.STR,
+    description="A jurisdiction code: it and all its descendants are added (US: the federal "
+    "level and every state).",
+)
+SOURCE_SCHEMA = inline_serializer(
+    "CitedSource",
+    {
+        "url": serializers.URLField(),
+        "title": serializers.CharField(),
+        "publisher": serializers.CharField(),
+        "kind": serializers.CharField(),
+    },
+)
+DECIDER_SCHEMA = inline_serializer(
+    "Decider",
+    {
+        "slug": serializers.SlugField(),
+        "url": serializers.URLField(),
+        "short_name": serializers.CharField(),
+        "title": serializers.CharField(),
+        "jurisdiction": serializers.CharField(),
+        "inherited": serializers.BooleanField(
+            help_text="The instrument belongs to an ancestor (federal law in a state)."
+        ),
+        "value": serializers.CharField(),
+        "status": serializers.CharField(allow_null=True),
+        "pinpoint": serializers.CharField(),
+        "commencement_date": serializers.DateField(allow_null=True),
+        "sources": SOURCE_SCHEMA.__class__(many=True),
+    },
+)
+CELL_SCHEMA = inline_serializer(
+    "Cell",
+    {
+        "value": serializers.ChoiceField(choices=EffectiveValue.values),
+        "approximate": serializers.BooleanField(
+            help_text="The answer rests on a step dated only on_or_before a later date."
+        ),
+        "instruments": DECIDER_SCHEMA.__class__(many=True),
+        "pending": DECIDER_SCHEMA.__class__(many=True),
+        "bloc_obligations": DECIDER_SCHEMA.__class__(many=True),
+        "not_commenced": DECIDER_SCHEMA.__class__(many=True),
+    },
+)
+JURISDICTION_SCHEMA = inline_serializer(
+    "AnalysedJurisdiction",
+    {
+        "code": serializers.CharField(),
+        "name": serializers.CharField(),
+        "kind": serializers.CharField(),
+        "research_status": serializers.CharField(),
+        "last_reviewed_on": serializers.DateField(allow_null=True),
+        "url": serializers.URLField(),
+    },
+)
+
+
+class CompareView(AnalysisView):
+    """A jurisdictions × criteria matrix of effective values as of ``as_of``."""
+
+    params_form = CompareParams
+    url_name = "compare"
+
+    @extend_schema(
+        summary="Compare jurisdictions",
+        description="Effective value of each jurisdiction for each criterion as of as_of, each "
+        "cell naming the instruments that decide it (inherited or not) with their sources, the "
+        "pending proposals that would answer yes, and the bloc obligations (shown, never "
+        "counted). jurisdictions, bloc or within is required; they add up.",
+        parameters=[
+            JURISDICTIONS, BLOC, WITHIN,
+            OpenApiParameter(
+                "criteria", {"type": "array", "items": {"type": "string"}}, explode=False,
+                description="Criterion slugs, comma-separated (default: every criterion not "
+                "retired).",
+            ),
+            AS_OF, SCOPE, FORMAT,
+        ],
+        responses={
+            200: inline_serializer(
+                "Comparison",
+                {
+                    "as_of": serializers.DateField(),
+                    "scope": serializers.ChoiceField(choices=Scope.values),
+                    "permalink": serializers.URLField(),
+                    "criteria": serializers.ListField(child=serializers.SlugField()),
+                    "rows": inline_serializer(
+                        "ComparisonRow",
+                        {
+                            "jurisdiction": JURISDICTION_SCHEMA,
+                            "cells": serializers.DictField(child=CELL_SCHEMA),
+                        },
+                        many=True,
+                    ),
+                },
+            ),
+            400: ERROR_RESPONSE,
+        },
+    )
+    def get(self, request):
+        form = self.clean_parameters(request)
+        data = form.cleaned_data
+        jurisdictions = form.selected()
+        if data.get("criteria"):
+            by_slug = {c.slug: c for c in Criterion.objects.filter(slug__in=data["criteria"])}
+            criteria = [by_slug[s] for s in data["criteria"]]
+        else:
+            criteria = list(Criterion.objects.filter(retired=False))
+        coverage = compute(jurisdictions, criteria, data["as_of"], data["scope"])
+        context = self.context()
+        rows = [
+            {
+                "jurisdiction": jurisdiction_dict(jurisdiction, context),
+                "cells": {slug: cell_dict(cell, context) for slug, cell in cells.items()},
+            }
+            for jurisdiction, cells in coverage.rows()
+        ]
+        as_of, scope = data["as_of"], data["scope"]
+        if self.wants_csv():
+            return self.csv(rows, criteria, as_of, scope)
+        return Response(
+            {
+                "as_of": as_of.isoformat(),
+                "scope": scope,
+                "permalink": self.link(
+                    {
+                        **form.selection_for_permalink(),
+                        "criteria": [c.slug for c in criteria],
+                        "as_of": as_of,
+                        "scope": scope,
+                    }
+                ),
+                "criteria": [c.slug for c in criteria],
+                "rows": rows,
+            }
+        )
+
+    def csv(self, rows, criteria, as_of, scope):
+        """One line per jurisdiction and criterion (long format: one value per cell)."""
+        lines = [
+            {
+                "as_of": as_of.isoformat(),
+                "scope": scope,
+                "jurisdiction": row["jurisdiction"]["code"],
+                "jurisdiction_name": row["jurisdiction"]["name"],
+                "research_status": row["jurisdiction"]["research_status"],
+                "criterion": criterion.slug,
+                **row["cells"][criterion.slug],
+            }
+            for row in rows
+            for criterion in criteria
+        ]
+        columns = [
+            Column("as_of"),
+            Column("scope"),
+            Column("jurisdiction"),
+            Column("jurisdiction_name"),
+            Column("research_status"),
+            Column("criterion"),
+            Column("value"),
+            Column("approximate"),
+            Column("instruments", "instruments.slug"),
+            Column(
+                "inherited_from",
+                lambda r: sorted({d["jurisdiction"] for d in r["instruments"] if d["inherited"]}),
+            ),
+            Column("pinpoints", "instruments.pinpoint"),
+            Column(
+                "sources",
+                lambda r: list(
+                    dict.fromkeys(s["url"] for d in r["instruments"] for s in d["sources"])
+                ),
+            ),
+            Column("pending", "pending.slug"),
+            Column("bloc_obligations", "bloc_obligations.slug"),
+        ]
+        return csv_response(
+            f"compare-{as_of.isoformat()}.csv", [c.header for c in columns], table(lines, columns)
+        )
+
+
+class GapsView(AnalysisView):
+    """The researched jurisdictions without coverage for one criterion, grouped by value."""
+
+    params_form = GapsParams
+    url_name = "gaps"
+
+    @extend_schema(
+        summary="Gaps for one criterion",
+        description="Researched jurisdictions whose effective value for the criterion is not "
+        "yes as of as_of, grouped by value (none, no, unclear, partial), with the jurisdictions "
+        "not yet researched listed apart (not_researched), counts per group and the "
+        "jurisdictions with a pending proposal flagged. Without jurisdictions, bloc or within: "
+        "every jurisdiction except international organisations. kind narrows the selection.",
+        parameters=[
+            OpenApiParameter(
+                "criterion", OpenApiTypes.STR, required=True,
+                description="A criterion slug (possession).",
+            ),
+            JURISDICTIONS, BLOC, WITHIN,
+            OpenApiParameter(
+                "kind", {"type": "array", "items": {"type": "string",
+                                                    "enum": JurisdictionKind.values}},
+                explode=False, description="Only jurisdictions of these kinds.",
+            ),
+            AS_OF, SCOPE, FORMAT,
+        ],
+        responses={
+            200: inline_serializer(
+                "Gaps",
+                {
+                    "as_of": serializers.DateField(),
+                    "scope": serializers.ChoiceField(choices=Scope.values),
+                    "permalink": serializers.URLField(),
+                    "criterion": serializers.SlugField(),
+                    "counts": inline_serializer(
+                        "GapCounts", {v: serializers.IntegerField() for v in GAP_VALUES}
+                    ),
+                    "groups": inline_serializer(
+                        "GapGroups",
+                        {
+                            v: inline_serializer(
+                                f"Gap_{v}",
+                                {
+                                    "code": serializers.CharField(),
+                                    "name": serializers.CharField(),
+                                    "kind": serializers.CharField(),
+                                    "research_status": serializers.CharField(),
+                                    "url": serializers.URLField(),
+                                    "approximate": serializers.BooleanField(),
+                                    "pending": serializers.BooleanField(),
+                                    "pending_instruments": DECIDER_SCHEMA.__class__(many=True),
+                                    "instruments": DECIDER_SCHEMA.__class__(many=True),
+                                },
+                                many=True,
+                            )
+                            for v in GAP_VALUES
+                        },
+                    ),
+                    "pending": serializers.ListField(
+                        child=serializers.CharField(),
+                        help_text="Codes of the listed jurisdictions with a pending proposal.",
+                    ),
+                    "covered_count": serializers.IntegerField(),
+                },
+            ),
+            400: ERROR_RESPONSE,
+        },
+    )
+    def get(self, request):
+        form = self.clean_parameters(request)
+        data = form.cleaned_data
+        selected = form.selected()
+        kinds = data.get("kind")
+        if selected is None:
+            selected = Jurisdiction.objects.exclude(kind=JurisdictionKind.INTERNATIONAL)
+            if kinds:
+                selected = selected.filter(kind__in=kinds)
+        elif kinds:
+            selected = [j for j in selected if j.kind in kinds]
+        answer = gaps(data["criterion"], data["as_of"], data["scope"], jurisdictions=selected)
+        context = self.context()
+        groups = {
+            value: [
+                {
+                    **jurisdiction_dict(j, context),
+                    "approximate": answer["cells"][j.code].approximate,
+                    "pending": j.code in answer["pending"],
+                    "pending_instruments": [
+                        decider_dict(d, context) for d in answer["cells"][j.code].pending
+                    ],
+                    "instruments": [
+                        decider_dict(d, context) for d in answer["cells"][j.code].instruments
+                    ],
+                }
+                for j in members
+            ]
+            for value, members in answer["groups"].items()
+        }
+        listed = {j["code"] for members in groups.values() for j in members}
+        as_of, scope, criterion = answer["as_of"], answer["scope"], answer["criterion"].slug
+        if self.wants_csv():
+            columns = [
+                Column("as_of", lambda r: as_of.isoformat()),
+                Column("scope", lambda r: scope),
+                Column("criterion", lambda r: criterion),
+                Column("group"),
+                Column("code"),
+                Column("name"),
+                Column("kind"),
+                Column("research_status"),
+                Column("approximate"),
+                Column("pending"),
+                Column("pending_instruments", "pending_instruments.slug"),
+                Column("instruments", "instruments.slug"),
+            ]
+            lines = [
+                {"group": value, **entry} for value, entries in groups.items() for entry in entries
+            ]
+            return csv_response(
+                f"gaps-{criterion}-{as_of.isoformat()}.csv",
+                [c.header for c in columns],
+                table(lines, columns),
+            )
+        return Response(
+            {
+                "as_of": as_of.isoformat(),
+                "scope": scope,
+                "permalink": self.link(
+                    {
+                        "criterion": criterion,
+                        **form.selection_for_permalink(),
+                        "kind": kinds,
+                        "as_of": as_of,
+                        "scope": scope,
+                    }
+                ),
+                "criterion": criterion,
+                "counts": answer["counts"],
+                "groups": groups,
+                "pending": sorted(code for code in answer["pending"] if code in listed),
+                "covered_count": len(answer["covered"]),
+            }
+        )
+
+
+# --- changes -----------------------------------------------------------------------------------
+class HistorySpec:
+    """How one model's history table answers ``changes``: its public name, the expression of
+    the changed row's key (on the historical row, joining live rows for parents' keys), and the
+    API route of a row (``route``: view name and the URL keyword, ``pk`` or the key)."""
+
+    def __init__(self, name, model, parts, route=None):
+        self.name, self.model, self.parts, self.route = name, model, parts, route
+
+    def key_expression(self):
+        pieces = []
+        for part in self.parts:
+            if part.startswith("'"):
+                pieces.append(Value(part.strip("'")))
+            else:
+                pieces.append(Coalesce(Cast(F(part), CharField()), Value("?")))
+        if len(pieces) == 1:
+            return pieces[0]
+        return Concat(*pieces, output_field=CharField())
+
+    def url(self, context, key: str, object_id: int) -> str | None:
+        if not self.route:
+            return None
+        view_name, kwarg = self.route
+        try:
+            return api_url(context, view_name, **{kwarg: object_id if kwarg == "pk" else key})
+        except NoReverseMatch:
+            return None
+
+
+HISTORY = (
+    HistorySpec("jurisdiction", Jurisdiction, ["code"], ("jurisdiction-detail", "code")),
+    HistorySpec(
+        "bloc_membership", BlocMembership,
+        ["bloc__code", "' has member '", "member__code", "' from '", "start_date"],
+    ),
+    HistorySpec("source", Source, ["url"], ("source-detail", "pk")),
+    HistorySpec("instrument", Instrument, ["slug"], ("instrument-detail", "slug")),
+    HistorySpec("identifier", Identifier, ["instrument__slug", "' '", "scheme", "':'", "value"]),
+    HistorySpec(
+        "instrument_amendment", InstrumentAmendment,
+        ["amending__slug", "' amends '", "amended__slug"],
+    ),
+    HistorySpec(
+        "status_event", StatusEvent, ["instrument__slug", "' '", "status", "' '", "date"],
+        ("status-event-detail", "pk"),
+    ),
+    HistorySpec("criterion", Criterion, ["slug"], ("criterion-detail", "slug")),
+    HistorySpec(
+        "assessment", Assessment, ["instrument__slug", "' '", "criterion__slug"],
+        ("assessment-detail", "pk"),
+    ),
+    HistorySpec("event", Event, ["slug"], ("event-detail", "slug")),
+    HistorySpec(
+        "event_jurisdiction", EventJurisdiction, ["event__slug", "' '", "jurisdiction__code"]
+    ),
+    HistorySpec(
+        "instrument_source", InstrumentSource, ["instrument__slug", "' cites '", "source__url"]
+    ),
+    HistorySpec(
+        "status_event_source", StatusEventSource,
+        ["status_event__instrument__slug", "' '", "status_event__status", "' '",
+         "status_event__date", "' cites '", "source__url"],
+    ),
+    HistorySpec(
+        "assessment_source", AssessmentSource,
+        ["assessment__instrument__slug", "' '", "assessment__criterion__slug", "' cites '",
+         "source__url"],
+    ),
+    HistorySpec("event_source", EventSource, ["event__slug", "' cites '", "source__url"]),
+)
+HISTORY_BY_NAME = {spec.name: spec for spec in HISTORY}
+CHANGE_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
+CHANGE_SYMBOLS = {name: symbol for symbol, name in CHANGE_TYPES.items()}
+COLUMNS = ("c_model", "c_key", "c_object", "c_date", "c_type", "c_user", "c_hid")
+
+
+def history_rows(specs, since, until, types):
+    """One ``UNION ALL`` over the history tables of ``specs``: ``(model, key, object id, date,
+    change symbol, username, history id)`` rows changed in [since, until), newest first."""
+    parts = []
+    for spec in specs:
+        rows = spec.model.history.model.objects.order_by().filter(history_date__lt=until)
+        if since:
+            rows = rows.filter(history_date__gte=since)
+        if types:
+            rows = rows.filter(history_type__in=types)
+        parts.append(
+            rows.annotate(
+                c_model=Value(spec.name, output_field=CharField()),
+                c_key=spec.key_expression(),
+                c_object=F("id"),
+                c_date=F("history_date"),
+                c_type=F("history_type"),
+                c_user=F("history_user__username"),
+                c_hid=F("history_id"),
+            ).values(*COLUMNS)
+        )
+    union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return union.order_by("-c_date", "c_model", "-c_hid")
+
+
+class ChangesView(AnalysisView):
+    """What was edited, newest first, from each model's history (django-simple-history)."""
+
+    params_form = ChangesParams
+    url_name = "changes"
+    pagination_class = Pagination
+
+    @extend_schema(
+        summary="Changes",
+        description="Every recorded edit (created +, changed ~, deleted -) of jurisdictions, "
+        "memberships, sources, instruments, identifiers, amendment links, status events, "
+        "criteria, assessments, events and citations, newest first, made at or after since "
+        "and on or before the day as_of. format=csv exports every matching change.",
+        parameters=[
+            OpenApiParameter(
+                "since", OpenApiTypes.STR,
+                description="ISO 8601 date (midnight UTC) or date-time; default: the beginning.",
+            ),
+            OpenApiParameter(
+                "as_of", OpenApiTypes.DATE,
+                description="Changes made on or before this day (UTC; default today).",
+            ),
+            OpenApiParameter(
+                "model", {"type": "array", "items": {"type": "string",
+                                                     "enum": [s.name for s in HISTORY]}},
+                explode=False, description="Only these kinds of rows.",
+            ),
+            OpenApiParameter(
+                "change", {"type": "array", "items": {"type": "string",
+                                                      "enum": list(CHANGE_SYMBOLS)}},
+                explode=False, description="Only these kinds of change.",
+            ),
+            OpenApiParameter("page", OpenApiTypes.INT, description="A page number."),
+            OpenApiParameter(
+                "page_size", OpenApiTypes.INT,
+                description="Rows per page (capped at MAX_PAGE_SIZE).",
+            ),
+            FORMAT,
+        ],
+        responses={
+            200: inline_serializer(
+                "Changes",
+                {
+                    "as_of": serializers.DateField(),
+                    "since": serializers.DateTimeField(allow_null=True),
+                    "permalink": serializers.URLField(),
+                    "count": serializers.IntegerField(),
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": inline_serializer(
+                        "Change",
+                        {
+                            "model": serializers.CharField(),
+                            "key": serializers.CharField(),
+                            "object_id": serializers.IntegerField(),
+                            "change": serializers.ChoiceField(choices=list(CHANGE_TYPES)),
+                            "change_type": serializers.ChoiceField(
+                                choices=list(CHANGE_SYMBOLS)
+                            ),
+                            "date": serializers.DateTimeField(),
+                            "user": serializers.CharField(allow_null=True),
+                            "url": serializers.URLField(allow_null=True),
+                        },
+                        many=True,
+                    ),
+                },
+            ),
+            400: ERROR_RESPONSE,
+        },
+    )
+    def get(self, request):
+        form = self.clean_parameters(request)
+        data = form.cleaned_data
+        as_of, since = data["as_of"], data.get("since")
+        until = datetime.datetime.combine(
+            as_of + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.timezone.utc
+        )
+        specs = [HISTORY_BY_NAME[n] for n in data.get("model") or []] or list(HISTORY)
+        types = [CHANGE_SYMBOLS[c] for c in data.get("change") or []]
+        rows = history_rows(specs, since, until, types)
+        context = self.context()
+
+        def shape(row):
+            spec = HISTORY_BY_NAME[row["c_model"]]
+            return {
+                "model": row["c_model"],
+                "key": row["c_key"],
+                "object_id": row["c_object"],
+                "change": row["c_type"],
+                "change_type": CHANGE_TYPES.get(row["c_type"], row["c_type"]),
+                "date": row["c_date"].isoformat().replace("+00:00", "Z"),
+                "user": row["c_user"],
+                "url": (
+                    spec.url(context, row["c_key"], row["c_object"])
+                    if row["c_type"] != "-"
+                    else None
+                ),
+            }
+
+        if self.wants_csv():
+            columns = [Column(n) for n in
+                       ("date", "change", "change_type", "model", "key", "object_id", "user",
+                        "url")]
+            return csv_response(
+                f"changes-{as_of.isoformat()}.csv",
+                [c.header for c in columns],
+                table((shape(r) for r in rows.iterator()), columns),
+            )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        response = paginator.get_paginated_response([shape(r) for r in page])
+        response.data = {
+            "as_of": as_of.isoformat(),
+            "since": since.isoformat().replace("+00:00", "Z") if since else None,
+            "permalink": self.link(
+                {
+                    "since": since.isoformat().replace("+00:00", "Z") if since else None,
+                    "as_of": as_of,
+                    "model": data.get("model"),
+                    "change": data.get("change"),
+                    "page": request.query_params.get("page"),
+                    "page_size": request.query_params.get("page_size"),
+                }
+            ),
+            **response.data,
+        }
+        return response
+
+
+__all__ = ["CompareView", "GapsView", "ChangesView", "HISTORY"]

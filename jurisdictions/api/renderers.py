@@ -1,0 +1,126 @@
+"""CSV output: flat columns, UTF-8 with a byte-order mark, safe to open in a spreadsheet.
+
+- The byte-order mark makes Excel read the file as UTF-8 ("São Paulo", "서울" stay legible).
+- A cell whose text begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+  prefixed with a single quote, so that no spreadsheet runs it as a formula (OWASP, "CSV
+  Injection": https://owasp.org/www-community/attacks/CSV_Injection).
+- Lists inside a cell are joined with ``"; "``; ``None`` is an empty cell; booleans are
+  ``true``/``false``.
+- Lists are streamed (:func:`csv_response`), row by row, so that an export of every row never
+  sits whole in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from django.http import StreamingHttpResponse
+from rest_framework.renderers import BaseRenderer
+
+BOM = "\ufeff"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+LIST_SEPARATOR = "; "
+
+
+def _plain(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return LIST_SEPARATOR.join(_plain(v) for v in value)
+    return str(value)
+
+
+def cell_text(value) -> str:
+    """One cell's text: flattened (see module docstring) and neutralised against formulas."""
+    text = _plain(value)
+    if text.startswith(FORMULA_STARTS):
+        text = "'" + text
+    return text
+
+
+@dataclass(frozen=True)
+class Column:
+    """A CSV column: ``header`` and where its value comes from in one serialized row.
+
+    ``source`` is a dotted path (``jurisdiction.code``; through a list it collects the value of
+    every item: ``sources.url``) or a callable taking the row.
+    """
+
+    header: str
+    source: str | Callable[[dict], object] | None = None
+
+    def value(self, row: dict):
+        source = self.source or self.header
+        if callable(source):
+            return source(row)
+        return _dig(row, source.split("."))
+
+
+def _dig(value, path: list[str]):
+    for i, key in enumerate(path):
+        if isinstance(value, list):
+            return [_dig(item, path[i:]) for item in value]
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
+    """The BOM with the header line, then one line per row (CRLF line ends, RFC 4180)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([cell_text(v) for v in values])
+        return buffer.getvalue()
+
+    yield BOM + line(header)
+    for row in rows:
+        yield line(row)
+
+
+def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
+    """A streamed ``text/csv; charset=utf-8`` download named ``filename``."""
+    response = StreamingHttpResponse(
+        (text.encode("utf-8") for text in csv_lines(header, rows)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def table(rows: Iterable[dict], columns: list[Column]) -> Iterator[list]:
+    for row in rows:
+        yield [column.value(row) for column in columns]
+
+
+class CSVRenderer(BaseRenderer):
+    """Selected by ``format=csv`` or ``Accept: text/csv``.
+
+    Lists and analysis views build their CSV themselves (flat columns, streamed). Anything else
+    that reaches this renderer is flattened generically: a list of objects (or a page's
+    ``results``) becomes one line per object, one column per key.
+    """
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        rows = data.get("results", [data]) if isinstance(data, dict) else list(data)
+        rows = [row if isinstance(row, dict) else {"value": row} for row in rows]
+        header: list[str] = []
+        for row in rows:
+            header += [key for key in row if key not in header]
+        columns = [Column(key, (lambda r, k=key: r.get(k))) for key in header]
+        return "".join(csv_lines(header, table(rows, columns))).encode("utf-8")

@@ -1,0 +1,669 @@
+"""The collections of the API: thin read-only viewsets (writes come with the editorial API).
+
+Each viewset names its query shape (``queryset``, loading every relation its serializer shows in
+a fixed number of queries), its serializer, its FilterSet and, for ``format=csv``, its flat
+columns. The shared behaviour — strict parameters, case-insensitive keys in paths, CSV of every
+filtered row — lives in :class:`CollectionViewSet`.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+
+from django.db.models import Prefetch, Q
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import routers, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+from django.urls import reverse
+
+from ..choices import STATUS_SEQUENCE, Scope
+from ..coverage import compute
+from ..filtersets import (
+    AssessmentFilterSet,
+    CriterionFilterSet,
+    EventFilterSet,
+    InstrumentFilterSet,
+    JurisdictionFilterSet,
+    SourceFilterSet,
+    StatusEventFilterSet,
+)
+from ..models import (
+    Assessment,
+    BlocMembership,
+    Criterion,
+    Event,
+    Instrument,
+    Jurisdiction,
+    Source,
+    StatusEvent,
+)
+from . import serializers as api
+from .pagination import Pagination
+from .params import FORMAT_DESCRIPTION, BadRequest, StrictParametersMixin, permalink
+from .renderers import Column, CSVRenderer, csv_response, table
+
+# Rows serialized at a time when a CSV streams a whole collection: each batch costs the
+# viewset's fixed number of prefetch queries.
+CSV_BATCH = 500
+
+AS_OF_PARAMETER = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATE,
+    description="The date the answer is for (ISO 8601, YYYY-MM-DD; default today, UTC).",
+)
+SCOPE_PARAMETER = OpenApiParameter(
+    "scope",
+    OpenApiTypes.STR,
+    enum=Scope.values,
+    description="applicable (default): inherited law counts; own: only the jurisdiction's own "
+    "instruments.",
+)
+LIST_FORMAT_PARAMETER = OpenApiParameter(
+    "format", OpenApiTypes.STR, enum=["json", "api", "csv"], description=FORMAT_DESCRIPTION
+)
+DETAIL_FORMAT_PARAMETER = OpenApiParameter(
+    "format", OpenApiTypes.STR, enum=["json", "api"], description="json (default) or api."
+)
+ERROR_RESPONSE = OpenApiResponse(
+    response=inline_serializer(
+        "BadRequest",
+        {
+            "errors": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                help_text="Messages per query parameter.",
+            ),
+            "accepted_parameters": serializers.ListField(child=serializers.CharField()),
+        },
+    ),
+    description="A malformed or unknown query parameter, named in errors.",
+)
+NOT_FOUND_RESPONSE = OpenApiResponse(
+    response=inline_serializer("NotFound", {"detail": serializers.CharField()}),
+    description="No row with this key.",
+)
+
+
+def batched(iterable, size: int):
+    iterator = iter(iterable)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter, with invalid values answered as :class:`BadRequest` naming each
+    parameter."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise BadRequest(filterset.parameter_errors(), view.accepted_parameters())
+        return filterset.qs
+
+
+def collection_schema(
+    noun: str, key: str, serializer, *, as_of: bool = False, scope: bool = False
+):
+    """``extend_schema_view`` for a collection: list and detail parameters and answers."""
+    detail_parameters = [DETAIL_FORMAT_PARAMETER]
+    if as_of:
+        detail_parameters.append(AS_OF_PARAMETER)
+    if scope:
+        detail_parameters.append(SCOPE_PARAMETER)
+    return extend_schema_view(
+        list=extend_schema(
+            summary=f"List {noun}",
+            description=f"Filterable, ordered, paginated list of {noun}. format=csv exports "
+            "every filtered row (page and page_size are then ignored).",
+            parameters=[LIST_FORMAT_PARAMETER],
+            responses={200: serializer, 400: ERROR_RESPONSE},
+        ),
+        retrieve=extend_schema(
+            summary=f"One of the {noun}, by {key}",
+            parameters=detail_parameters,
+            responses={200: serializer, 400: ERROR_RESPONSE, 404: NOT_FOUND_RESPONSE},
+        ),
+    )
+
+
+class CollectionViewSet(StrictParametersMixin, viewsets.ReadOnlyModelViewSet):
+    """Read-only collection: strict parameters, lookups by public key, CSV of every filtered
+    row.
+
+    Subclasses set ``queryset``, ``serializer_class``, ``filterset_class``, ``lookup_field``
+    (``key_case``: ``upper``, ``lower`` or None for as-is) and ``csv_columns()``.
+    """
+
+    filter_backends = [StrictFilterBackend]
+    pagination_class = Pagination
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+    key_case: str | None = None
+    csv_name = "rows"
+
+    # --- parameters
+    def accepted_parameters(self) -> list[str]:
+        names = super().accepted_parameters()
+        if self.action == "list":
+            names += [*self.filterset_class.parameter_names(), "page", "page_size"]
+        return list(dict.fromkeys(names))
+
+    def accepted_formats(self):
+        return self.csv_formats if self.action == "list" else self.plain_formats
+
+    def get_renderers(self):
+        if getattr(self, "action", None) not in (None, "list") and not self.action_has_csv():
+            return [JSONRenderer(), BrowsableAPIRenderer()]
+        return super().get_renderers()
+
+    def action_has_csv(self) -> bool:
+        return False
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["as_of"] = getattr(self, "as_of", None)
+        return context
+
+    # --- reading
+    def get_object(self):
+        key = str(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        if self.key_case == "upper":
+            key = key.upper()
+        elif self.key_case == "lower":
+            key = key.lower()
+        found = list(self.get_queryset().filter(**{self.lookup_field: key})[:1])
+        if not found:
+            raise Http404(f"No {self.queryset.model._meta.verbose_name} with {self.lookup_field} "
+                          f"{key}.")
+        self.check_object_permissions(self.request, found[0])
+        return found[0]
+
+    def extend_context(self, context: dict, rows: list) -> None:
+        """Add what the serializer needs for ``rows`` as a whole (e.g. their coverage)."""
+
+    def serialize(self, rows: list):
+        context = self.get_serializer_context()
+        self.extend_context(context, rows)
+        return self.get_serializer(rows, many=True, context=context).data
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        if self.wants_csv():
+            return self.csv_list(queryset)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.serialize(page))
+
+    def retrieve(self, request, *args, **kwargs):
+        obj = self.get_object()
+        return Response(self.serialize([obj])[0])
+
+    # --- CSV
+    def csv_columns(self) -> list[Column]:
+        raise NotImplementedError
+
+    def csv_filename(self) -> str:
+        return f"{self.csv_name}-{self.as_of.isoformat()}.csv"
+
+    def csv_list(self, queryset):
+        columns = self.csv_columns()
+
+        def rows():
+            for batch in batched(queryset.iterator(chunk_size=CSV_BATCH), CSV_BATCH):
+                yield from table(self.serialize(batch), columns)
+
+        return csv_response(self.csv_filename(), [c.header for c in columns], rows())
+
+
+def _urls(row, key="sources"):
+    return [item["url"] for item in row.get(key) or []]
+
+
+@collection_schema("jurisdictions", "code (any case)", api.JurisdictionSerializer, as_of=True, scope=True)
+class JurisdictionViewSet(CollectionViewSet):
+    """Blocs, countries, subdivisions and organisations, addressed by code (``us-ca`` or
+    ``US-CA``), each with its effective coverage as of ``as_of``."""
+
+    queryset = Jurisdiction.objects.select_related("parent").prefetch_related(
+        Prefetch(
+            "bloc_memberships",
+            queryset=BlocMembership.objects.select_related("bloc").order_by("start_date", "pk"),
+        )
+    )
+    serializer_class = api.JurisdictionSerializer
+    filterset_class = JurisdictionFilterSet
+    lookup_field = "code"
+    lookup_value_regex = "[A-Za-z0-9-]{1,10}"
+    key_case = "upper"
+    uses_as_of = True
+    uses_scope = True
+    csv_name = "jurisdictions"
+
+    def accepted_parameters(self):
+        if self.action == "timeline":
+            return ["format", "as_of"]
+        return super().accepted_parameters()
+
+    def accepted_formats(self):
+        return self.csv_formats if self.action in ("list", "timeline") else self.plain_formats
+
+    def action_has_csv(self):
+        return self.action == "timeline"
+
+    def criteria(self) -> list[Criterion]:
+        if not hasattr(self, "_criteria"):
+            self._criteria = list(Criterion.objects.filter(retired=False))
+        return self._criteria
+
+    def extend_context(self, context, rows):
+        context["coverage"] = compute(rows, self.criteria(), self.as_of, self.scope)
+
+    def csv_columns(self):
+        return [
+            Column("code"),
+            Column("name"),
+            Column("official_name"),
+            Column("common_name"),
+            Column("kind"),
+            Column("subdivision_type"),
+            Column("numeric_code"),
+            Column("parent", "parent.code"),
+            Column("region", "regions.region"),
+            Column("subregion", "regions.subregion"),
+            Column("intermediate_region", "regions.intermediate_region"),
+            Column("research_status"),
+            Column("last_reviewed_on"),
+            Column(
+                "blocs_on_as_of",
+                lambda r: [m["bloc"]["code"] for m in r["bloc_memberships"] if m["member_on_as_of"]],
+            ),
+            Column("as_of"),
+            *[
+                Column(f"coverage.{c.slug}", f"coverage.{c.slug}.value")
+                for c in self.criteria()
+            ],
+            Column(
+                "approximate",
+                lambda r: [s for s, cell in (r["coverage"] or {}).items() if cell["approximate"]],
+            ),
+            Column(
+                "pending",
+                lambda r: [s for s, cell in (r["coverage"] or {}).items() if cell["pending"]],
+            ),
+            Column("url"),
+            Column("updated_at"),
+        ]
+
+    @extend_schema(
+        summary="A jurisdiction's timeline",
+        description="The status events of the jurisdiction's instruments and the events "
+        "involving it, dated on or before as_of, in date order, each with its date precision.",
+        parameters=[AS_OF_PARAMETER, LIST_FORMAT_PARAMETER],
+        responses={
+            200: inline_serializer(
+                "Timeline",
+                {
+                    "as_of": serializers.DateField(),
+                    "permalink": serializers.URLField(),
+                    "jurisdiction": api.JurisdictionBriefSerializer(),
+                    "count": serializers.IntegerField(),
+                    "items": inline_serializer(
+                        "TimelineItem",
+                        {
+                            "date": serializers.DateField(),
+                            "date_precision": serializers.CharField(),
+                            "type": serializers.ChoiceField(choices=["status_event", "event"]),
+                            "status": serializers.CharField(allow_null=True),
+                            "kind": serializers.CharField(allow_null=True),
+                            "title": serializers.CharField(),
+                            "description": serializers.CharField(),
+                            "instrument": api.InstrumentBriefSerializer(allow_null=True),
+                            "event": api.EventBriefSerializer(allow_null=True),
+                            "sources": api.SourceBriefSerializer(many=True),
+                            "url": serializers.URLField(),
+                        },
+                        many=True,
+                    ),
+                },
+            ),
+            400: ERROR_RESPONSE,
+            404: NOT_FOUND_RESPONSE,
+        },
+    )
+    @action(detail=True, url_path="timeline", url_name="timeline", filterset_class=None)
+    def timeline(self, request, code=None):
+        jurisdiction = self.get_object()
+        context = self.get_serializer_context()
+        steps = (
+            StatusEvent.objects.filter(instrument__jurisdiction=jurisdiction, date__lte=self.as_of)
+            .select_related("instrument__jurisdiction")
+            .prefetch_related("sources")
+        )
+        events = (
+            Event.objects.filter(
+                Q(pk__in=Event.jurisdictions.through.objects.filter(
+                    jurisdiction=jurisdiction
+                ).values("event"))
+                | Q(instrument__jurisdiction=jurisdiction),
+                date__lte=self.as_of,
+            )
+            .select_related("instrument__jurisdiction")
+            .prefetch_related("sources")
+        )
+        items = []
+        for step in steps:
+            instrument = api.InstrumentBriefSerializer(step.instrument, context=context).data
+            items.append(
+                {
+                    "date": step.date.isoformat(),
+                    "date_precision": step.date_precision,
+                    "type": "status_event",
+                    "status": step.status,
+                    "kind": None,
+                    "title": step.instrument.short_name or step.instrument.title,
+                    "description": step.description,
+                    "instrument": instrument,
+                    "event": None,
+                    "sources": api.SourceBriefSerializer(step.sources.all(), many=True,
+                                                         context=context).data,
+                    "url": api.api_url(context, "status-event-detail", pk=step.pk),
+                    "_order": (step.date, 0, STATUS_SEQUENCE.get(step.status, 0),
+                               step.instrument.slug, step.pk),
+                }
+            )
+        for event in events:
+            items.append(
+                {
+                    "date": event.date.isoformat(),
+                    "date_precision": event.date_precision,
+                    "type": "event",
+                    "status": None,
+                    "kind": event.kind,
+                    "title": event.title,
+                    "description": event.summary,
+                    "instrument": (
+                        api.InstrumentBriefSerializer(event.instrument, context=context).data
+                        if event.instrument
+                        else None
+                    ),
+                    "event": api.EventBriefSerializer(event, context=context).data,
+                    "sources": api.SourceBriefSerializer(event.sources.all(), many=True,
+                                                         context=context).data,
+                    "url": api.api_url(context, "event-detail", slug=event.slug),
+                    "_order": (event.date, 1, 0, event.slug, event.pk),
+                }
+            )
+        items.sort(key=lambda item: item["_order"])
+        for item in items:
+            del item["_order"]
+        path = reverse("api:jurisdiction-timeline", kwargs={"code": jurisdiction.code})
+        if self.wants_csv():
+            columns = [
+                Column("date"),
+                Column("date_precision"),
+                Column("type"),
+                Column("status"),
+                Column("kind"),
+                Column("title"),
+                Column("instrument", "instrument.slug"),
+                Column("description"),
+                Column("sources", "sources.url"),
+                Column("url"),
+            ]
+            return csv_response(
+                f"timeline-{jurisdiction.code}-{self.as_of.isoformat()}.csv",
+                [c.header for c in columns],
+                table(items, columns),
+            )
+        return Response(
+            {
+                "as_of": self.as_of.isoformat(),
+                "permalink": permalink(request, path, {"as_of": self.as_of}),
+                "jurisdiction": api.JurisdictionBriefSerializer(jurisdiction, context=context).data,
+                "count": len(items),
+                "items": items,
+            }
+        )
+
+
+@collection_schema("instruments", "slug", api.InstrumentSerializer, as_of=True)
+class InstrumentViewSet(CollectionViewSet):
+    """Laws, bills, proposals, directives, treaties, with status and legal force as of
+    ``as_of``."""
+
+    queryset = Instrument.objects.for_api().prefetch_related(
+        Prefetch("amends", queryset=Instrument.objects.select_related("jurisdiction")),
+        Prefetch("amended_by", queryset=Instrument.objects.select_related("jurisdiction")),
+    )
+    serializer_class = api.InstrumentSerializer
+    filterset_class = InstrumentFilterSet
+    lookup_field = "slug"
+    lookup_value_regex = "[A-Za-z0-9-]{1,120}"
+    key_case = "lower"
+    uses_as_of = True
+    csv_name = "instruments"
+
+    def csv_columns(self):
+        criteria = list(Criterion.objects.filter(retired=False))
+
+        def assessed(slug):
+            def value(row):
+                for a in row["assessments"]:
+                    if a["criterion"]["slug"] == slug:
+                        return a["value"]
+                return None
+
+            return value
+
+        def dated(key, part):
+            return lambda r: (r["key_dates"].get(key) or {}).get(part)
+
+        return [
+            Column("slug"),
+            Column("jurisdiction", "jurisdiction.code"),
+            Column("instrument_type"),
+            Column("title"),
+            Column("original_title"),
+            Column("original_language"),
+            Column("short_name"),
+            Column("citation"),
+            Column("official_url"),
+            Column("as_of"),
+            Column("status"),
+            Column("status_date"),
+            Column("status_date_precision"),
+            Column("status_approximate"),
+            Column("legal_force"),
+            *[
+                Column(f"{key}{suffix}", dated(key, part))
+                for key in ("introduced", "adopted", "in_force")
+                for suffix, part in (("", "date"), ("_precision", "precision"))
+            ],
+            Column(
+                "identifiers", lambda r: [f"{i['scheme']}:{i['value']}" for i in r["identifiers"]]
+            ),
+            *[Column(f"assessment.{c.slug}", assessed(c.slug)) for c in criteria],
+            Column("sources", _urls),
+            Column("confidence"),
+            Column("summary"),
+            Column("max_penalty"),
+            Column("notes"),
+            Column("url"),
+            Column("updated_at"),
+        ]
+
+
+@collection_schema("status events", "id", api.StatusEventSerializer)
+class StatusEventViewSet(CollectionViewSet):
+    """Dated steps in instruments' lives, each citing its sources."""
+
+    queryset = StatusEvent.objects.select_related("instrument__jurisdiction").prefetch_related(
+        "sources"
+    )
+    serializer_class = api.StatusEventSerializer
+    filterset_class = StatusEventFilterSet
+    lookup_value_regex = "[0-9]{1,18}"
+    csv_name = "status-events"
+
+    def csv_columns(self):
+        return [
+            Column("id"),
+            Column("instrument", "instrument.slug"),
+            Column("jurisdiction", "instrument.jurisdiction"),
+            Column("status"),
+            Column("date"),
+            Column("date_precision"),
+            Column("ocd_classification"),
+            Column("description"),
+            Column("sources", _urls),
+            Column("url"),
+            Column("updated_at"),
+        ]
+
+
+@collection_schema("criteria", "slug", api.CriterionSerializer)
+class CriterionViewSet(CollectionViewSet):
+    """The comparative questions asked of every law."""
+
+    queryset = Criterion.objects.all()
+    serializer_class = api.CriterionSerializer
+    filterset_class = CriterionFilterSet
+    lookup_field = "slug"
+    lookup_value_regex = "[A-Za-z0-9_-]{1,60}"
+    key_case = "lower"
+    csv_name = "criteria"
+
+    def csv_columns(self):
+        return [
+            Column("slug"),
+            Column("label"),
+            Column("question"),
+            Column("position"),
+            Column("retired"),
+            Column("url"),
+        ]
+
+
+@collection_schema("assessments", "id", api.AssessmentSerializer)
+class AssessmentViewSet(CollectionViewSet):
+    """The answer of each instrument to each criterion, with pinpoints and sources."""
+
+    queryset = Assessment.objects.select_related(
+        "instrument__jurisdiction", "criterion", "verified_by"
+    ).prefetch_related("sources")
+    serializer_class = api.AssessmentSerializer
+    filterset_class = AssessmentFilterSet
+    lookup_value_regex = "[0-9]{1,18}"
+    csv_name = "assessments"
+
+    def csv_columns(self):
+        return [
+            Column("id"),
+            Column("instrument", "instrument.slug"),
+            Column("jurisdiction", "instrument.jurisdiction"),
+            Column("criterion", "criterion.slug"),
+            Column("value"),
+            Column("pinpoint"),
+            Column("note"),
+            Column("commencement_date"),
+            Column("verified_on"),
+            Column("verified_by"),
+            Column("sources", _urls),
+            Column("url"),
+            Column("updated_at"),
+        ]
+
+
+@collection_schema("sources", "id", api.SourceSerializer)
+class SourceViewSet(CollectionViewSet):
+    """The documents every fact cites."""
+
+    queryset = Source.objects.all()
+    serializer_class = api.SourceSerializer
+    filterset_class = SourceFilterSet
+    lookup_value_regex = "[0-9]{1,18}"
+    csv_name = "sources"
+
+    def csv_columns(self):
+        return [
+            Column("id"),
+            Column("url"),
+            Column("title"),
+            Column("publisher"),
+            Column("kind"),
+            Column("published_on"),
+            Column("accessed_on"),
+            Column("archived_url"),
+            Column("language"),
+            Column("api_url"),
+            Column("updated_at"),
+        ]
+
+
+@collection_schema("events", "slug", api.EventSerializer)
+class EventViewSet(CollectionViewSet):
+    """Dated context: enforcement operations, reports, letters, rulings, deadlines."""
+
+    queryset = Event.objects.select_related("instrument__jurisdiction").prefetch_related(
+        "jurisdictions", "sources"
+    )
+    serializer_class = api.EventSerializer
+    filterset_class = EventFilterSet
+    lookup_field = "slug"
+    lookup_value_regex = "[A-Za-z0-9-]{1,160}"
+    key_case = "lower"
+    csv_name = "events"
+
+    def csv_columns(self):
+        return [
+            Column("slug"),
+            Column("date"),
+            Column("date_precision"),
+            Column("title"),
+            Column("kind"),
+            Column("summary"),
+            Column("notes"),
+            Column("figures", lambda r: [f"{k}={v}" for k, v in (r["figures"] or {}).items()]),
+            Column("confidence"),
+            Column("instrument", "instrument.slug"),
+            Column("jurisdictions", "jurisdictions.code"),
+            Column("sources", _urls),
+            Column("url"),
+            Column("updated_at"),
+        ]
+
+
+class APIRootView(StrictParametersMixin, routers.APIRootView):
+    """The API root: every collection and analysis endpoint of /api/v1/."""
+
+    def accepted_formats(self):
+        return self.plain_formats
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        for name in ("compare", "gaps", "changes"):
+            response.data[name] = request.build_absolute_uri(reverse(f"api:{name}"))
+        return response
+
+
+# (prefix, viewset, basename): kebab-case plural prefixes under /api/v1/.
+ROUTES = (
+    ("jurisdictions", JurisdictionViewSet, "jurisdiction"),
+    ("instruments", InstrumentViewSet, "instrument"),
+    ("status-events", StatusEventViewSet, "status-event"),
+    ("criteria", CriterionViewSet, "criterion"),
+    ("assessments", AssessmentViewSet, "assessment"),
+    ("sources", SourceViewSet, "source"),
+    ("events", EventViewSet, "event"),
+)
