@@ -23,9 +23,10 @@ Only the timestamps (``created_at``, ``updated_at``, history dates) and primary 
 
 Loading is in bulk (``bulk_create`` in chunks) and bypasses ``save()``, so the generator calls
 each model's ``clean()`` itself (it validates and fills ``search_text`` with
-``fold_for_search``) and writes the historical rows in bulk with simple_history's
-``bulk_history_create`` — the same thing ``bulk_create_with_history`` does — so that every
-synthetic write has its history record, as the legal data rule asks.
+``fold_for_search``) and writes the historical rows in bulk, copying each new row into its
+history table inside the database (:func:`_history_copy`; what ``bulk_create_with_history``
+records, faster), so that every synthetic write has its history record, as the legal data rule
+asks.
 """
 
 from __future__ import annotations
@@ -530,12 +531,47 @@ def _bulk(model, objs, history: bool, when, report: LoadReport, label: str) -> N
         if objs[0].pk is None:
             raise RuntimeError(f"{connection.vendor} did not return primary keys from bulk_create")
         started = time.perf_counter()
-        model.history.bulk_history_create(
-            objs, batch_size=batch, default_change_reason=CHANGE_REASON, default_date=when
-        )
+        _history_copy(model, objs, when)
         report.seconds["history"] += time.perf_counter() - started
         key = f"{label} (history)"
         report.rows[key] = report.rows.get(key, 0) + len(objs)
+
+
+def _history_copy(model, objs, when) -> None:
+    """Write the "+" historical record of each of ``objs`` (just created) in one statement per
+    chunk: ``INSERT INTO <history> SELECT <columns> FROM <table> WHERE id BETWEEN …``.
+
+    Copying the stored row inside the database records exactly what was written (as
+    ``bulk_create_with_history`` does, without building a Python object per record, which cost
+    more than writing the rows themselves). Falls back to simple_history's
+    ``bulk_history_create`` when the new keys are not one contiguous range.
+    """
+    history_model = model.history.model
+    columns = [
+        f.column for f in history_model._meta.concrete_fields if not f.name.startswith("history_")
+    ]
+    low, high = min(o.pk for o in objs), max(o.pk for o in objs)
+    if high - low + 1 != len(objs):
+        model.history.bulk_history_create(
+            objs, batch_size=900, default_change_reason=CHANGE_REASON, default_date=when
+        )
+        return
+    qn = connection.ops.quote_name
+    column_list = ", ".join(qn(c) for c in columns)
+    sql = (
+        f"INSERT INTO {qn(history_model._meta.db_table)} ({column_list}, "
+        f"{qn('history_date')}, {qn('history_change_reason')}, {qn('history_type')}, "
+        f"{qn('history_user_id')}) "
+        f"SELECT {column_list}, %s, %s, %s, NULL FROM {qn(model._meta.db_table)} "
+        f"WHERE {qn(model._meta.pk.column)} BETWEEN %s AND %s ORDER BY {qn(model._meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [connection.ops.adapt_datetimefield_value(when), CHANGE_REASON, "+", low, high]
+        )
+        if cursor.rowcount not in (-1, len(objs)):
+            raise RuntimeError(f"history of {model.__name__}: {cursor.rowcount} rows, "
+                               f"expected {len(objs)}")
 
 
 def load(instruments: int, seed: int = SEED, history: bool = True, progress=None) -> LoadReport:
