@@ -323,17 +323,29 @@ def build_fixture_objects(paths: list[Path]) -> list[dict]:
     vocabulary (the loader's model validation catches the rest).
     """
     builder = FixtureBuilder()
-    seen_codes: dict[str, Path] = {}
+    seen: dict[str, tuple[Path, dict, dict]] = {}
     all_events: list[tuple[dict, str]] = []
     for path in paths:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         compiled_on = _date((data.get("about") or {}).get("compiled_on")) or datetime.date.today().isoformat()
         for entry in data.get("jurisdictions") or []:
             code = entry["code"].upper()
-            if code in seen_codes:
-                raise ValueError(f"{code} is described in both {seen_codes[code]} and {path}")
-            seen_codes[code] = path
-            builder.add("jurisdictions.jurisdiction", _jurisdiction_fields(entry, compiled_on))
+            fields = _jurisdiction_fields(entry, compiled_on)
+            if code in seen:
+                # A later file may continue research that an earlier one left unfinished
+                # (in progress or not researched, no instruments); anything else is a conflict.
+                first_path, first_entry, first_fields = seen[code]
+                if first_entry.get("instruments") or first_fields["research_status"] == ResearchStatus.REVIEWED:
+                    raise ValueError(f"{code} is described in both {first_path} and {path}")
+                fields["research_notes"] = (
+                    f"{fields['research_notes']}\n\nResearch continued in {Path(path).name}: "
+                    f"{Path(first_path).name} had it as {first_fields['research_status']} "
+                    "with no instruments."
+                ).strip()
+                first_fields.update(fields)
+            else:
+                seen[code] = (path, entry, fields)
+                builder.add("jurisdictions.jurisdiction", fields)
             for instrument in entry.get("instruments") or []:
                 _add_instrument(builder, code, instrument)
         all_events.extend((event, compiled_on) for event in data.get("events") or [])

@@ -102,11 +102,20 @@ def test_eu_recast_and_directive(seeded):
 
 
 def test_research_status_reviewed_only_where_the_research_says(seeded):
-    assert Jurisdiction.objects.get(code="US-DC").research_status == "in_progress"
-    assert Jurisdiction.objects.get(code="US-DC").last_reviewed_on is None
-    # a country the research does not cover stays not researched
-    assert Jurisdiction.objects.get(code="PT").research_status in {"not_researched", "reviewed"}
-    assert Jurisdiction.objects.get(code="BF").research_status == "not_researched"
+    # the shared file left DC in progress; research/us_states_g20.yaml continued it
+    dc = Jurisdiction.objects.get(code="US-DC")
+    assert dc.research_status == "reviewed"
+    assert "Research continued in us_states_g20.yaml" in dc.research_notes
+    assert Jurisdiction.objects.get(code="PT").research_status == "reviewed"
+    # a country no research file covers stays not researched, without a review date
+    bf = Jurisdiction.objects.get(code="BF")
+    assert (bf.research_status, bf.last_reviewed_on) == ("not_researched", None)
+    # every EU member state and every US state has been researched
+    today = datetime.date(2026, 11, 29)
+    assert not Jurisdiction.objects.members_of("EU", today).filter(research_status="not_researched")
+    states = Jurisdiction.objects.filter(parent__code="US", subdivision_type__in=["State", "District"])
+    assert states.count() == 51
+    assert not states.exclude(research_status="reviewed").exists()
 
 
 def test_confidence_and_notes_are_kept(seeded):

@@ -12,6 +12,9 @@ class Command(BaseCommand):
         "research/*.yaml. Deterministic: the same files give the same fixture."
     )
 
+    # Reads YAML and writes JSON only: no database, URLs or models need checking first.
+    requires_system_checks = []
+
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="*", help="Research YAML files (default: the shared file and research/*.yaml).")
         parser.add_argument("--output", default=str(RESEARCH_FIXTURE))
