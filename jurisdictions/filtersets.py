@@ -993,6 +993,7 @@ class SourceFilterSet(LawtrackerFilterSet):
     url = filters.CharFilter(field_name="url", help_text="The exact URL of the source.")
     kind = ChoicesFilter(choices=SourceKind.choices)
     published = IsoDateRangeFilter(field_name="published_on")
+    published_precision = ChoicesFilter(choices=DatePrecision.choices)
     accessed = IsoDateRangeFilter(field_name="accessed_on")
     language = CharListFilter(field_name="language", help_text="ISO 639-1 codes (en, ko).")
     archived = StrictBooleanFilter(

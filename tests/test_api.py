@@ -134,7 +134,7 @@ def test_ids_address_steps_assessments_and_sources(client, world):
 def test_a_jurisdiction_row_shows_research_status_review_date_and_coverage(client, world):
     data = ok(client, "jurisdiction-detail", {"as_of": "2024-10-15"}, code="KR")
     assert data["research_status"] == "reviewed"
-    assert data["last_reviewed_on"] == "2026-11-29"
+    assert data["last_reviewed_on"] == "2025-06-30"
     assert data["common_name"] == "South Korea"
     assert data["as_of"] == "2024-10-15"
     assert data["coverage"]["possession"] == {"value": "no", "approximate": False,

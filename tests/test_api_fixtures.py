@@ -62,7 +62,9 @@ def build_world() -> SimpleNamespace:
     jur("US-OH", "Ohio", status="in_progress", subdivision_type="State", parent=w.j["US"])
     jur("BR-SP", "São Paulo", status="not_researched", subdivision_type="State",
         parent=w.j["BR"])
-    Jurisdiction.objects.filter(code="KR").update(reviewed_by=editor)
+    Jurisdiction.objects.filter(code="KR").update(
+        reviewed_by=editor, last_reviewed_on=D("2025-06-30")
+    )
     for member, start, end in (("DE", "1958-01-01", None), ("FR", "1958-01-01", None),
                                ("GB", "1973-01-01", "2020-01-31")):
         BlocMembership.objects.create(bloc=w.j["EU"], member=w.j[member], start_date=D(start),
@@ -75,7 +77,8 @@ def build_world() -> SimpleNamespace:
                              archived_url="https://web.archive.org/web/2024/eurlex")
     w.s["news"] = f.source("https://news.example.org/kr-deepfakes", title="Séoul tightens "
                            "deepfake law", publisher="Example News", kind="news",
-                           published_on=D("2024-09-26"), language="ko")
+                           published_on=D("2024-09-01"), published_precision="month",
+                           language="ko")
 
     def law(slug, code, itype, title, steps, values, **kw):
         instrument = f.instrument(code, slug=slug, instrument_type=itype, title=title, **kw)

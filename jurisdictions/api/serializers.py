@@ -106,6 +106,7 @@ class SourceBriefSerializer(serializers.ModelSerializer):
             "publisher",
             "kind",
             "published_on",
+            "published_precision",
             "accessed_on",
             "archived_url",
             "language",

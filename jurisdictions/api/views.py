@@ -602,6 +602,7 @@ class SourceViewSet(CollectionViewSet):
             Column("publisher"),
             Column("kind"),
             Column("published_on"),
+            Column("published_precision"),
             Column("accessed_on"),
             Column("archived_url"),
             Column("language"),
