@@ -1,5 +1,17 @@
-"""Pages for people (``/``, ``/compare/``, ``/gaps/``, ``/map/``, …) and feeds."""
+"""Pages for people (``/``, ``/compare/``, ``/gaps/``, ``/map/``, ``/jurisdictions/{code}/``,
+``/instruments/{slug}/``); see :mod:`jurisdictions.pages`."""
+from django.urls import path
+
+from .pages import views
 
 app_name = "pages"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("compare/", views.compare, name="compare"),
+    path("gaps/", views.gaps, name="gaps"),
+    path("map/", views.world_map, name="map"),
+    # Codes are matched in any case (us-ca, US-CA); the view looks them up in upper case.
+    path("jurisdictions/<str:code>/", views.jurisdiction_detail, name="jurisdiction"),
+    path("instruments/<str:slug>/", views.instrument_detail, name="instrument"),
+]

@@ -1,0 +1,125 @@
+"""When the data last changed, and what changed recently, read from the history tables.
+
+Every model of the app keeps a history (django-simple-history): one row per write, with its
+time (``history_date``, UTC) and type (``+`` created, ``~`` changed, ``-`` deleted). Deletions
+leave a history row too, so the history tables, not ``updated_at``, say when the data last
+changed.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from itertools import chain
+
+from django.apps import apps
+from django.urls import reverse
+
+from ..models import Assessment, Criterion, Event, Instrument, Jurisdiction, StatusEvent
+
+ACTIONS = {"+": "added", "~": "changed", "-": "removed"}
+
+
+def _history_models() -> list:
+    return [
+        model
+        for model in apps.get_app_config("jurisdictions").get_models()
+        if model.__name__.startswith("Historical")
+    ]
+
+
+def data_last_changed() -> datetime.datetime | None:
+    """The time (aware, UTC) of the latest write to any lawtracker data, or None when nothing
+    was ever written. One query (a UNION over the history tables)."""
+    querysets = [m.objects.order_by().values_list("history_date") for m in _history_models()]
+    if not querysets:
+        return None
+    first, *rest = querysets
+    latest = first.union(*rest).order_by("-history_date")[:1]
+    row = next(iter(latest), None)
+    return row[0] if row else None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One recent edit, for people: ``when`` (aware datetime), ``action`` (added, changed,
+    removed), ``what`` (the kind of record), ``text`` (which record), ``url`` (its page, or
+    "")."""
+
+    when: datetime.datetime
+    action: str
+    what: str
+    text: str
+    url: str
+
+
+def recent_changes(limit: int = 15) -> list[Change]:
+    """The ``limit`` latest edits to jurisdictions, instruments, status steps, assessments and
+    events, newest first. A fixed number of queries (one per kind, then three lookups)."""
+    rows = {
+        "jurisdiction": Jurisdiction.history.order_by("-history_date", "-history_id").values(
+            "history_date", "history_type", "code", "name", "research_status"
+        )[:limit],
+        "instrument": Instrument.history.order_by("-history_date", "-history_id").values(
+            "history_date", "history_type", "slug", "short_name", "title", "jurisdiction_id"
+        )[:limit],
+        "status": StatusEvent.history.order_by("-history_date", "-history_id").values(
+            "history_date", "history_type", "instrument_id", "status", "date", "date_precision"
+        )[:limit],
+        "assessment": Assessment.history.order_by("-history_date", "-history_id").values(
+            "history_date", "history_type", "instrument_id", "criterion_id", "value"
+        )[:limit],
+        "event": Event.history.order_by("-history_date", "-history_id").values(
+            "history_date", "history_type", "slug", "title"
+        )[:limit],
+    }
+    tagged = sorted(
+        chain.from_iterable(((kind, row) for row in list(qs)) for kind, qs in rows.items()),
+        key=lambda pair: pair[1]["history_date"],
+        reverse=True,
+    )[:limit]
+
+    instrument_ids = {r["instrument_id"] for k, r in tagged if k in ("status", "assessment")}
+    jurisdiction_ids = {r["jurisdiction_id"] for k, r in tagged if k == "instrument"}
+    instruments = {
+        i.pk: i
+        for i in Instrument.objects.filter(pk__in=instrument_ids).select_related("jurisdiction")
+    }
+    codes = dict(Jurisdiction.objects.filter(pk__in=jurisdiction_ids).values_list("pk", "code"))
+    criteria = dict(Criterion.objects.values_list("pk", "label"))
+
+    changes = []
+    for kind, row in tagged:
+        action = ACTIONS.get(row["history_type"], "changed")
+        when = row["history_date"]
+        if kind == "jurisdiction":
+            changes.append(Change(
+                when, action, "Jurisdiction",
+                f"{row['name']} ({row['code']}), research {row['research_status'].replace('_', ' ')}",
+                reverse("pages:jurisdiction", args=[row["code"]]),
+            ))
+        elif kind == "instrument":
+            code = codes.get(row["jurisdiction_id"], "")
+            changes.append(Change(
+                when, action, "Law or proposal",
+                f"{row['short_name'] or row['title']}" + (f" ({code})" if code else ""),
+                reverse("pages:instrument", args=[row["slug"]]) if action != "removed" else "",
+            ))
+        elif kind == "event":
+            changes.append(Change(when, action, "Event", row["title"], ""))
+        else:
+            instrument = instruments.get(row["instrument_id"])
+            name = (
+                f"{instrument.short_name or instrument.title} ({instrument.jurisdiction.code})"
+                if instrument
+                else "a removed instrument"
+            )
+            url = reverse("pages:instrument", args=[instrument.slug]) if instrument else ""
+            if kind == "status":
+                text = f"{name}: {row['status'].replace('_', ' ')} on {row['date'].isoformat()}"
+                changes.append(Change(when, action, "Status step", text, url))
+            else:
+                label = criteria.get(row["criterion_id"], "a criterion")
+                text = f"{name}: {label} — {row['value']}"
+                changes.append(Change(when, action, "Assessment", text, url))
+    return changes

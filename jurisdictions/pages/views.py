@@ -1,0 +1,896 @@
+"""The page views. Each reads its query strictly (:mod:`.params`), asks
+:mod:`jurisdictions.coverage` for the answers, and renders HTML or, with ``format=csv``, the
+same table as CSV (:mod:`.export`).
+
+Context given to every page template (:func:`_page`): ``as_of``, ``scope`` (where the page has
+one), ``permalink`` (absolute URL with every parameter, ``as_of`` included), ``csv_url``,
+``retrieved`` (today), ``last_changed`` (aware datetime of the latest data write),
+``citation`` (:class:`.citation.Citation`), ``legend`` (the effective values with symbol, label
+and meaning).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections import Counter
+from dataclasses import dataclass
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import require_safe
+
+from .. import coverage
+from ..api.regions import region_choices, regions_by_alpha2, regions_for_code
+from ..choices import (
+    APPLYING_STATUSES,
+    PENDING_STATUSES,
+    EffectiveValue,
+    JurisdictionKind,
+    LegalForce,
+    ResearchStatus,
+    Scope,
+    Status,
+    legal_force_for,
+)
+from ..models import Event, Instrument, Jurisdiction, Source
+from . import changes, worldmap
+from .citation import Citation
+from .export import csv_response
+from .params import (
+    FILTER_PARAMETERS,
+    MAX_MATRIX_ROWS,
+    RESEARCH_CHOICES,
+    BadParameters,
+    Filters,
+    PageQuery,
+    active_criteria,
+    parse_as_of,
+    parse_choice,
+    parse_criteria,
+    parse_criterion,
+    parse_filters,
+    parse_format,
+    parse_scope,
+    today,
+)
+
+
+# --- how an effective value reads -------------------------------------------------------------
+@dataclass(frozen=True)
+class ValueDisplay:
+    """How one effective value is shown: a ``symbol`` that tells it apart without colour, a
+    short ``label`` for cells, and its ``meaning`` for the legend."""
+
+    value: str
+    symbol: str
+    label: str
+    meaning: str
+
+
+VALUES = {
+    v.value: v
+    for v in (
+        ValueDisplay("yes", "✓", "Yes", "The law that applies answers yes."),
+        ValueDisplay("partial", "◐", "Partial", "The law covers part of the question."),
+        ValueDisplay("unclear", "?", "Unclear", "The law may cover it; untested or disputed."),
+        ValueDisplay("no", "✗", "No", "The law that applies answers no."),
+        ValueDisplay("none", "○", "No law found", str(EffectiveValue.NONE.label) + "."),
+        ValueDisplay(
+            "not_researched", "·", "Not researched",
+            "Nobody has looked yet: not the same as “no law found”.",
+        ),
+    )
+}
+LEGEND = list(VALUES.values())
+GAP_ORDER = [v for v in coverage.GAP_VALUES if v != EffectiveValue.NOT_RESEARCHED]
+
+STATUS_LABELS = dict(Status.choices)
+LEGAL_FORCE_LABELS = dict(LegalForce.choices)
+# How many deciding instruments a matrix cell lists before "+N more".
+CELL_LINKS = 2
+
+
+# --- shared machinery -------------------------------------------------------------------------
+def _page(view):
+    """GET/HEAD only; :class:`BadParameters` becomes the 400 page naming each parameter."""
+
+    @require_safe
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except BadParameters as exc:
+            return render(
+                request,
+                "pages/400.html",
+                {"errors": exc.errors, "accepted": exc.accepted, "path": request.path,
+                 "legend": LEGEND},
+                status=400,
+            )
+
+    return wrapper
+
+
+def _query(params: dict) -> str:
+    """A query string from ``params`` in their order, empty values dropped, commas kept
+    readable."""
+    pairs = [(k, str(v)) for k, v in params.items() if v not in (None, "")]
+    return urlencode(pairs, safe=",") if pairs else ""
+
+
+def _url(path: str, params: dict) -> str:
+    query = _query(params)
+    return f"{path}?{query}" if query else path
+
+
+def _context(request, *, title: str, path: str, params: dict, as_of, key_hint: str, **extra):
+    """The context every page shares (module docstring)."""
+    last_changed = changes.data_last_changed()
+    retrieved = today()
+    permalink = request.build_absolute_uri(_url(path, params))
+    return {
+        "title": title,
+        "as_of": as_of,
+        "params": params,
+        "permalink": permalink,
+        "csv_url": _url(path, {**params, "format": "csv"}),
+        "retrieved": retrieved,
+        "last_changed": last_changed,
+        "citation": Citation(
+            title=title,
+            as_of=as_of,
+            retrieved=retrieved,
+            last_changed=last_changed.date() if last_changed else None,
+            url=permalink,
+            key_hint=key_hint,
+        ),
+        "legend": LEGEND,
+        **extra,
+    }
+
+
+def _decider_view(decider: coverage.Decider) -> dict:
+    """A decider for templates: its names, link, value and flags."""
+    return {
+        "slug": decider.slug,
+        "name": decider.short_name or decider.title,
+        "title": decider.title,
+        "jurisdiction": decider.jurisdiction_code,
+        "value": decider.value,
+        "status": decider.status,
+        "status_label": STATUS_LABELS.get(decider.status, "no status yet"),
+        "inherited": decider.inherited,
+        "pinpoint": decider.pinpoint,
+        "sources": decider.sources,
+        "commencement_date": decider.commencement_date,
+        "url": reverse("pages:instrument", args=[decider.slug]),
+    }
+
+
+def _cell_view(cell: coverage.Cell, jurisdiction_url: str, criterion_slug: str) -> dict:
+    """A cell for templates: the value's display, deciders (the first :data:`CELL_LINKS`
+    linked), pending proposals, the approximate flag and a link to the full answer."""
+    deciders = [_decider_view(d) for d in cell.instruments]
+    return {
+        "criterion": criterion_slug,
+        "value": cell.value,
+        "display": VALUES[cell.value],
+        "approximate": cell.approximate,
+        "deciders": deciders,
+        "shown": deciders[:CELL_LINKS],
+        "more": max(0, len(deciders) - CELL_LINKS),
+        "pending": [_decider_view(d) for d in cell.pending],
+        "bloc_obligations": [_decider_view(d) for d in cell.bloc_obligations],
+        "not_commenced": [_decider_view(d) for d in cell.not_commenced],
+        "detail_url": f"{jurisdiction_url}#criterion-{criterion_slug}",
+    }
+
+
+def _jurisdiction_url(jurisdiction: Jurisdiction, as_of, scope) -> str:
+    return _url(
+        reverse("pages:jurisdiction", args=[jurisdiction.code]),
+        {"as_of": as_of.isoformat(), "scope": scope if scope != Scope.APPLICABLE else ""},
+    )
+
+
+def _display_name(jurisdiction: Jurisdiction) -> str:
+    return jurisdiction.common_name or jurisdiction.name
+
+
+def _slugs(deciders) -> list[str]:
+    return [d.slug for d in deciders]
+
+
+def _source_urls(deciders) -> list[str]:
+    urls = []
+    for decider in deciders:
+        for source in decider.sources:
+            if source["url"] not in urls:
+                urls.append(source["url"])
+    return urls
+
+
+def _filter_options(filters: Filters | None = None) -> dict:
+    """The choices of the filter form: blocs, regions, kinds, research statuses."""
+    return {
+        "blocs": list(
+            Jurisdiction.objects.filter(kind=JurisdictionKind.SUPRANATIONAL).values_list(
+                "code", "name"
+            )
+        ),
+        "regions": region_choices(),
+        "kinds": JurisdictionKind.choices,
+        "research_choices": RESEARCH_CHOICES,
+        "scopes": Scope.choices,
+        "filters": filters,
+    }
+
+
+# --- / ----------------------------------------------------------------------------------------
+@dataclass
+class Headline:
+    """One row of the headline table: a group of jurisdictions and how they stand."""
+
+    label: str
+    url: str
+    total: int = 0
+    researched: int = 0
+    covered: int = 0
+    gaps: int = 0
+    pending: int = 0
+    by_value: Counter = None
+
+    def add(self, value: str, researched: bool, pending: bool) -> None:
+        self.total += 1
+        if not researched:
+            return
+        self.researched += 1
+        if value == EffectiveValue.YES:
+            self.covered += 1
+        else:
+            self.gaps += 1
+            self.by_value[value] += 1
+            if pending:
+                self.pending += 1
+
+    def counts(self) -> list[int]:
+        return [self.by_value[v] for v in GAP_ORDER]
+
+
+@_page
+def home(request):
+    """``/``: headline figures — researched jurisdictions lacking a law for the headline
+    criterion (default ``ai_generated_explicit``), overall, by bloc and by UN M49 region — and
+    the latest edits."""
+    query = PageQuery(request, ["as_of", "scope", "criterion"])
+    as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
+    criterion = parse_criterion(query)
+    query.check()
+    params = {"as_of": as_of.isoformat(), "scope": scope, "criterion": criterion.slug if criterion else ""}
+
+    rows: list[Headline] = []
+    if criterion is not None:
+        answer = coverage.gaps(criterion, as_of, scope)
+        gaps_url = reverse("pages:gaps")
+        base = {"criterion": criterion.slug, "as_of": as_of.isoformat(), "scope": scope}
+
+        def row(label: str, **filters) -> Headline:
+            return Headline(label, _url(gaps_url, {**base, **filters}), by_value=Counter())
+
+        everyone = row("All researched jurisdictions")
+        countries = row("Countries", kind="country")
+        subdivisions = row("States, provinces and other subdivisions", kind="subdivision")
+        blocs = {
+            b.pk: (b, row(f"{b.name} member states", bloc=b.code, kind="country"))
+            for b in Jurisdiction.objects.filter(kind=JurisdictionKind.SUPRANATIONAL)
+        }
+        members = {
+            pk: set(Jurisdiction.objects.members_of(bloc, as_of).values_list("pk", flat=True))
+            for pk, (bloc, _) in blocs.items()
+        }
+        # The five M49 regions (Africa, Americas, Asia, Europe, Oceania), not their sub-regions.
+        top_regions = {r.region for r in regions_by_alpha2().values()}
+        regions = {
+            name: row(f"{name} (countries)", region=slug, kind="country")
+            for slug, name in region_choices()
+            if name in top_regions
+        }
+        for jurisdiction in answer["covered"] + [j for g in answer["groups"].values() for j in g]:
+            cell = answer["cells"][jurisdiction.code]
+            args = (
+                cell.value,
+                jurisdiction.research_status != ResearchStatus.NOT_RESEARCHED,
+                jurisdiction.code in answer["pending"],
+            )
+            everyone.add(*args)
+            if jurisdiction.kind == JurisdictionKind.COUNTRY:
+                countries.add(*args)
+                found = regions_for_code(jurisdiction.code)
+                if found and found.region in regions:
+                    regions[found.region].add(*args)
+                for pk, (_, headline) in blocs.items():
+                    if jurisdiction.pk in members[pk]:
+                        headline.add(*args)
+            elif jurisdiction.kind == JurisdictionKind.SUBDIVISION:
+                subdivisions.add(*args)
+        rows = [everyone, countries, subdivisions]
+        bloc_rows = [headline for _, headline in blocs.values()]
+        region_rows = [regions[name] for name in sorted(regions)]
+    else:
+        everyone, bloc_rows, region_rows = None, [], []
+
+    if fmt == "csv":
+        header = ["group", "as_of", "criterion", "scope", "jurisdictions", "researched",
+                  "yes", "gaps", *GAP_ORDER, "gaps_with_pending_proposal"]
+        return csv_response(
+            f"lawtracker-headline-{as_of.isoformat()}.csv",
+            header,
+            (
+                [r.label, as_of, criterion.slug if criterion else "", scope, r.total, r.researched, r.covered,
+                 r.gaps, *r.counts(), r.pending]
+                for r in [*rows, *bloc_rows, *region_rows]
+            ),
+        )
+    context = _context(
+        request,
+        title="Where AI-generated child sexual abuse material is not yet named in law",
+        path=reverse("pages:home"),
+        params=params,
+        as_of=as_of,
+        key_hint="headline",
+        scope=scope,
+        criterion=criterion,
+        everyone=everyone,
+        rows=rows,
+        bloc_rows=bloc_rows,
+        region_rows=region_rows,
+        gap_values=[VALUES[v] for v in GAP_ORDER],
+        changes=changes.recent_changes(),
+        is_today=as_of == today(),
+    )
+    return render(request, "pages/home.html", context)
+
+
+# --- /compare/ --------------------------------------------------------------------------------
+COMPARE_PARAMETERS = [*FILTER_PARAMETERS, "research", "criterion", "as_of", "scope"]
+
+
+@_page
+def compare(request):
+    """``/compare/``: the jurisdictions × criteria matrix of effective values."""
+    query = PageQuery(request, COMPARE_PARAMETERS, multi={"criterion", "kind", "jurisdictions"})
+    as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
+    criteria = parse_criteria(query)
+    filters = parse_filters(query)
+    query.check()
+    jurisdictions = filters.apply(as_of)
+    if len(jurisdictions) > MAX_MATRIX_ROWS:
+        raise BadParameters(
+            {"research": f"research=all gives {len(jurisdictions)} rows, more than the "
+                         f"{MAX_MATRIX_ROWS} a page shows: narrow it with bloc, region, kind, "
+                         "within or jurisdictions."},
+            [*COMPARE_PARAMETERS, "format"],
+        )
+    answer = coverage.compute(jurisdictions, criteria, as_of, scope)
+    params = {
+        **filters.params(),
+        "research": filters.research,
+        "criterion": ",".join(c.slug for c in criteria),
+        "as_of": as_of.isoformat(),
+        "scope": scope,
+    }
+    if fmt == "csv":
+        header = ["code", "name", "kind", "research_status", "criterion", "value",
+                  "approximate", "deciding_instruments", "inherited_instruments",
+                  "pending_yes_instruments", "bloc_obligations", "sources", "as_of", "scope"]
+
+        def lines():
+            for jurisdiction, cells in answer.rows():
+                for slug, cell in cells.items():
+                    yield [
+                        jurisdiction.code, _display_name(jurisdiction), jurisdiction.kind,
+                        jurisdiction.research_status, slug, cell.value, cell.approximate,
+                        _slugs(cell.instruments),
+                        _slugs(d for d in cell.instruments if d.inherited),
+                        _slugs(cell.pending), _slugs(cell.bloc_obligations),
+                        _source_urls(cell.instruments), as_of, scope,
+                    ]
+
+        return csv_response(f"lawtracker-compare-{as_of.isoformat()}.csv", header, lines())
+
+    rows = []
+    for jurisdiction, cells in answer.rows():
+        url = _jurisdiction_url(jurisdiction, as_of, scope)
+        rows.append({
+            "jurisdiction": jurisdiction,
+            "name": _display_name(jurisdiction),
+            "url": url,
+            "cells": [_cell_view(cells[c.slug], url, c.slug) for c in criteria],
+        })
+    counts = Counter(cell["value"] for row in rows for cell in row["cells"])
+    context = _context(
+        request,
+        title="Comparison of laws on AI-generated child sexual abuse material",
+        path=reverse("pages:compare"),
+        params=params,
+        as_of=as_of,
+        key_hint="compare",
+        scope=scope,
+        criteria=criteria,
+        all_criteria=active_criteria(),
+        chosen=[c.slug for c in criteria],
+        rows=rows,
+        counts=[(VALUES[v], counts[v]) for v in VALUES],
+        defaulted_to_researched=filters.research == "researched",
+        **_filter_options(filters),
+    )
+    return render(request, "pages/compare.html", context)
+
+
+# --- /gaps/ -----------------------------------------------------------------------------------
+GAPS_PARAMETERS = [*FILTER_PARAMETERS, "criterion", "as_of", "scope"]
+
+
+@_page
+def gaps(request):
+    """``/gaps/``: for one criterion, the researched jurisdictions without a ``yes``, grouped by
+    effective value with counts; the not-researched ones apart."""
+    query = PageQuery(request, GAPS_PARAMETERS, multi={"kind", "jurisdictions"})
+    as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
+    criterion = parse_criterion(query)
+    filters = parse_filters(query, research=False)
+    if criterion is None and "criterion" not in query.errors:
+        query.fail("criterion", "There is no criterion to answer for.")
+    query.check()
+    answer = coverage.gaps(criterion, as_of, scope, jurisdictions=filters.apply(as_of))
+    params = {**filters.params(), "criterion": criterion.slug, "as_of": as_of.isoformat(),
+              "scope": scope}
+    cells = answer["cells"]
+
+    if fmt == "csv":
+        header = ["group", "code", "name", "kind", "research_status", "last_reviewed_on",
+                  "gap", "value", "approximate", "considered_instruments",
+                  "pending_yes_instruments", "criterion", "as_of", "scope"]
+
+        def lines():
+            groups = [(v, answer["groups"][v]) for v in coverage.GAP_VALUES]
+            for value, members in [*groups, ("yes", answer["covered"])]:
+                for j in members:
+                    cell = cells[j.code]
+                    yield [
+                        value, j.code, _display_name(j), j.kind, j.research_status,
+                        j.last_reviewed_on,
+                        value not in ("yes", EffectiveValue.NOT_RESEARCHED),
+                        cell.value, cell.approximate, _slugs(cell.considered),
+                        _slugs(cell.pending), criterion.slug, as_of, scope,
+                    ]
+
+        return csv_response(
+            f"lawtracker-gaps-{criterion.slug}-{as_of.isoformat()}.csv", header, lines()
+        )
+
+    def members(group):
+        out = []
+        for j in group:
+            url = _jurisdiction_url(j, as_of, scope)
+            out.append({"jurisdiction": j, "name": _display_name(j), "url": url,
+                        "cell": _cell_view(cells[j.code], url, criterion.slug)})
+        return out
+
+    groups = [
+        {"display": VALUES[v], "count": answer["counts"][v], "members": members(answer["groups"][v])}
+        for v in GAP_ORDER
+    ]
+    context = _context(
+        request,
+        title=f"Gaps: {criterion.label}",
+        path=reverse("pages:gaps"),
+        params=params,
+        as_of=as_of,
+        key_hint=f"gaps {criterion.slug}",
+        scope=scope,
+        criterion=criterion,
+        all_criteria=active_criteria(),
+        groups=groups,
+        gap_total=sum(g["count"] for g in groups),
+        pending_total=sum(1 for g in groups for m in g["members"] if m["cell"]["pending"]),
+        not_researched=members(answer["groups"][EffectiveValue.NOT_RESEARCHED]),
+        covered=members(answer["covered"]),
+        **_filter_options(filters),
+    )
+    return render(request, "pages/gaps.html", context)
+
+
+# --- /map/ ------------------------------------------------------------------------------------
+@_page
+@gzip_page  # the map's shapes weigh about a megabyte before compression
+def world_map(request):
+    """``/map/``: countries coloured by their effective value for one criterion."""
+    query = PageQuery(request, ["criterion", "as_of", "scope"])
+    as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
+    criterion = parse_criterion(query)
+    if criterion is None and "criterion" not in query.errors:
+        query.fail("criterion", "There is no criterion to answer for.")
+    query.check()
+    countries = list(Jurisdiction.objects.countries().order_by("code"))
+    answer = coverage.compute(countries, [criterion], as_of, scope)
+    column = answer.column(criterion.slug)
+    params = {"criterion": criterion.slug, "as_of": as_of.isoformat(), "scope": scope}
+
+    if fmt == "csv":
+        header = ["code", "name", "research_status", "value", "approximate",
+                  "deciding_instruments", "pending_yes_instruments", "criterion", "as_of", "scope"]
+        return csv_response(
+            f"lawtracker-map-{criterion.slug}-{as_of.isoformat()}.csv",
+            header,
+            (
+                [j.code, _display_name(j), j.research_status, c.value, c.approximate,
+                 _slugs(c.instruments), _slugs(c.pending), criterion.slug, as_of, scope]
+                for j, c in column
+            ),
+        )
+
+    areas, table = {}, []
+    for jurisdiction, cell in column:
+        display = VALUES[cell.value]
+        url = _jurisdiction_url(jurisdiction, as_of, scope)
+        researched = jurisdiction.research_status != ResearchStatus.NOT_RESEARCHED
+        areas[jurisdiction.code] = {
+            "value": cell.value,
+            "label": f"{_display_name(jurisdiction)}: {display.label}"
+            + (" (approximate)" if cell.approximate else "")
+            + (" — a proposal is pending" if cell.pending else ""),
+            "url": url if researched else "",
+        }
+        if researched:
+            table.append({"jurisdiction": jurisdiction, "name": _display_name(jurisdiction),
+                          "url": url, "cell": _cell_view(cell, url, criterion.slug)})
+    counts = Counter(cell.value for _, cell in column)
+    svg = worldmap.render(
+        areas,
+        title=f"World map: {criterion.label}, as of {as_of.isoformat()}",
+        description=(
+            "Countries coloured by their effective value; the table below the map gives the "
+            "same answers as text."
+        ),
+    )
+    context = _context(
+        request,
+        title=f"World map: {criterion.label}",
+        path=reverse("pages:map"),
+        params=params,
+        as_of=as_of,
+        key_hint=f"map {criterion.slug}",
+        scope=scope,
+        criterion=criterion,
+        all_criteria=active_criteria(),
+        scopes=Scope.choices,
+        svg=mark_safe(svg),  # built by worldmap.render from escaped ElementTree output
+        table=table,
+        counts=[(VALUES[v], counts[v]) for v in VALUES],
+    )
+    return render(request, "pages/map.html", context)
+
+
+# --- /jurisdictions/{code}/ -------------------------------------------------------------------
+JURISDICTION_TABLES = ("coverage", "instruments", "timeline", "sources")
+
+
+def _dated(date, precision) -> dict:
+    return {"date": date, "precision": precision}
+
+
+def _unique_deciders(cells, attribute: str, only_inherited: bool = False) -> list[dict]:
+    seen, out = set(), []
+    for cell in cells:
+        for decider in getattr(cell, attribute):
+            if only_inherited and not decider.inherited:
+                continue
+            if decider.slug not in seen:
+                seen.add(decider.slug)
+                out.append(_decider_view(decider))
+    return out
+
+
+def _sources_of(instruments) -> list[Source]:
+    """Every source cited by the instruments, their status steps and assessments, once, in
+    the order first met."""
+    seen, out = set(), []
+    for instrument in instruments:
+        groups = [instrument.sources.all()]
+        groups += [event.sources.all() for event in instrument.status_events.all()]
+        groups += [a.sources.all() for a in instrument.assessments.all()]
+        for group in groups:
+            for source in group:
+                if source.pk not in seen:
+                    seen.add(source.pk)
+                    out.append(source)
+    return out
+
+
+@_page
+def jurisdiction_detail(request, code: str):
+    """``/jurisdictions/{code}/`` (code in any case; 404 when unknown): effective values, its
+    instruments, timeline, inherited law, bloc obligations, sources, research status."""
+    jurisdiction = (
+        Jurisdiction.objects.select_related("parent").filter(code=code.strip().upper()).first()
+    )
+    if jurisdiction is None:
+        raise Http404(f"No jurisdiction has the code {code!r}.")
+    query = PageQuery(request, ["as_of", "scope", "table"])
+    as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
+    table = parse_choice(query, "table", JURISDICTION_TABLES, "coverage")
+    query.check()
+
+    criteria = active_criteria()
+    answer = coverage.compute([jurisdiction], criteria, as_of, scope)
+    cells = {c.slug: answer.cell(jurisdiction, c.slug) for c in criteria}
+    instruments = list(Instrument.objects.filter(jurisdiction=jurisdiction).for_api())
+    events = list(
+        Event.objects.filter(jurisdiction_links__jurisdiction=jurisdiction)
+        .prefetch_related("sources").order_by("date", "slug")
+    )
+    timeline = sorted(
+        [
+            {"when": _dated(e.date, e.date_precision), "kind": "status",
+             "text": STATUS_LABELS.get(e.status, e.status), "instrument": i,
+             "description": e.description}
+            for i in instruments for e in i.status_events.all()
+        ]
+        + [
+            {"when": _dated(e.date, e.date_precision), "kind": "event", "text": e.title,
+             "instrument": None, "description": e.summary}
+            for e in events
+        ],
+        key=lambda item: (item["when"]["date"], item["kind"]),
+    )
+    sources = _sources_of(instruments)
+    params = {"as_of": as_of.isoformat(), "scope": scope}
+    path = reverse("pages:jurisdiction", args=[jurisdiction.code])
+
+    if fmt == "csv":
+        name = f"lawtracker-{jurisdiction.code}-{table}-{as_of.isoformat()}.csv"
+        if table == "coverage":
+            header = ["code", "criterion", "value", "approximate", "deciding_instruments",
+                      "inherited_instruments", "pending_yes_instruments", "bloc_obligations",
+                      "not_commenced", "sources", "as_of", "scope"]
+            rows = (
+                [jurisdiction.code, slug, c.value, c.approximate, _slugs(c.instruments),
+                 _slugs(d for d in c.instruments if d.inherited), _slugs(c.pending),
+                 _slugs(c.bloc_obligations), _slugs(c.not_commenced),
+                 _source_urls(c.instruments), as_of, scope]
+                for slug, c in cells.items()
+            )
+        elif table == "instruments":
+            header = ["slug", "short_name", "title", "type", "citation", "status_as_of",
+                      "legal_force_as_of", "introduced", "adopted", "in_force", "official_url",
+                      "as_of"]
+            rows = (
+                [i.slug, i.short_name, i.title, i.instrument_type, i.citation,
+                 i.status_as_of(as_of), i.legal_force_as_of(as_of),
+                 *[(k or {}).get("date") for k in i.key_dates().values()], i.official_url, as_of]
+                for i in instruments
+            )
+        elif table == "timeline":
+            header = ["date", "date_precision", "kind", "what", "instrument", "description"]
+            rows = (
+                [t["when"]["date"], t["when"]["precision"], t["kind"], t["text"],
+                 t["instrument"].slug if t["instrument"] else "", t["description"]]
+                for t in timeline
+            )
+        else:
+            header = ["url", "title", "publisher", "kind", "published_on",
+                      "published_precision", "accessed_on", "archived_url", "language"]
+            rows = (
+                [s.url, s.title, s.publisher, s.kind, s.published_on, s.published_precision,
+                 s.accessed_on, s.archived_url, s.language]
+                for s in sources
+            )
+        return csv_response(name, header, rows)
+
+    jurisdiction_url = _url(path, params)
+    coverage_rows = [
+        {"criterion": c, "cell": _cell_view(cells[c.slug], jurisdiction_url, c.slug)}
+        for c in criteria
+    ]
+    instrument_rows = []
+    for instrument in instruments:
+        status = instrument.status_as_of(as_of)
+        instrument_rows.append({
+            "instrument": instrument,
+            "url": _url(reverse("pages:instrument", args=[instrument.slug]),
+                        {"as_of": as_of.isoformat()}),
+            "status": status,
+            "status_label": STATUS_LABELS.get(status, "Not yet introduced"),
+            "legal_force": LEGAL_FORCE_LABELS.get(legal_force_for(status), "—"),
+            "pending": status in PENDING_STATUSES,
+            "applies": status in APPLYING_STATUSES,
+        })
+    children = list(jurisdiction.children.order_by("code"))
+    context = _context(
+        request,
+        title=f"{_display_name(jurisdiction)} ({jurisdiction.code})",
+        path=path,
+        params=params,
+        as_of=as_of,
+        key_hint=jurisdiction.code,
+        scope=scope,
+        scopes=Scope.choices,
+        jurisdiction=jurisdiction,
+        name=_display_name(jurisdiction),
+        memberships=list(
+            jurisdiction.bloc_memberships.select_related("bloc").order_by("start_date")
+        ),
+        coverage_rows=coverage_rows,
+        instrument_rows=instrument_rows,
+        inherited=_unique_deciders(cells.values(), "considered", only_inherited=True)
+        + [d for d in _unique_deciders(cells.values(), "pending", only_inherited=True)],
+        bloc_obligations=_unique_deciders(cells.values(), "bloc_obligations"),
+        timeline=timeline,
+        sources=sources,
+        researched_children=[c for c in children if c.research_status != ResearchStatus.NOT_RESEARCHED],
+        other_children=sum(1 for c in children if c.research_status == ResearchStatus.NOT_RESEARCHED),
+        csv_tables=[(t, _url(path, {**params, "table": t, "format": "csv"})) for t in JURISDICTION_TABLES],
+    )
+    return render(request, "pages/jurisdiction.html", context)
+
+
+# --- /instruments/{slug}/ ---------------------------------------------------------------------
+INSTRUMENT_TABLES = ("status", "assessments", "sources")
+
+
+def _iso_with_precision(date: datetime.date, precision: str) -> str:
+    """ISO 8601 to the precision known: ``2024``, ``2024-09`` or ``2024-09-26``."""
+    if precision == "year":
+        return f"{date.year:04d}"
+    if precision == "month":
+        return f"{date.year:04d}-{date.month:02d}"
+    return date.isoformat()
+
+
+def legislation_json_ld(instrument: Instrument, url: str, as_of: datetime.date) -> dict:
+    """schema.org ``Legislation`` for an instrument (https://schema.org/Legislation).
+
+    ``legislationLegalForce`` is the instrument's schema.org ``LegalForceStatus`` as of
+    ``as_of``; ``legislationDate`` the date of adoption (else of the first step), to the
+    precision known; ``legislationIdentifier`` the official citation and identifiers.
+    """
+    status = instrument.status_as_of(as_of)
+    force = legal_force_for(status)
+    dated = instrument.first_event(Status.ADOPTED) or next(iter(instrument._events()), None)
+    identifiers = [instrument.citation] if instrument.citation else []
+    identifiers += [f"{i.scheme}:{i.value}" for i in instrument.identifiers.all()]
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Legislation",
+        "name": instrument.title,
+        "url": url,
+        "legislationIdentifier": identifiers[0] if len(identifiers) == 1 else identifiers,
+        "legislationType": str(instrument.get_instrument_type_display()),
+        "jurisdiction": {
+            "@type": "AdministrativeArea",
+            "name": instrument.jurisdiction.name,
+            "identifier": instrument.jurisdiction.code,
+        },
+        "legislationJurisdiction": {
+            "@type": "AdministrativeArea",
+            "name": instrument.jurisdiction.name,
+            "identifier": instrument.jurisdiction.code,
+        },
+    }
+    if instrument.short_name:
+        data["alternateName"] = instrument.short_name
+    if instrument.original_title:
+        data["alternateName"] = [n for n in (instrument.short_name, instrument.original_title) if n]
+    if instrument.official_url:
+        data["sameAs"] = instrument.official_url
+    if instrument.summary:
+        data["abstract"] = instrument.summary
+    if dated:
+        data["legislationDate"] = _iso_with_precision(dated.date, dated.date_precision)
+    if force:
+        data["legislationLegalForce"] = f"https://schema.org/{force}"
+    if not identifiers:
+        del data["legislationIdentifier"]
+    return data
+
+
+def _json_script(data: dict) -> str:
+    """JSON safe inside ``<script>``: ``<``, ``>`` and ``&`` escaped as Unicode escapes."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@_page
+def instrument_detail(request, slug: str):
+    """``/instruments/{slug}/`` (404 when unknown): status history with date precision,
+    assessments with pinpoints, sources with archived links, schema.org JSON-LD."""
+    instrument = (
+        Instrument.objects.for_api()
+        .prefetch_related("amends", "amended_by", "events")
+        .filter(slug=slug.strip().lower())
+        .first()
+    )
+    if instrument is None:
+        raise Http404(f"No instrument has the slug {slug!r}.")
+    query = PageQuery(request, ["as_of", "table"])
+    as_of, fmt = parse_as_of(query), parse_format(query)
+    table = parse_choice(query, "table", INSTRUMENT_TABLES, "status")
+    query.check()
+
+    events = instrument._events()
+    assessments = sorted(
+        instrument.assessments.all(), key=lambda a: (a.criterion.position, a.criterion.slug)
+    )
+    sources = _sources_of([instrument])
+    params = {"as_of": as_of.isoformat()}
+    path = reverse("pages:instrument", args=[instrument.slug])
+
+    if fmt == "csv":
+        name = f"lawtracker-{instrument.slug}-{table}.csv"
+        if table == "status":
+            header = ["instrument", "date", "date_precision", "status", "legal_force",
+                      "ocd_classification", "description", "sources"]
+            rows = (
+                [instrument.slug, e.date, e.date_precision, e.status,
+                 legal_force_for(e.status), e.ocd_classification, e.description,
+                 [s.url for s in e.sources.all()]]
+                for e in events
+            )
+        elif table == "assessments":
+            header = ["instrument", "criterion", "value", "pinpoint", "note",
+                      "commencement_date", "verified_on", "sources"]
+            rows = (
+                [instrument.slug, a.criterion.slug, a.value, a.pinpoint, a.note,
+                 a.commencement_date, a.verified_on, [s.url for s in a.sources.all()]]
+                for a in assessments
+            )
+        else:
+            header = ["url", "title", "publisher", "kind", "published_on",
+                      "published_precision", "accessed_on", "archived_url", "language"]
+            rows = (
+                [s.url, s.title, s.publisher, s.kind, s.published_on, s.published_precision,
+                 s.accessed_on, s.archived_url, s.language]
+                for s in sources
+            )
+        return csv_response(name, header, rows)
+
+    status = instrument.status_as_of(as_of)
+    context = _context(
+        request,
+        title=instrument.short_name or instrument.title,
+        path=path,
+        params=params,
+        as_of=as_of,
+        key_hint=instrument.slug,
+        instrument=instrument,
+        jurisdiction_url=_jurisdiction_url(instrument.jurisdiction, as_of, Scope.APPLICABLE),
+        status=status,
+        status_label=STATUS_LABELS.get(status, "Not yet introduced"),
+        legal_force=LEGAL_FORCE_LABELS.get(legal_force_for(status), "—"),
+        pending=status in PENDING_STATUSES,
+        events=[
+            {"event": e, "status_label": STATUS_LABELS.get(e.status, e.status),
+             "legal_force": LEGAL_FORCE_LABELS.get(legal_force_for(e.status), ""),
+             "future": e.date > as_of}
+            for e in events
+        ],
+        assessments=[
+            {"assessment": a, "display": VALUES[a.value],
+             "not_commenced": not a.counts_on(as_of)}
+            for a in assessments
+        ],
+        sources=sources,
+        key_dates=instrument.key_dates(),
+        json_ld=mark_safe(_json_script(  # escaped by _json_script for a <script> element
+            legislation_json_ld(instrument, request.build_absolute_uri(path), as_of)
+        )),
+        csv_tables=[(t, _url(path, {**params, "table": t, "format": "csv"})) for t in INSTRUMENT_TABLES],
+    )
+    return render(request, "pages/instrument.html", context)
