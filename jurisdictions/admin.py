@@ -288,7 +288,7 @@ class SourceAdmin(HistoryAdmin):
     readonly_fields = ["cited_by", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["url", "title", "publisher", "kind", "language"]}),
-        ("Dates", {"fields": ["published_on", "accessed_on"]}),
+        ("Dates", {"fields": ["published_on", "published_precision", "accessed_on"]}),
         ("Archive", {"fields": ["archived_url"]}),
         ("Cited by", {"fields": ["cited_by"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
