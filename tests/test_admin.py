@@ -528,7 +528,8 @@ def test_deleting_an_uncited_source_works(admin_client):
 def test_criteria_cannot_be_deleted_in_the_admin(admin_client):
     criterion = F.criterion("possession")
     assert admin_client.get(url(Criterion, "delete", criterion.pk)).status_code == 403
-    assert admin_client.post(url(Criterion, "delete", criterion.pk), {"post": "yes"}).status_code == 403
+    response = admin_client.post(url(Criterion, "delete", criterion.pk), {"post": "yes"})
+    assert response.status_code == 403
     changelist = admin_client.get(url(Criterion, "changelist"))
     assert changelist.context["action_form"] is None, "no delete_selected action"
     response = admin_client.post(
@@ -549,7 +550,11 @@ def test_history_page_lists_the_change_and_its_author(admin_client, admin_user):
     assert response.status_code == 302, errors_of(response)
 
     record = Instrument.history.filter(id=instrument.pk).latest("history_date")
-    assert (record.history_type, record.title, record.history_user) == ("~", "New title", admin_user)
+    assert (record.history_type, record.title, record.history_user) == (
+        "~",
+        "New title",
+        admin_user,
+    )
 
     response = admin_client.get(url(Instrument, "history", instrument.pk))
     assert response.status_code == 200
