@@ -187,6 +187,11 @@ class Jurisdiction(TrackedModel):
     def natural_key(self):
         return (self.code,)
 
+    def clean_fields(self, exclude=None):
+        """Upper-case the code before the field checks, so "us-ca" is accepted as US-CA."""
+        self.code = (self.code or "").strip().upper()
+        super().clean_fields(exclude=exclude)
+
     def clean(self):
         """Normalise the code to upper case, check it against ISO 3166 and the kind/parent rules.
 
@@ -308,14 +313,14 @@ class Source(TrackedModel):
         ordering = ["url"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(url__startswith="http://") | Q(url__startswith="https://"),
+                condition=Q(url__istartswith="http://") | Q(url__istartswith="https://"),
                 name="source_url_http",
                 violation_error_message="Only http:// and https:// URLs are accepted.",
             ),
             models.CheckConstraint(
                 condition=Q(archived_url="")
-                | Q(archived_url__startswith="http://")
-                | Q(archived_url__startswith="https://"),
+                | Q(archived_url__istartswith="http://")
+                | Q(archived_url__istartswith="https://"),
                 name="source_archived_url_http",
                 violation_error_message="Only http:// and https:// URLs are accepted.",
             ),
@@ -387,8 +392,8 @@ class Instrument(TrackedModel):
             ),
             models.CheckConstraint(
                 condition=Q(official_url="")
-                | Q(official_url__startswith="http://")
-                | Q(official_url__startswith="https://"),
+                | Q(official_url__istartswith="http://")
+                | Q(official_url__istartswith="https://"),
                 name="instrument_official_url_http",
                 violation_error_message="Only http:// and https:// URLs are accepted.",
             ),
@@ -615,7 +620,13 @@ class StatusEvent(TrackedModel):
         return choices.OCD_CLASSIFICATION.get(self.status, "")
 
 
-class CriterionManager(models.Manager):
+class CriterionQuerySet(models.QuerySet):
+    def delete(self):
+        """Criteria are retired, never deleted, in bulk too. Raises ``ValidationError``."""
+        raise ValidationError("A criterion is never deleted: mark it retired instead.")
+
+
+class CriterionManager(models.Manager.from_queryset(CriterionQuerySet)):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
 

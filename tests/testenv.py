@@ -1,4 +1,4 @@
-"""pytest plugin loaded before Django: a throwaway SECRET_KEY when none is set.
+"""pytest plugin loaded before Django: a throwaway SECRET_KEY and plain static files.
 
 Loaded with ``-p tests.testenv`` (pytest.ini) so that it runs before pytest-django reads the
 settings, which require SECRET_KEY whenever DEBUG is off. Never used outside test runs.
@@ -6,3 +6,5 @@ settings, which require SECRET_KEY whenever DEBUG is off. Never used outside tes
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+# Tests serve static files from the apps' folders, with no collectstatic step.
+os.environ.setdefault("STATIC_MANIFEST", "0")
