@@ -38,8 +38,6 @@ from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 from django_filters.fields import BaseCSVField, RangeField
 from django_filters.widgets import DateRangeWidget
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from .api import regions
 from .choices import (
@@ -314,19 +312,16 @@ class KeysFilter(filters.BaseInFilter, filters.CharFilter):
     base_field_class = KeyListField
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class KeyFilter(filters.CharFilter):
     """One public key; the cleaned value is the model instance."""
 
     field_class = KeyField
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class BlocFilter(filters.CharFilter):
     field_class = BlocField
 
 
-@extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanFilter(filters.BooleanFilter):
     field_class = StrictBooleanField
 
@@ -360,6 +355,11 @@ class IsoDateRangeFilter(filters.DateFromToRangeFilter):
 
     def __init__(self, *args, datetimes=False, **kwargs):
         self.datetimes = datetimes
+        kwargs.setdefault(
+            "help_text",
+            "_after: on or after this ISO 8601 date (YYYY-MM-DD); _before: on or before it"
+            + (" (UTC days)." if datetimes else "."),
+        )
         super().__init__(*args, **kwargs)
 
     def bounds(self, value):
@@ -390,6 +390,11 @@ class StepDateRangeFilter(IsoDateRangeFilter):
 
     def __init__(self, *args, statuses=(), **kwargs):
         self.statuses = tuple(statuses)
+        kwargs.setdefault(
+            "help_text",
+            f"Instruments with a step of status {' or '.join(self.statuses)} dated on or after "
+            "_after and on or before _before (ISO 8601 dates; one step must satisfy both).",
+        )
         super().__init__(*args, **kwargs)
 
     def filter(self, qs, value):
@@ -398,8 +403,7 @@ class StepDateRangeFilter(IsoDateRangeFilter):
         return qs.with_step_between(self.statuses, value.start, value.stop)
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class UpdatedSinceFilter(filters.Filter):
+class UpdatedSinceFilter(filters.CharFilter):
     """Rows changed at or after an ISO 8601 date (midnight UTC) or date-time."""
 
     field_class = IsoDateTimeField
@@ -415,7 +419,6 @@ class UpdatedSinceFilter(filters.Filter):
         super().__init__(*args, **kwargs)
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class SearchFilter(filters.CharFilter):
     """Case- and accent-insensitive substring search over the ``search_text`` column."""
 
@@ -888,7 +891,9 @@ class StatusEventFilterSet(LawtrackerFilterSet):
 
 class CriterionFilterSet(LawtrackerFilterSet):
     slug = KeysFilter(model=Criterion, noun="criterion", field_name="slug")
-    retired = StrictBooleanFilter(field_name="retired")
+    retired = StrictBooleanFilter(
+        field_name="retired", help_text="true: retired criteria only; false: current ones."
+    )
     search = filters.CharFilter(
         method="filter_search", help_text="Slug, label and question; case and accents ignored."
     )

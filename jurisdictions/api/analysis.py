@@ -59,7 +59,7 @@ from .pagination import Pagination
 from .params import BadRequest, StrictParametersMixin, permalink
 from .renderers import Column, CSVRenderer, csv_response, table
 from .serializers import api_url
-from .views import ERROR_RESPONSE
+from .views import answers
 
 # --- parameters ------------------------------------------------------------------------------
 
@@ -311,7 +311,7 @@ DECIDER_SCHEMA = inline_serializer(
 CELL_SCHEMA = inline_serializer(
     "Cell",
     {
-        "value": serializers.ChoiceField(choices=EffectiveValue.values),
+        "value": serializers.ChoiceField(choices=EffectiveValue.choices),
         "approximate": serializers.BooleanField(
             help_text="The answer rests on a step dated only on_or_before a later date."
         ),
@@ -356,7 +356,7 @@ class CompareView(AnalysisView):
             AS_OF, SCOPE, FORMAT,
         ],
         responses={
-            200: inline_serializer(
+            **answers(inline_serializer(
                 "Comparison",
                 {
                     "as_of": serializers.DateField(),
@@ -372,8 +372,7 @@ class CompareView(AnalysisView):
                         many=True,
                     ),
                 },
-            ),
-            400: ERROR_RESPONSE,
+            ), "The answer, as of as_of."),
         },
     )
     def get(self, request):
@@ -485,7 +484,7 @@ class GapsView(AnalysisView):
             AS_OF, SCOPE, FORMAT,
         ],
         responses={
-            200: inline_serializer(
+            **answers(inline_serializer(
                 "Gaps",
                 {
                     "as_of": serializers.DateField(),
@@ -522,8 +521,7 @@ class GapsView(AnalysisView):
                     ),
                     "covered_count": serializers.IntegerField(),
                 },
-            ),
-            400: ERROR_RESPONSE,
+            ), "The answer, as of as_of."),
         },
     )
     def get(self, request):
@@ -745,7 +743,7 @@ class ChangesView(AnalysisView):
             FORMAT,
         ],
         responses={
-            200: inline_serializer(
+            **answers(inline_serializer(
                 "Changes",
                 {
                     "as_of": serializers.DateField(),
@@ -771,8 +769,7 @@ class ChangesView(AnalysisView):
                         many=True,
                     ),
                 },
-            ),
-            400: ERROR_RESPONSE,
+            ), "The answer, as of as_of."),
         },
     )
     def get(self, request):
@@ -805,9 +802,10 @@ class ChangesView(AnalysisView):
             }
 
         if self.wants_csv():
+            # The +/~/- symbols are left out: a cell starting with + or - would be quoted
+            # against formula injection, change_type says the same in words.
             columns = [Column(n) for n in
-                       ("date", "change", "change_type", "model", "key", "object_id", "user",
-                        "url")]
+                       ("date", "change_type", "model", "key", "object_id", "user", "url")]
             return csv_response(
                 f"changes-{as_of.isoformat()}.csv",
                 [c.header for c in columns],

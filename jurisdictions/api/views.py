@@ -88,6 +88,11 @@ ERROR_RESPONSE = OpenApiResponse(
     ),
     description="A malformed or unknown query parameter, named in errors.",
 )
+CSV_RESPONSE = OpenApiResponse(
+    response=OpenApiTypes.STR,
+    description="CSV (format=csv or Accept: text/csv): UTF-8 with a byte-order mark, one line "
+    "per row, flat columns, cells that would start a formula prefixed with a quote.",
+)
 NOT_FOUND_RESPONSE = OpenApiResponse(
     response=inline_serializer("NotFound", {"detail": serializers.CharField()}),
     description="No row with this key.",
@@ -113,11 +118,32 @@ class StrictFilterBackend(DjangoFilterBackend):
         return filterset.qs
 
 
+def answers(serializer, description: str) -> dict:
+    """The responses of a list or analysis endpoint: JSON or CSV, or a 400 in JSON."""
+    return {
+        (200, "application/json"): OpenApiResponse(serializer, description=description),
+        (200, "text/csv"): CSV_RESPONSE,
+        (400, "application/json"): ERROR_RESPONSE,
+    }
+
+
+PATH_KEYS = {
+    "code": "A jurisdiction code, any case (KR, us-ca, EU).",
+    "slug": "The row's slug, any case.",
+    "id": "The row's numeric id.",
+}
+
+
 def collection_schema(
     noun: str, key: str, serializer, *, as_of: bool = False, scope: bool = False
 ):
     """``extend_schema_view`` for a collection: list and detail parameters and answers."""
-    detail_parameters = [DETAIL_FORMAT_PARAMETER]
+    path_name = key.split()[0]
+    detail_parameters = [
+        OpenApiParameter(path_name, OpenApiTypes.STR, OpenApiParameter.PATH,
+                         description=PATH_KEYS[path_name]),
+        DETAIL_FORMAT_PARAMETER,
+    ]
     if as_of:
         detail_parameters.append(AS_OF_PARAMETER)
     if scope:
@@ -128,12 +154,16 @@ def collection_schema(
             description=f"Filterable, ordered, paginated list of {noun}. format=csv exports "
             "every filtered row (page and page_size are then ignored).",
             parameters=[LIST_FORMAT_PARAMETER],
-            responses={200: serializer, 400: ERROR_RESPONSE},
+            responses=answers(serializer, f"A page of {noun}."),
         ),
         retrieve=extend_schema(
             summary=f"One of the {noun}, by {key}",
             parameters=detail_parameters,
-            responses={200: serializer, 400: ERROR_RESPONSE, 404: NOT_FOUND_RESPONSE},
+            responses={
+                200: OpenApiResponse(serializer, description=f"One of the {noun}."),
+                400: ERROR_RESPONSE,
+                404: NOT_FOUND_RESPONSE,
+            },
         ),
     )
 
@@ -308,9 +338,14 @@ class JurisdictionViewSet(CollectionViewSet):
         summary="A jurisdiction's timeline",
         description="The status events of the jurisdiction's instruments and the events "
         "involving it, dated on or before as_of, in date order, each with its date precision.",
-        parameters=[AS_OF_PARAMETER, LIST_FORMAT_PARAMETER],
+        parameters=[
+            OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH,
+                             description=PATH_KEYS["code"]),
+            AS_OF_PARAMETER,
+            LIST_FORMAT_PARAMETER,
+        ],
         responses={
-            200: inline_serializer(
+            **answers(inline_serializer(
                 "Timeline",
                 {
                     "as_of": serializers.DateField(),
@@ -335,9 +370,8 @@ class JurisdictionViewSet(CollectionViewSet):
                         many=True,
                     ),
                 },
-            ),
-            400: ERROR_RESPONSE,
-            404: NOT_FOUND_RESPONSE,
+            ), "The answer, as of as_of."),
+            (404, "application/json"): NOT_FOUND_RESPONSE,
         },
     )
     @action(detail=True, url_path="timeline", url_name="timeline", filterset_class=None)
