@@ -417,7 +417,9 @@ def test_bibtex_escapes_tex():
         ("/gaps/?criterion=nonsense", "criterion"),
         ("/gaps/?as_of=0000-01-01", "as_of"),
         ("/map/?criterion=%00", "criterion"),
+        ("/compare/?jurisdictions=K%00R", "jurisdictions"),
         ("/map/?page=2", "page"),
+        ("/map/?a%00b=1", "a\ufffdb"),
         ("/?as_of=2025-02-30", "as_of"),
         ("/jurisdictions/KR/?as_of=x", "as_of"),
         ("/jurisdictions/KR/?table=everything&format=csv", "table"),
@@ -441,7 +443,14 @@ def test_several_bad_parameters_are_all_named(seeded, client):
 
 
 @pytest.mark.parametrize(
-    "url", ["/jurisdictions/XX/", "/jurisdictions/%3Cscript%3E/", "/instruments/no-such-law/"]
+    "url",
+    [
+        "/jurisdictions/XX/",
+        "/jurisdictions/%3Cscript%3E/",
+        "/jurisdictions/K%00R/",
+        "/instruments/no-such-law/",
+        "/instruments/a%00b/",
+    ],
 )
 def test_unknown_codes_and_slugs_are_404(seeded, client, url):
     assert client.get(url).status_code == 404

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import wraps
@@ -92,6 +93,9 @@ GAP_ORDER = [v for v in coverage.GAP_VALUES if v != EffectiveValue.NOT_RESEARCHE
 
 STATUS_LABELS = dict(Status.choices)
 LEGAL_FORCE_LABELS = dict(LegalForce.choices)
+# A jurisdiction code or an instrument slug in a path; anything else is unknown (404) without
+# asking the database (PostgreSQL rejects a NUL in a text before it could answer "no row").
+PATH_KEY_RE = re.compile(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$")
 # How many deciding instruments a matrix cell lists before "+N more".
 CELL_LINKS = 2
 
@@ -427,6 +431,7 @@ def compare(request):
         chosen=[c.slug for c in criteria],
         rows=rows,
         counts=[(VALUES[v], counts[v]) for v in VALUES],
+        counts_unit="cells",
         defaulted_to_researched=filters.research == "researched",
         **_filter_options(filters),
     )
@@ -574,6 +579,7 @@ def world_map(request):
         svg=mark_safe(svg),  # built by worldmap.render from escaped ElementTree output
         table=table,
         counts=[(VALUES[v], counts[v]) for v in VALUES],
+        counts_unit="countries",
     )
     return render(request, "pages/map.html", context)
 
@@ -620,6 +626,8 @@ def jurisdiction_detail(request, code: str):
     instruments, timeline, inherited law, bloc obligations, sources, research status."""
     jurisdiction = (
         Jurisdiction.objects.select_related("parent").filter(code=code.strip().upper()).first()
+        if PATH_KEY_RE.match(code)
+        else None
     )
     if jurisdiction is None:
         raise Http404(f"No jurisdiction has the code {code!r}.")
@@ -816,6 +824,8 @@ def instrument_detail(request, slug: str):
         .prefetch_related("amends", "amended_by", "events")
         .filter(slug=slug.strip().lower())
         .first()
+        if PATH_KEY_RE.match(slug)
+        else None
     )
     if instrument is None:
         raise Http404(f"No instrument has the slug {slug!r}.")
