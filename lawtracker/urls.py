@@ -1,12 +1,17 @@
-"""Root URLs: admin, API v1, OpenAPI schema and docs."""
+"""Root URLs: admin, API v1, OpenAPI schema and docs, health, pages."""
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from .health import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("jurisdictions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's settings as a script file: no inline script, so the
+    # Content-Security-Policy can forbid them.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", healthz, name="healthz"),
     path("", include("jurisdictions.urls")),
 ]

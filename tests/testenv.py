@@ -8,3 +8,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 # Tests serve static files from the apps' folders, with no collectstatic step.
 os.environ.setdefault("STATIC_MANIFEST", "0")
+# The test client speaks plain HTTP; production redirects to HTTPS.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+# Tests make many anonymous requests a minute; the throttle itself is tested with its own rate.
+os.environ.setdefault("API_ANON_RATE", "100000/minute")
