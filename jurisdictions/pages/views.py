@@ -16,12 +16,12 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 from urllib.parse import urlencode
 
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
@@ -159,6 +159,17 @@ def _context(request, *, title: str, path: str, params: dict, as_of, key_hint: s
     }
 
 
+@lru_cache(maxsize=8)
+def _instrument_prefix(script_prefix: str) -> str:
+    return reverse("pages:instrument", args=["-"])[: -len("-/")]
+
+
+def _instrument_url(slug: str) -> str:
+    """``/instruments/{slug}/``: reversed once per script prefix, not once per cell (a matrix
+    links thousands of cells; slugs need no quoting)."""
+    return f"{_instrument_prefix(get_script_prefix())}{slug}/"
+
+
 def _decider_view(decider: coverage.Decider) -> dict:
     """A decider for templates: its names, link, value and flags."""
     return {
@@ -173,13 +184,27 @@ def _decider_view(decider: coverage.Decider) -> dict:
         "pinpoint": decider.pinpoint,
         "sources": decider.sources,
         "commencement_date": decider.commencement_date,
-        "url": reverse("pages:instrument", args=[decider.slug]),
+        "url": _instrument_url(decider.slug),
     }
 
 
-def _cell_view(cell: coverage.Cell, jurisdiction_url: str, criterion_slug: str) -> dict:
-    """A cell for templates: the value's display, deciders (the first :data:`CELL_LINKS`
-    linked), pending proposals, the approximate flag and a link to the full answer."""
+def _cell_view(
+    cell: coverage.Cell, jurisdiction_url: str, criterion_slug: str, full: bool = True
+) -> dict:
+    """A cell for templates: the value's display, deciders (the first :data:`CELL_LINKS` in
+    ``shown``), pending proposals, the approximate flag and a link to the full answer. With
+    ``full`` False (the matrix) only the shown deciders are prepared."""
+    if not full:
+        return {
+            "criterion": criterion_slug,
+            "value": cell.value,
+            "display": VALUES[cell.value],
+            "approximate": cell.approximate,
+            "shown": [_decider_view(d) for d in cell.instruments[:CELL_LINKS]],
+            "more": max(0, len(cell.instruments) - CELL_LINKS),
+            "pending": bool(cell.pending),
+            "detail_url": f"{jurisdiction_url}#criterion-{criterion_slug}",
+        }
     deciders = [_decider_view(d) for d in cell.instruments]
     return {
         "criterion": criterion_slug,
@@ -415,7 +440,7 @@ def compare(request):
             "jurisdiction": jurisdiction,
             "name": _display_name(jurisdiction),
             "url": url,
-            "cells": [_cell_view(cells[c.slug], url, c.slug) for c in criteria],
+            "cells": [_cell_view(cells[c.slug], url, c.slug, full=False) for c in criteria],
         })
     counts = Counter(cell["value"] for row in rows for cell in row["cells"])
     context = _context(
