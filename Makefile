@@ -4,7 +4,7 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev migrate seed fixtures serve check clean
+.PHONY: run test install install-dev migrate seed fixtures serve check clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -40,6 +40,17 @@ run: seed
 # Set up everything and run the test suite (SQLite unless DATABASE_URL says otherwise).
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmark on a synthetic dataset (bench/README.md): SCALE=small|medium|large; PostgreSQL too when
+# DATABASE_URL points at one. Datasette goes into its own venv, bench/.venv.
+SCALE ?= small
+bench/.venv/.installed: bench/requirements.txt
+	$(PYTHON) -m venv bench/.venv || python3 -m venv bench/.venv
+	bench/.venv/bin/pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: install bench/.venv/.installed
+	$(BIN)/python bench/run.py --scale $(SCALE)
 
 check: install-dev
 	$(BIN)/python manage.py makemigrations --check --dry-run
