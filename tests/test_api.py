@@ -645,3 +645,29 @@ def test_changes_names_the_bad_parameter(client, world, params, param):
     response = get(client, "changes", params)
     assert response.status_code == 400
     assert param in response.json()["errors"]
+
+
+# --- the browsable API ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "name,kwargs,params",
+    [
+        ("api-root", {}, {}),
+        *[(f"{basename}-list", {}, {"page_size": 2}) for basename in (
+            "jurisdiction", "instrument", "status-event", "criterion", "assessment", "source",
+            "event")],
+        ("jurisdiction-detail", {"code": "KR"}, {}),
+        ("jurisdiction-timeline", {"code": "KR"}, {}),
+        ("instrument-detail", {"slug": "kr-act"}, {}),
+        ("compare", {}, {"jurisdictions": "KR"}),
+        ("gaps", {}, {"criterion": "possession"}),
+        ("changes", {}, {"page_size": 2}),
+        ("instrument-list", {}, {"status": "nope"}),
+    ],
+)
+def test_the_browsable_api_renders_every_view(client, world, name, kwargs, params):
+    response = client.get(reverse(f"api:{name}", kwargs=kwargs or None), {**params,
+                                                                           "format": "api"})
+    assert response.status_code in (200, 400)
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert "<html" in html
