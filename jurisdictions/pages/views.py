@@ -15,7 +15,7 @@ import datetime
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache, wraps
 from urllib.parse import urlencode
 
@@ -273,7 +273,7 @@ class Headline:
     covered: int = 0
     gaps: int = 0
     pending: int = 0
-    by_value: Counter = None
+    by_value: Counter = field(default_factory=Counter)
 
     def add(self, value: str, researched: bool, pending: bool) -> None:
         self.total += 1
@@ -310,7 +310,7 @@ def home(request):
         base = {"criterion": criterion.slug, "as_of": as_of.isoformat(), "scope": scope}
 
         def row(label: str, **filters) -> Headline:
-            return Headline(label, _url(gaps_url, {**base, **filters}), by_value=Counter())
+            return Headline(label, _url(gaps_url, {**base, **filters}))
 
         everyone = row("All researched jurisdictions")
         countries = row("Countries", kind="country")
