@@ -471,11 +471,16 @@ class LawtrackerFilterSet(filters.FilterSet):
     """Base: strict parameters, the ``as_of`` date and the field-coverage declarations.
 
     ``covered_by``: {model field: the filter that answers for it}. ``unfiltered``: {model
-    field: why it has no filter}.
+    field: why it has no filter}; ``internal``: bookkeeping columns of any model (id, version).
     """
 
     covered_by: dict[str, str] = {}
     unfiltered: dict[str, str] = {}
+    # Bookkeeping columns every model may have, never a filter.
+    internal = {
+        "id": "internal key",
+        "version": "edit counter against lost updates (optimistic locking)",
+    }
 
     @property
     def as_of(self) -> datetime.date:
@@ -538,7 +543,9 @@ def _within_ids(code_or_jurisdiction):
 
 
 def _jurisdiction_codes(**kwargs):
-    return KeysFilter(model=Jurisdiction, key="code", upper=True, noun="jurisdiction code", **kwargs)
+    return KeysFilter(
+        model=Jurisdiction, key="code", upper=True, noun="jurisdiction code", **kwargs
+    )
 
 
 def _region_q(slugs: list[str]) -> Q:
@@ -648,7 +655,8 @@ class JurisdictionFilterSet(LawtrackerFilterSet):
         return queryset.filter(pk__in=_within_ids(value))
 
     def filter_bloc(self, queryset, name, value):
-        return queryset.filter(pk__in=Jurisdiction.objects.members_of(value, self.as_of).values("pk"))
+        members = Jurisdiction.objects.members_of(value, self.as_of)
+        return queryset.filter(pk__in=members.values("pk"))
 
     def filter_region(self, queryset, name, value):
         return queryset.annotate(_country_code=Left("code", 2)).filter(_region_q(value))

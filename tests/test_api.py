@@ -601,7 +601,7 @@ def test_changes_lists_edits_newest_first_with_keys_and_types(client, world):
 
 
 def test_changes_records_edits_and_deletes_with_their_user(client, world):
-    law = world.i["kr-act"]
+    law = Instrument.objects.get(slug="kr-act")  # fresh: earlier tests' edits rolled back
     law.summary = "Edited."
     law._history_user = world.editor
     law.save()
@@ -617,7 +617,7 @@ def test_changes_records_edits_and_deletes_with_their_user(client, world):
 
 
 def test_changes_filters_by_since_model_and_change(client, world):
-    law = world.i["kr-act"]
+    law = Instrument.objects.get(slug="kr-act")
     law.summary = "Edited again."
     law.save()
     data = ok(client, "changes", {"model": "instrument", "change": "changed"})

@@ -89,7 +89,8 @@ def build_world() -> SimpleNamespace:
         w.i[slug] = instrument
         return instrument
 
-    law("eu-csa-directive", "EU", "directive", "Directive 2011/93/EU on combating child sexual abuse",
+    law("eu-csa-directive", "EU", "directive",
+        "Directive 2011/93/EU on combating child sexual abuse",
         [("passed_chamber", "2011-10-27"), ("adopted", "2011-12-13"),
          ("in_force", "2013-12-18", "on_or_before")],
         [("possession", "yes"), ("production", "yes")],

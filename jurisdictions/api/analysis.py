@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 
 from django import forms
-from django.db.models import CharField, F, Value
+from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.urls import NoReverseMatch
 from drf_spectacular.types import OpenApiTypes
@@ -27,7 +27,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..choices import EffectiveValue, JurisdictionKind, Scope
+from ..choices import STATUS_SEQUENCE, JurisdictionKind, Scope
 from ..coverage import GAP_VALUES, compute, gaps
 from ..filtersets import (
     BlocField,
@@ -58,8 +58,24 @@ from ..models import (
 from .pagination import Pagination
 from .params import BadRequest, StrictParametersMixin, permalink
 from .renderers import Column, CSVRenderer, csv_response, table
-from .serializers import api_url
-from .views import answers
+from .schema import (
+    AS_OF_PARAMETER,
+    BLOC,
+    CELL_SCHEMA,
+    DECIDER_SCHEMA,
+    JURISDICTION_SCHEMA,
+    JURISDICTIONS,
+    LIST_FORMAT_PARAMETER,
+    SCOPE_PARAMETER,
+    WITHIN,
+    answers,
+)
+from .serializers import (
+    EventBriefSerializer,
+    InstrumentBriefSerializer,
+    SourceBriefSerializer,
+    api_url,
+)
 
 # --- parameters ------------------------------------------------------------------------------
 
@@ -254,86 +270,6 @@ def cell_dict(cell, context) -> dict:
     }
 
 
-# --- schema pieces ---------------------------------------------------------------------------
-FORMAT = OpenApiParameter(
-    "format", OpenApiTypes.STR, enum=["json", "api", "csv"],
-    description="json (default), api (browsable HTML) or csv (UTF-8 with a byte-order mark).",
-)
-AS_OF = OpenApiParameter(
-    "as_of", OpenApiTypes.DATE,
-    description="The date the answer is for (ISO 8601, YYYY-MM-DD; default today, UTC).",
-)
-SCOPE = OpenApiParameter(
-    "scope", OpenApiTypes.STR, enum=Scope.values,
-    description="applicable (default): all law that applies, inherited included; own: the "
-    "jurisdiction's own instruments only.",
-)
-JURISDICTIONS = OpenApiParameter(
-    "jurisdictions", {"type": "array", "items": {"type": "string"}}, explode=False,
-    description="Jurisdiction codes, comma-separated, any case (KR,GB,US-CA).",
-)
-BLOC = OpenApiParameter(
-    "bloc", OpenApiTypes.STR,
-    description="A bloc's code (EU): its members on as_of are added.",
-)
-WITHIN = OpenApiParameter(
-    "within", OpenApiTypes.STR,
-    description="A jurisdiction code: it and all its descendants are added (US: the federal "
-    "level and every state).",
-)
-SOURCE_SCHEMA = inline_serializer(
-    "CitedSource",
-    {
-        "url": serializers.URLField(),
-        "title": serializers.CharField(),
-        "publisher": serializers.CharField(),
-        "kind": serializers.CharField(),
-    },
-)
-DECIDER_SCHEMA = inline_serializer(
-    "Decider",
-    {
-        "slug": serializers.SlugField(),
-        "url": serializers.URLField(),
-        "short_name": serializers.CharField(),
-        "title": serializers.CharField(),
-        "jurisdiction": serializers.CharField(),
-        "inherited": serializers.BooleanField(
-            help_text="The instrument belongs to an ancestor (federal law in a state)."
-        ),
-        "value": serializers.CharField(),
-        "status": serializers.CharField(allow_null=True),
-        "pinpoint": serializers.CharField(),
-        "commencement_date": serializers.DateField(allow_null=True),
-        "sources": SOURCE_SCHEMA.__class__(many=True),
-    },
-)
-CELL_SCHEMA = inline_serializer(
-    "Cell",
-    {
-        "value": serializers.ChoiceField(choices=EffectiveValue.choices),
-        "approximate": serializers.BooleanField(
-            help_text="The answer rests on a step dated only on_or_before a later date."
-        ),
-        "instruments": DECIDER_SCHEMA.__class__(many=True),
-        "pending": DECIDER_SCHEMA.__class__(many=True),
-        "bloc_obligations": DECIDER_SCHEMA.__class__(many=True),
-        "not_commenced": DECIDER_SCHEMA.__class__(many=True),
-    },
-)
-JURISDICTION_SCHEMA = inline_serializer(
-    "AnalysedJurisdiction",
-    {
-        "code": serializers.CharField(),
-        "name": serializers.CharField(),
-        "kind": serializers.CharField(),
-        "research_status": serializers.CharField(),
-        "last_reviewed_on": serializers.DateField(allow_null=True),
-        "url": serializers.URLField(),
-    },
-)
-
-
 class CompareView(AnalysisView):
     """A jurisdictions × criteria matrix of effective values as of ``as_of``."""
 
@@ -353,7 +289,7 @@ class CompareView(AnalysisView):
                 description="Criterion slugs, comma-separated (default: every criterion not "
                 "retired).",
             ),
-            AS_OF, SCOPE, FORMAT,
+            AS_OF_PARAMETER, SCOPE_PARAMETER, LIST_FORMAT_PARAMETER,
         ],
         responses={
             **answers(inline_serializer(
@@ -481,7 +417,7 @@ class GapsView(AnalysisView):
                                                     "enum": JurisdictionKind.values}},
                 explode=False, description="Only jurisdictions of these kinds.",
             ),
-            AS_OF, SCOPE, FORMAT,
+            AS_OF_PARAMETER, SCOPE_PARAMETER, LIST_FORMAT_PARAMETER,
         ],
         responses={
             **answers(inline_serializer(
@@ -599,6 +535,84 @@ class GapsView(AnalysisView):
                 "covered_count": len(answer["covered"]),
             }
         )
+
+
+# --- timeline ----------------------------------------------------------------------------------
+TIMELINE_COLUMNS = [
+    Column("date"),
+    Column("date_precision"),
+    Column("type"),
+    Column("status"),
+    Column("kind"),
+    Column("title"),
+    Column("instrument", "instrument.slug"),
+    Column("description"),
+    Column("sources", "sources.url"),
+    Column("url"),
+]
+
+
+def timeline_items(jurisdiction: Jurisdiction, as_of: datetime.date, context) -> list[dict]:
+    """The status events of ``jurisdiction``'s own instruments and the events involving it (or
+    one of its instruments), dated on or before ``as_of``, in date order.
+
+    Same-day items: steps before events, steps in life order. Each item: ``{"date",
+    "date_precision", "type": "status_event"|"event", "status", "kind", "title",
+    "description", "instrument", "event", "sources", "url"}``. Five queries.
+    """
+    steps = (
+        StatusEvent.objects.filter(instrument__jurisdiction=jurisdiction, date__lte=as_of)
+        .select_related("instrument__jurisdiction")
+        .prefetch_related("sources")
+    )
+    involved = EventJurisdiction.objects.filter(jurisdiction=jurisdiction).values("event")
+    events = (
+        Event.objects.filter(Q(pk__in=involved) | Q(instrument__jurisdiction=jurisdiction),
+                             date__lte=as_of)
+        .select_related("instrument__jurisdiction")
+        .prefetch_related("sources")
+    )
+
+    def cited(row):
+        return SourceBriefSerializer(row.sources.all(), many=True, context=context).data
+
+    def brief(instrument):
+        if instrument is None:
+            return None
+        return InstrumentBriefSerializer(instrument, context=context).data
+
+    ordered = []
+    for step in steps:
+        order = (step.date, 0, STATUS_SEQUENCE.get(step.status, 0), step.instrument.slug,
+                 step.pk)
+        ordered.append((order, {
+            "date": step.date.isoformat(),
+            "date_precision": step.date_precision,
+            "type": "status_event",
+            "status": step.status,
+            "kind": None,
+            "title": step.instrument.short_name or step.instrument.title,
+            "description": step.description,
+            "instrument": brief(step.instrument),
+            "event": None,
+            "sources": cited(step),
+            "url": api_url(context, "status-event-detail", pk=step.pk),
+        }))
+    for event in events:
+        ordered.append(((event.date, 1, 0, event.slug, event.pk), {
+            "date": event.date.isoformat(),
+            "date_precision": event.date_precision,
+            "type": "event",
+            "status": None,
+            "kind": event.kind,
+            "title": event.title,
+            "description": event.summary,
+            "instrument": brief(event.instrument),
+            "event": EventBriefSerializer(event, context=context).data,
+            "sources": cited(event),
+            "url": api_url(context, "event-detail", slug=event.slug),
+        }))
+    return [item for _, item in sorted(ordered, key=lambda pair: pair[0])]
 
 
 # --- changes -----------------------------------------------------------------------------------
@@ -740,7 +754,7 @@ class ChangesView(AnalysisView):
                 "page_size", OpenApiTypes.INT,
                 description="Rows per page (capped at MAX_PAGE_SIZE).",
             ),
-            FORMAT,
+            LIST_FORMAT_PARAMETER,
         ],
         responses={
             **answers(inline_serializer(
@@ -832,4 +846,4 @@ class ChangesView(AnalysisView):
         return response
 
 
-__all__ = ["CompareView", "GapsView", "ChangesView", "HISTORY"]
+__all__ = ["CompareView", "GapsView", "ChangesView", "HISTORY", "timeline_items"]

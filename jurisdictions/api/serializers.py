@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import datetime
 
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from django.urls import reverse
 
 from ..choices import (
     APPLYING_STATUSES,

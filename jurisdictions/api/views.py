@@ -10,24 +10,20 @@ from __future__ import annotations
 
 from itertools import islice
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404
+from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
-    extend_schema_view,
-    inline_serializer,
 )
-from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import routers, serializers, viewsets
+from rest_framework import routers, viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
-from django.urls import reverse
 
-from ..choices import STATUS_SEQUENCE, Scope
 from ..coverage import compute
 from ..filtersets import (
     AssessmentFilterSet,
@@ -49,55 +45,23 @@ from ..models import (
     StatusEvent,
 )
 from . import serializers as api
+from .analysis import TIMELINE_COLUMNS, timeline_items
 from .pagination import Pagination
-from .params import FORMAT_DESCRIPTION, BadRequest, StrictParametersMixin, permalink
+from .params import BadRequest, StrictParametersMixin, permalink
 from .renderers import Column, CSVRenderer, csv_response, table
+from .schema import (
+    AS_OF_PARAMETER,
+    LIST_FORMAT_PARAMETER,
+    NOT_FOUND_RESPONSE,
+    PATH_KEYS,
+    TIMELINE_SCHEMA,
+    answers,
+    collection_schema,
+)
 
 # Rows serialized at a time when a CSV streams a whole collection: each batch costs the
 # viewset's fixed number of prefetch queries.
 CSV_BATCH = 500
-
-AS_OF_PARAMETER = OpenApiParameter(
-    "as_of",
-    OpenApiTypes.DATE,
-    description="The date the answer is for (ISO 8601, YYYY-MM-DD; default today, UTC).",
-)
-SCOPE_PARAMETER = OpenApiParameter(
-    "scope",
-    OpenApiTypes.STR,
-    enum=Scope.values,
-    description="applicable (default): inherited law counts; own: only the jurisdiction's own "
-    "instruments.",
-)
-LIST_FORMAT_PARAMETER = OpenApiParameter(
-    "format", OpenApiTypes.STR, enum=["json", "api", "csv"], description=FORMAT_DESCRIPTION
-)
-DETAIL_FORMAT_PARAMETER = OpenApiParameter(
-    "format", OpenApiTypes.STR, enum=["json", "api"], description="json (default) or api."
-)
-ERROR_RESPONSE = OpenApiResponse(
-    response=inline_serializer(
-        "BadRequest",
-        {
-            "errors": serializers.DictField(
-                child=serializers.ListField(child=serializers.CharField()),
-                help_text="Messages per query parameter.",
-            ),
-            "accepted_parameters": serializers.ListField(child=serializers.CharField()),
-        },
-    ),
-    description="A malformed or unknown query parameter, named in errors.",
-)
-CSV_RESPONSE = OpenApiResponse(
-    response=OpenApiTypes.STR,
-    description="CSV (format=csv or Accept: text/csv): UTF-8 with a byte-order mark, one line "
-    "per row, flat columns, cells that would start a formula prefixed with a quote.",
-)
-NOT_FOUND_RESPONSE = OpenApiResponse(
-    response=inline_serializer("NotFound", {"detail": serializers.CharField()}),
-    description="No row with this key.",
-)
-
 
 def batched(iterable, size: int):
     iterator = iter(iterable)
@@ -116,56 +80,6 @@ class StrictFilterBackend(DjangoFilterBackend):
         if not filterset.is_valid():
             raise BadRequest(filterset.parameter_errors(), view.accepted_parameters())
         return filterset.qs
-
-
-def answers(serializer, description: str) -> dict:
-    """The responses of a list or analysis endpoint: JSON or CSV, or a 400 in JSON."""
-    return {
-        (200, "application/json"): OpenApiResponse(serializer, description=description),
-        (200, "text/csv"): CSV_RESPONSE,
-        (400, "application/json"): ERROR_RESPONSE,
-    }
-
-
-PATH_KEYS = {
-    "code": "A jurisdiction code, any case (KR, us-ca, EU).",
-    "slug": "The row's slug, any case.",
-    "id": "The row's numeric id.",
-}
-
-
-def collection_schema(
-    noun: str, key: str, serializer, *, as_of: bool = False, scope: bool = False
-):
-    """``extend_schema_view`` for a collection: list and detail parameters and answers."""
-    path_name = key.split()[0]
-    detail_parameters = [
-        OpenApiParameter(path_name, OpenApiTypes.STR, OpenApiParameter.PATH,
-                         description=PATH_KEYS[path_name]),
-        DETAIL_FORMAT_PARAMETER,
-    ]
-    if as_of:
-        detail_parameters.append(AS_OF_PARAMETER)
-    if scope:
-        detail_parameters.append(SCOPE_PARAMETER)
-    return extend_schema_view(
-        list=extend_schema(
-            summary=f"List {noun}",
-            description=f"Filterable, ordered, paginated list of {noun}. format=csv exports "
-            "every filtered row (page and page_size are then ignored).",
-            parameters=[LIST_FORMAT_PARAMETER],
-            responses=answers(serializer, f"A page of {noun}."),
-        ),
-        retrieve=extend_schema(
-            summary=f"One of the {noun}, by {key}",
-            parameters=detail_parameters,
-            responses={
-                200: OpenApiResponse(serializer, description=f"One of the {noun}."),
-                400: ERROR_RESPONSE,
-                404: NOT_FOUND_RESPONSE,
-            },
-        ),
-    )
 
 
 class CollectionViewSet(StrictParametersMixin, viewsets.ReadOnlyModelViewSet):
@@ -259,7 +173,9 @@ def _urls(row, key="sources"):
     return [item["url"] for item in row.get(key) or []]
 
 
-@collection_schema("jurisdictions", "code (any case)", api.JurisdictionSerializer, as_of=True, scope=True)
+@collection_schema(
+    "jurisdictions", "code (any case)", api.JurisdictionSerializer, as_of=True, scope=True
+)
 class JurisdictionViewSet(CollectionViewSet):
     """Blocs, countries, subdivisions and organisations, addressed by code (``us-ca`` or
     ``US-CA``), each with its effective coverage as of ``as_of``."""
@@ -315,7 +231,9 @@ class JurisdictionViewSet(CollectionViewSet):
             Column("last_reviewed_on"),
             Column(
                 "blocs_on_as_of",
-                lambda r: [m["bloc"]["code"] for m in r["bloc_memberships"] if m["member_on_as_of"]],
+                lambda r: [
+                    m["bloc"]["code"] for m in r["bloc_memberships"] if m["member_on_as_of"]
+                ],
             ),
             Column("as_of"),
             *[
@@ -345,32 +263,7 @@ class JurisdictionViewSet(CollectionViewSet):
             LIST_FORMAT_PARAMETER,
         ],
         responses={
-            **answers(inline_serializer(
-                "Timeline",
-                {
-                    "as_of": serializers.DateField(),
-                    "permalink": serializers.URLField(),
-                    "jurisdiction": api.JurisdictionBriefSerializer(),
-                    "count": serializers.IntegerField(),
-                    "items": inline_serializer(
-                        "TimelineItem",
-                        {
-                            "date": serializers.DateField(),
-                            "date_precision": serializers.CharField(),
-                            "type": serializers.ChoiceField(choices=["status_event", "event"]),
-                            "status": serializers.CharField(allow_null=True),
-                            "kind": serializers.CharField(allow_null=True),
-                            "title": serializers.CharField(),
-                            "description": serializers.CharField(),
-                            "instrument": api.InstrumentBriefSerializer(allow_null=True),
-                            "event": api.EventBriefSerializer(allow_null=True),
-                            "sources": api.SourceBriefSerializer(many=True),
-                            "url": serializers.URLField(),
-                        },
-                        many=True,
-                    ),
-                },
-            ), "The answer, as of as_of."),
+            **answers(TIMELINE_SCHEMA, "The answer, as of as_of."),
             (404, "application/json"): NOT_FOUND_RESPONSE,
         },
     )
@@ -378,87 +271,14 @@ class JurisdictionViewSet(CollectionViewSet):
     def timeline(self, request, code=None):
         jurisdiction = self.get_object()
         context = self.get_serializer_context()
-        steps = (
-            StatusEvent.objects.filter(instrument__jurisdiction=jurisdiction, date__lte=self.as_of)
-            .select_related("instrument__jurisdiction")
-            .prefetch_related("sources")
-        )
-        events = (
-            Event.objects.filter(
-                Q(pk__in=Event.jurisdictions.through.objects.filter(
-                    jurisdiction=jurisdiction
-                ).values("event"))
-                | Q(instrument__jurisdiction=jurisdiction),
-                date__lte=self.as_of,
-            )
-            .select_related("instrument__jurisdiction")
-            .prefetch_related("sources")
-        )
-        items = []
-        for step in steps:
-            instrument = api.InstrumentBriefSerializer(step.instrument, context=context).data
-            items.append(
-                {
-                    "date": step.date.isoformat(),
-                    "date_precision": step.date_precision,
-                    "type": "status_event",
-                    "status": step.status,
-                    "kind": None,
-                    "title": step.instrument.short_name or step.instrument.title,
-                    "description": step.description,
-                    "instrument": instrument,
-                    "event": None,
-                    "sources": api.SourceBriefSerializer(step.sources.all(), many=True,
-                                                         context=context).data,
-                    "url": api.api_url(context, "status-event-detail", pk=step.pk),
-                    "_order": (step.date, 0, STATUS_SEQUENCE.get(step.status, 0),
-                               step.instrument.slug, step.pk),
-                }
-            )
-        for event in events:
-            items.append(
-                {
-                    "date": event.date.isoformat(),
-                    "date_precision": event.date_precision,
-                    "type": "event",
-                    "status": None,
-                    "kind": event.kind,
-                    "title": event.title,
-                    "description": event.summary,
-                    "instrument": (
-                        api.InstrumentBriefSerializer(event.instrument, context=context).data
-                        if event.instrument
-                        else None
-                    ),
-                    "event": api.EventBriefSerializer(event, context=context).data,
-                    "sources": api.SourceBriefSerializer(event.sources.all(), many=True,
-                                                         context=context).data,
-                    "url": api.api_url(context, "event-detail", slug=event.slug),
-                    "_order": (event.date, 1, 0, event.slug, event.pk),
-                }
-            )
-        items.sort(key=lambda item: item["_order"])
-        for item in items:
-            del item["_order"]
-        path = reverse("api:jurisdiction-timeline", kwargs={"code": jurisdiction.code})
+        items = timeline_items(jurisdiction, self.as_of, context)
         if self.wants_csv():
-            columns = [
-                Column("date"),
-                Column("date_precision"),
-                Column("type"),
-                Column("status"),
-                Column("kind"),
-                Column("title"),
-                Column("instrument", "instrument.slug"),
-                Column("description"),
-                Column("sources", "sources.url"),
-                Column("url"),
-            ]
             return csv_response(
                 f"timeline-{jurisdiction.code}-{self.as_of.isoformat()}.csv",
-                [c.header for c in columns],
-                table(items, columns),
+                [c.header for c in TIMELINE_COLUMNS],
+                table(items, TIMELINE_COLUMNS),
             )
+        path = reverse("api:jurisdiction-timeline", kwargs={"code": jurisdiction.code})
         return Response(
             {
                 "as_of": self.as_of.isoformat(),

@@ -1,0 +1,206 @@
+"""OpenAPI pieces shared by the API's views: common parameters, answers and shapes.
+
+drf-spectacular documents the FilterSets' parameters by itself; what is written here are the
+parameters that no FilterSet carries (``format``, ``as_of`` and ``scope`` on detail and
+analysis views, path keys) and the answers that no serializer describes (errors, CSV, the
+analysis shapes).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import serializers
+
+from ..choices import EffectiveValue, Scope
+from . import serializers as api
+from .params import FORMAT_DESCRIPTION
+
+AS_OF_PARAMETER = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATE,
+    description="The date the answer is for (ISO 8601, YYYY-MM-DD; default today, UTC).",
+)
+SCOPE_PARAMETER = OpenApiParameter(
+    "scope",
+    OpenApiTypes.STR,
+    enum=Scope.values,
+    description="applicable (default): inherited law counts; own: only the jurisdiction's own "
+    "instruments.",
+)
+LIST_FORMAT_PARAMETER = OpenApiParameter(
+    "format", OpenApiTypes.STR, enum=["json", "api", "csv"], description=FORMAT_DESCRIPTION
+)
+DETAIL_FORMAT_PARAMETER = OpenApiParameter(
+    "format", OpenApiTypes.STR, enum=["json", "api"], description="json (default) or api."
+)
+ERROR_RESPONSE = OpenApiResponse(
+    response=inline_serializer(
+        "BadRequest",
+        {
+            "errors": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                help_text="Messages per query parameter.",
+            ),
+            "accepted_parameters": serializers.ListField(child=serializers.CharField()),
+        },
+    ),
+    description="A malformed or unknown query parameter, named in errors.",
+)
+CSV_RESPONSE = OpenApiResponse(
+    response=OpenApiTypes.STR,
+    description="CSV (format=csv or Accept: text/csv): UTF-8 with a byte-order mark, one line "
+    "per row, flat columns, cells that would start a formula prefixed with a quote.",
+)
+NOT_FOUND_RESPONSE = OpenApiResponse(
+    response=inline_serializer("NotFound", {"detail": serializers.CharField()}),
+    description="No row with this key.",
+)
+
+
+def answers(serializer, description: str) -> dict:
+    """The responses of a list or analysis endpoint: JSON or CSV, or a 400 in JSON."""
+    return {
+        (200, "application/json"): OpenApiResponse(serializer, description=description),
+        (200, "text/csv"): CSV_RESPONSE,
+        (400, "application/json"): ERROR_RESPONSE,
+    }
+
+
+PATH_KEYS = {
+    "code": "A jurisdiction code, any case (KR, us-ca, EU).",
+    "slug": "The row's slug, any case.",
+    "id": "The row's numeric id.",
+}
+
+
+def collection_schema(
+    noun: str, key: str, serializer, *, as_of: bool = False, scope: bool = False
+):
+    """``extend_schema_view`` for a collection: list and detail parameters and answers."""
+    path_name = key.split()[0]
+    detail_parameters = [
+        OpenApiParameter(path_name, OpenApiTypes.STR, OpenApiParameter.PATH,
+                         description=PATH_KEYS[path_name]),
+        DETAIL_FORMAT_PARAMETER,
+    ]
+    if as_of:
+        detail_parameters.append(AS_OF_PARAMETER)
+    if scope:
+        detail_parameters.append(SCOPE_PARAMETER)
+    return extend_schema_view(
+        list=extend_schema(
+            summary=f"List {noun}",
+            description=f"Filterable, ordered, paginated list of {noun}. format=csv exports "
+            "every filtered row (page and page_size are then ignored).",
+            parameters=[LIST_FORMAT_PARAMETER],
+            responses=answers(serializer, f"A page of {noun}."),
+        ),
+        retrieve=extend_schema(
+            summary=f"One of the {noun}, by {key}",
+            parameters=detail_parameters,
+            responses={
+                200: OpenApiResponse(serializer, description=f"One of the {noun}."),
+                400: ERROR_RESPONSE,
+                404: NOT_FOUND_RESPONSE,
+            },
+        ),
+    )
+
+
+JURISDICTIONS = OpenApiParameter(
+    "jurisdictions", {"type": "array", "items": {"type": "string"}}, explode=False,
+    description="Jurisdiction codes, comma-separated, any case (KR,GB,US-CA).",
+)
+BLOC = OpenApiParameter(
+    "bloc", OpenApiTypes.STR,
+    description="A bloc's code (EU): its members on as_of are added.",
+)
+WITHIN = OpenApiParameter(
+    "within", OpenApiTypes.STR,
+    description="A jurisdiction code: it and all its descendants are added (US: the federal "
+    "level and every state).",
+)
+SOURCE_SCHEMA = inline_serializer(
+    "CitedSource",
+    {
+        "url": serializers.URLField(),
+        "title": serializers.CharField(),
+        "publisher": serializers.CharField(),
+        "kind": serializers.CharField(),
+    },
+)
+DECIDER_SCHEMA = inline_serializer(
+    "Decider",
+    {
+        "slug": serializers.SlugField(),
+        "url": serializers.URLField(),
+        "short_name": serializers.CharField(),
+        "title": serializers.CharField(),
+        "jurisdiction": serializers.CharField(),
+        "inherited": serializers.BooleanField(
+            help_text="The instrument belongs to an ancestor (federal law in a state)."
+        ),
+        "value": serializers.CharField(),
+        "status": serializers.CharField(allow_null=True),
+        "pinpoint": serializers.CharField(),
+        "commencement_date": serializers.DateField(allow_null=True),
+        "sources": SOURCE_SCHEMA.__class__(many=True),
+    },
+)
+CELL_SCHEMA = inline_serializer(
+    "Cell",
+    {
+        "value": serializers.ChoiceField(choices=EffectiveValue.choices),
+        "approximate": serializers.BooleanField(
+            help_text="The answer rests on a step dated only on_or_before a later date."
+        ),
+        "instruments": DECIDER_SCHEMA.__class__(many=True),
+        "pending": DECIDER_SCHEMA.__class__(many=True),
+        "bloc_obligations": DECIDER_SCHEMA.__class__(many=True),
+        "not_commenced": DECIDER_SCHEMA.__class__(many=True),
+    },
+)
+JURISDICTION_SCHEMA = inline_serializer(
+    "AnalysedJurisdiction",
+    {
+        "code": serializers.CharField(),
+        "name": serializers.CharField(),
+        "kind": serializers.CharField(),
+        "research_status": serializers.CharField(),
+        "last_reviewed_on": serializers.DateField(allow_null=True),
+        "url": serializers.URLField(),
+    },
+)
+TIMELINE_SCHEMA = inline_serializer(
+    "Timeline",
+    {
+        "as_of": serializers.DateField(),
+        "permalink": serializers.URLField(),
+        "jurisdiction": api.JurisdictionBriefSerializer(),
+        "count": serializers.IntegerField(),
+        "items": inline_serializer(
+            "TimelineItem",
+            {
+                "date": serializers.DateField(),
+                "date_precision": serializers.CharField(),
+                "type": serializers.ChoiceField(choices=["status_event", "event"]),
+                "status": serializers.CharField(allow_null=True),
+                "kind": serializers.CharField(allow_null=True),
+                "title": serializers.CharField(),
+                "description": serializers.CharField(),
+                "instrument": api.InstrumentBriefSerializer(allow_null=True),
+                "event": api.EventBriefSerializer(allow_null=True),
+                "sources": api.SourceBriefSerializer(many=True),
+                "url": serializers.URLField(),
+            },
+            many=True,
+        ),
+    },
+)
