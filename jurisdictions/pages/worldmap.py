@@ -72,6 +72,17 @@ def render(areas: dict[str, dict], title: str, description: str) -> str:
     )
     ET.SubElement(svg, "title", {"id": "map-title"}).text = title
     ET.SubElement(svg, "desc", {"id": "map-desc"}).text = description
+    # Hatching for "not researched", as in the legend: unknown, not a colour on the scale.
+    defs = ET.SubElement(svg, "defs")
+    pattern = ET.SubElement(
+        defs,
+        "pattern",
+        {"id": "map-hatch", "width": "14", "height": "14", "patternUnits": "userSpaceOnUse",
+         "patternTransform": "rotate(45)"},
+    )
+    ET.SubElement(pattern, "rect", {"width": "14", "height": "14", "class": "hatch-ground"})
+    ET.SubElement(pattern, "line", {"x1": "0", "y1": "0", "x2": "0", "y2": "14",
+                                    "class": "hatch-line"})
     areas = {code.lower(): area for code, area in areas.items()}
     for code in sorted(countries):
         area = areas.get(code)
