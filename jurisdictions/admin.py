@@ -11,6 +11,19 @@ Conventions, for every class below:
   (``models.fold_for_search``), so "Sao Paulo" finds "São Paulo" on SQLite and PostgreSQL;
 - deletes that would lose legal data are refused by ``PROTECT`` and shown as Django's
   "cannot delete" page; criteria cannot be deleted at all (they are retired).
+
+The editorial workflow (issue 4):
+- every form carries the version of the row it was opened on (``base_version``, hidden) and an
+  optional "reason for this change" kept in the history; a save based on an old version is
+  refused, the form saying who changed what since (:class:`EditorialForm`). The same check covers
+  inline rows that were changed, and the database enforces it (``TrackedModel.save``) so two
+  saves racing each other cannot both land;
+- bulk deletes go row by row through ``delete()``: each deleted row keeps its history;
+- reviewers (``jurisdictions.verify_assessment`` / ``review_jurisdiction``) get the actions "Mark
+  verified today" / "Mark reviewed today"; the verification fields are read-only for others;
+  "stale" filters list answers not verified within ``settings.LAWTRACKER_STALE_DAYS`` days;
+- instruments, status events, assessments and sources import and export spreadsheets (CSV,
+  XLSX) keyed by natural keys (:mod:`jurisdictions.resources`), all or nothing.
 """
 
 from __future__ import annotations
@@ -18,17 +31,21 @@ from __future__ import annotations
 import datetime
 
 from django import forms
-from django.contrib import admin
-from django.db import models
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import choices
+from . import choices, editorial, resources
 from .choices import Status
 from .models import (
+    StaleVersion,
     Assessment,
     AssessmentSource,
     BlocMembership,
@@ -99,15 +116,277 @@ class FoldedSearchMixin:
         return super().get_search_results(request, queryset, fold_for_search(search_term))
 
 
+# --- the editorial workflow: versions, reasons, verification -----------------------------------
+class BaseVersionField(forms.IntegerField):
+    """The version of the row the form was opened on (hidden). Never counts as a change of its
+    own: whether an inline row was edited is decided by its real fields."""
+
+    widget = forms.HiddenInput
+
+    def has_changed(self, initial, data):
+        return False
+
+
+def refuse_stale(form) -> None:
+    """Raise ``ValidationError`` when ``form`` edits a row saved by someone else since the form
+    was opened, naming who changed what (from the history). New rows pass."""
+    instance = form.instance
+    if instance.pk is None or instance._state.adding:
+        return
+    based_on = form.cleaned_data.get("base_version")
+    if based_on is None:
+        raise ValidationError(
+            "This form does not say which version of the record it was opened on. Reload the "
+            "page and apply your changes again.",
+            code="no_version",
+        )
+    if based_on == instance.version:
+        return
+    model = type(instance)
+    lines = [
+        f"Someone else changed this {model._meta.verbose_name} after you opened it (you "
+        f"opened version {based_on}, it is now version {instance.version}). Nothing was saved."
+    ]
+    lines += [
+        "Their change: " + change.text()
+        for change in editorial.changes_since(model, instance.pk, based_on)
+    ]
+    lines.append(
+        "Reload the page to see the current version, then apply your changes again "
+        "(copy them from this form first)."
+    )
+    raise ValidationError(lines, code="stale")
+
+
+class EditorialForm(forms.ModelForm):
+    """A model admin form: the version it was opened on and an optional reason for the change.
+
+    ``base_version`` and ``change_reason`` are form fields, not model fields (the model's
+    ``version`` is not editable): :meth:`EditorialAdmin.save_model` passes the reason to the
+    history, and ``clean`` refuses an edit of an old version (:func:`refuse_stale`).
+    """
+
+    base_version = BaseVersionField(required=False)
+    change_reason = forms.CharField(
+        label="Reason for this change",
+        required=False,
+        max_length=editorial.REASON_MAX_LENGTH,
+        help_text="Optional; kept in the record's history (e.g. “Gazette of 2025-03-01”).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["base_version"] = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        refuse_stale(self)
+        return cleaned
+
+
+class EditorialInlineForm(forms.ModelForm):
+    """An inline row's form: the version it was opened on, checked only when the row is edited
+    or deleted (an untouched row is not saved, so it cannot overwrite anything)."""
+
+    base_version = BaseVersionField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["base_version"] = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.has_changed():
+            refuse_stale(self)
+        return cleaned
+
+
+EDITORIAL_FIELDS = ["change_reason", "base_version"]
+
+
+class EditorialInlineMixin:
+    """Inlines whose rows carry their version (see :class:`EditorialInlineForm`)."""
+
+    form = EditorialInlineForm
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if "base_version" not in fields and self.has_change_permission(request, obj):
+            fields.append("base_version")
+        return fields
+
+
 class HistoryAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
-    """Base of every model admin here: history, folded search, bounded changelists."""
+    """Base of every model admin here: history, folded search, bounded changelists, and the
+    editorial workflow (versions, reasons, row-by-row deletes)."""
 
     list_per_page = 100
     formfield_overrides = COMPACT_TEXT
+    form = EditorialForm
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None and obj.pk is not None and hasattr(obj, "_history"):
+            # The history page's "revert" form shows an old version: the edit it makes is
+            # based on the row as it is now, which the form must carry.
+            current = (
+                type(obj)._default_manager.filter(pk=obj.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if current is not None:
+                obj.version = current
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (title, {**options, "fields": [
+                f for f in options["fields"] if f not in EDITORIAL_FIELDS
+            ]})
+            for title, options in super().get_fieldsets(request, obj)
+        ]
+        can_write = (
+            self.has_change_permission(request, obj)
+            if obj is not None
+            else self.has_add_permission(request)
+        )
+        if can_write:
+            fieldsets.append(("Your change", {"fields": EDITORIAL_FIELDS}))
+        return fieldsets
+
+    def save_model(self, request, obj, form, change):
+        editorial.stamp(obj, request.user, form.cleaned_data.get("change_reason"))
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        # The inline rows written with this form share its reason.
+        reason = form.cleaned_data.get("change_reason")
+        for inline_form in formset.forms:
+            editorial.stamp(inline_form.instance, request.user, reason)
+            if isinstance(inline_form.instance, Assessment) and inline_form.has_changed():
+                set_verifier(request, inline_form.instance, inline_form)
+        super().save_formset(request, form, formset, change)
+
+    def delete_queryset(self, request, queryset):
+        """Delete the selected rows one by one, so that each leaves its "deleted" record in
+        the history with the user and the reason (PROTECT was checked by the confirmation)."""
+        with transaction.atomic():
+            for obj in queryset:
+                editorial.stamp(obj, request.user, "admin: deleted with “delete selected”")
+                obj.delete()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleVersion as exc:
+            # Two saves of one version racing each other: the database let only one land.
+            return self._refuse_race(request, exc)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        try:
+            with transaction.atomic():
+                return super().history_form_view(request, object_id, version_id, extra_context)
+        except StaleVersion as exc:
+            return self._refuse_race(request, exc)
+
+    def _refuse_race(self, request, exc: StaleVersion):
+        self.message_user(
+            request,
+            f"{exc} Nothing was saved: open the record again and apply your changes.",
+            messages.ERROR,
+        )
+        return HttpResponseRedirect(request.get_full_path())
+
+
+def stale_limit() -> "datetime.date":
+    """The oldest verification date that is not stale today."""
+    return editorial.today() - datetime.timedelta(days=editorial.stale_days())
+
+
+class StaleVerificationFilter(admin.SimpleListFilter):
+    """Answers whose verification is stale: never verified, or longer ago than
+    ``settings.LAWTRACKER_STALE_DAYS`` days."""
+
+    title = "verification"
+    parameter_name = "stale"
+
+    def lookups(self, request, model_admin):
+        days = editorial.stale_days()
+        return [
+            ("true", f"Stale (never verified, or more than {days} days ago)"),
+            ("false", f"Verified within {days} days"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "true":
+            return queryset.stale(editorial.stale_days(), editorial.today())
+        if self.value() == "false":
+            return queryset.filter(verified_on__gte=stale_limit())
+        return queryset
+
+
+class StaleReviewFilter(admin.SimpleListFilter):
+    """Jurisdictions whose last review is older than ``settings.LAWTRACKER_STALE_DAYS`` days
+    (or never reviewed)."""
+
+    title = "review"
+    parameter_name = "review_stale"
+
+    def lookups(self, request, model_admin):
+        days = editorial.stale_days()
+        return [
+            ("true", f"Stale (never reviewed, or more than {days} days ago)"),
+            ("false", f"Reviewed within {days} days"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "true":
+            return queryset.filter(
+                Q(last_reviewed_on__isnull=True) | Q(last_reviewed_on__lt=stale_limit())
+            )
+        if self.value() == "false":
+            return queryset.filter(last_reviewed_on__gte=stale_limit())
+        return queryset
+
+
+class EditorialImportExportMixin(ImportExportMixin):
+    """Spreadsheet import and export (django-import-export) with the editorial rules: importing
+    needs the add and change permissions; an import is all or nothing (a file with one bad row
+    changes nothing, also at the confirmation step); each imported row gets a history record
+    naming the importer and the file."""
+
+    def has_import_permission(self, request):
+        opts = self.opts
+        return request.user.has_perms(
+            [f"{opts.app_label}.add_{opts.model_name}", f"{opts.app_label}.change_{opts.model_name}"]
+        )
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def get_import_data_kwargs(self, **kwargs):
+        data_kwargs = super().get_import_data_kwargs(**kwargs)
+        data_kwargs["rollback_on_validation_errors"] = True
+        return data_kwargs
+
+    def process_result(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            # The data changed between the preview and the confirmation: rolled back.
+            self.message_user(
+                request,
+                "Nothing was imported: "
+                + "; ".join(resources.describe_errors(result)[:5]),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
+            )
+        return super().process_result(result, request)
 
 
 # --- citations as inlines ----------------------------------------------------------------
-class CitationInline(admin.TabularInline):
+class CitationInline(EditorialInlineMixin, admin.TabularInline):
     """A tabular list of cited sources, chosen by autocomplete (URL, title or publisher)."""
 
     extra = 1
@@ -143,7 +422,7 @@ class EventSourceInline(CitationInline):
 
 
 # --- jurisdictions -------------------------------------------------------------------------
-class JurisdictionForm(forms.ModelForm):
+class JurisdictionForm(EditorialForm):
     class Meta:
         model = Jurisdiction
         fields = "__all__"
@@ -154,7 +433,7 @@ class JurisdictionForm(forms.ModelForm):
         return (self.cleaned_data.get("code") or "").strip().upper()
 
 
-class MembershipOfBlocInline(admin.TabularInline):
+class MembershipOfBlocInline(EditorialInlineMixin, admin.TabularInline):
     """The blocs this jurisdiction belongs to (the UK in the EU, 1973-01-01 to 2020-01-31)."""
 
     model = BlocMembership
@@ -169,7 +448,7 @@ class MembershipOfBlocInline(admin.TabularInline):
         return super().get_queryset(request).select_related("bloc", "source")
 
 
-class BlocMemberInline(admin.TabularInline):
+class BlocMemberInline(EditorialInlineMixin, admin.TabularInline):
     """The members of this bloc (for the EU: its member states, past and present)."""
 
     model = BlocMembership
@@ -200,11 +479,13 @@ class JurisdictionAdmin(HistoryAdmin):
     list_filter = [
         "kind",
         "research_status",
+        StaleReviewFilter,
         ("parent", admin.RelatedOnlyFieldListFilter),
     ]
     list_select_related = ["parent"]
     search_fields = ["=code", "search_text"]
     autocomplete_fields = ["parent", "reviewed_by"]
+    actions = ["mark_reviewed_today"]
     readonly_fields = ["instruments_link", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["code", "name", "common_name", "official_name", "kind", "parent"]}),
@@ -228,6 +509,32 @@ class JurisdictionAdmin(HistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
             _instrument_count=count_subquery(Instrument, "jurisdiction")
+        )
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("jurisdictions.review_jurisdiction")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not self.has_review_permission(request):
+            fields += ["last_reviewed_on", "reviewed_by"]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        # A reviewer who sets the review date is the reviewer, unless they name someone else.
+        if "last_reviewed_on" in form.changed_data and "reviewed_by" not in form.changed_data:
+            obj.reviewed_by = request.user if obj.last_reviewed_on else None
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Mark reviewed today (research status, date, reviewer)",
+                  permissions=["review"])
+    def mark_reviewed_today(self, request, queryset):
+        count = editorial.mark_reviewed(
+            queryset.order_by("pk"), request.user, reason="admin: mark reviewed today"
+        )
+        self.message_user(
+            request, f"{count} jurisdiction(s) marked reviewed on {editorial.today()}.",
+            messages.SUCCESS,
         )
 
     @admin.display(description="instruments", ordering="_instrument_count")
@@ -271,7 +578,8 @@ class BlocMembershipAdmin(HistoryAdmin):
 
 # --- sources -------------------------------------------------------------------------------
 @admin.register(Source)
-class SourceAdmin(HistoryAdmin):
+class SourceAdmin(EditorialImportExportMixin, HistoryAdmin):
+    resource_classes = [resources.SourceResource]
     list_display = [
         "title",
         "publisher",
@@ -338,6 +646,15 @@ def describe(obj) -> str:
     return str(obj)
 
 
+VERIFICATION_FIELDS = ["verified_on", "verified_by"]
+
+
+def set_verifier(request, assessment, form) -> None:
+    """A reviewer who sets the verification date is the verifier, unless they name someone."""
+    if "verified_on" in form.changed_data and "verified_by" not in form.changed_data:
+        assessment.verified_by = request.user if assessment.verified_on else None
+
+
 # --- instruments ---------------------------------------------------------------------------
 class DerivedStatusFilter(admin.SimpleListFilter):
     """Filter by today's derived status (the ``status_at`` annotation of the changelist)."""
@@ -358,7 +675,7 @@ class DerivedStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class StatusEventInline(admin.TabularInline):
+class StatusEventInline(EditorialInlineMixin, admin.TabularInline):
     """The status history of an instrument. Its sources are edited on the event's own page
     (the "change" link); here they are listed read-only."""
 
@@ -380,7 +697,7 @@ class StatusEventInline(admin.TabularInline):
         return source_links(obj.sources.all())
 
 
-class AssessmentInline(admin.TabularInline):
+class AssessmentInline(EditorialInlineMixin, admin.TabularInline):
     """The instrument's answers to the criteria; sources are edited on each assessment's page."""
 
     model = Assessment
@@ -400,6 +717,12 @@ class AssessmentInline(admin.TabularInline):
     show_change_link = True
     formfield_overrides = COMPACT_TEXT
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm("jurisdictions.verify_assessment"):
+            fields += VERIFICATION_FIELDS
+        return fields
+
     def get_queryset(self, request):
         return (
             super()
@@ -415,13 +738,13 @@ class AssessmentInline(admin.TabularInline):
         return source_links(obj.sources.all())
 
 
-class IdentifierInline(admin.TabularInline):
+class IdentifierInline(EditorialInlineMixin, admin.TabularInline):
     model = Identifier
     extra = 1
     fields = ["scheme", "value"]
 
 
-class AmendsInline(admin.TabularInline):
+class AmendsInline(EditorialInlineMixin, admin.TabularInline):
     """The instruments this one amends."""
 
     model = InstrumentAmendment
@@ -437,7 +760,8 @@ class AmendsInline(admin.TabularInline):
 
 
 @admin.register(Instrument)
-class InstrumentAdmin(HistoryAdmin):
+class InstrumentAdmin(EditorialImportExportMixin, HistoryAdmin):
+    resource_classes = [resources.InstrumentResource]
     list_display = [
         "title",
         "short_name",
@@ -587,7 +911,8 @@ class InstrumentAmendmentAdmin(HistoryAdmin):
 
 # --- status events -------------------------------------------------------------------------
 @admin.register(StatusEvent)
-class StatusEventAdmin(HistoryAdmin):
+class StatusEventAdmin(EditorialImportExportMixin, HistoryAdmin):
+    resource_classes = [resources.StatusEventResource]
     list_display = [
         "instrument",
         "jurisdiction_code",
@@ -652,7 +977,8 @@ class CriterionAdmin(HistoryAdmin):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(HistoryAdmin):
+class AssessmentAdmin(EditorialImportExportMixin, HistoryAdmin):
+    resource_classes = [resources.AssessmentResource]
     list_display = [
         "instrument",
         "jurisdiction_code",
@@ -663,7 +989,14 @@ class AssessmentAdmin(HistoryAdmin):
         "verified_on",
         "source_count",
     ]
-    list_filter = ["value", "criterion", "verified_on", "instrument__jurisdiction__kind"]
+    list_filter = [
+        "value",
+        "criterion",
+        StaleVerificationFilter,
+        "verified_on",
+        "instrument__jurisdiction__kind",
+    ]
+    actions = ["mark_verified_today"]
     list_select_related = ["instrument__jurisdiction", "criterion"]
     search_fields = [
         "instrument__search_text",
@@ -681,6 +1014,29 @@ class AssessmentAdmin(HistoryAdmin):
             _source_count=count_subquery(AssessmentSource, "assessment")
         )
 
+    def has_verify_permission(self, request):
+        return request.user.has_perm("jurisdictions.verify_assessment")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not self.has_verify_permission(request):
+            fields += VERIFICATION_FIELDS
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        set_verifier(request, obj, form)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Mark verified today", permissions=["verify"])
+    def mark_verified_today(self, request, queryset):
+        count = editorial.mark_verified(
+            queryset.order_by("pk"), request.user, reason="admin: mark verified today"
+        )
+        self.message_user(
+            request, f"{count} assessment(s) marked verified on {editorial.today()}.",
+            messages.SUCCESS,
+        )
+
     @admin.display(description="jurisdiction", ordering="instrument__jurisdiction__code")
     def jurisdiction_code(self, obj):
         return obj.instrument.jurisdiction.code
@@ -691,7 +1047,7 @@ class AssessmentAdmin(HistoryAdmin):
 
 
 # --- events --------------------------------------------------------------------------------
-class EventJurisdictionInline(admin.TabularInline):
+class EventJurisdictionInline(EditorialInlineMixin, admin.TabularInline):
     model = EventJurisdiction
     extra = 1
     autocomplete_fields = ["jurisdiction"]

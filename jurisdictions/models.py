@@ -98,19 +98,82 @@ def precision_clean(date: datetime.date | None, precision: str, field: str = "da
         )
 
 
+class StaleVersion(Exception):
+    """An update based on an old version of a row: someone else saved it (or deleted it) since
+    it was read. Nothing was written.
+
+    ``model`` is the model class, ``pk`` the row's key, ``expected`` the version the update was
+    based on, ``current`` the version now stored (None when the row is gone). Like an
+    ``IntegrityError`` it marks the surrounding transaction for rollback: catch it outside the
+    ``atomic`` block (or around a savepoint).
+    """
+
+    def __init__(self, model, pk, expected: int, current: int | None):
+        self.model, self.pk, self.expected, self.current = model, pk, expected, current
+        state = f"is now version {current}" if current is not None else "has been deleted"
+        super().__init__(
+            f"{model._meta.verbose_name} {pk} was changed by someone else: the edit was based "
+            f"on version {expected}, the row {state}."
+        )
+
+
 class TrackedModel(models.Model):
-    """Abstract base: creation and last-change timestamps (UTC) for change feeds and filters."""
+    """Abstract base: creation and last-change timestamps (UTC) for change feeds and filters,
+    and a version counter against lost updates.
+
+    ``version`` starts at 1 and every ``save()`` of an existing row adds 1, in the same
+    ``UPDATE ... WHERE id = … AND version = <the version read>`` that writes the row: when
+    another writer got there first no row matches, nothing is written and ``StaleVersion`` is
+    raised. So two edits based on one version can never both land (the API's ETag/If-Match and
+    the admin's stale-form check rest on this). ``QuerySet.update()`` bypasses it, as it
+    bypasses history: legal data is written through ``save()``.
+    """
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         abstract = True
 
     def save(self, *args, **kwargs):
-        """Validate the row's own constraints (``clean``) before every save, however made."""
+        """Validate the row's own constraints (``clean``) before every save, however made;
+        on an update, write only if the stored version is still the one read, and count up.
+
+        Raises ``ValidationError`` (``clean``) or ``StaleVersion``.
+        """
         self.clean()
-        super().save(*args, **kwargs)
+        if self._state.adding or self.pk is None:
+            super().save(*args, **kwargs)
+            return
+        read = self.version
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "version"}
+        self._version_read = read
+        self.version = read + 1
+        try:
+            super().save(*args, **kwargs)
+        except BaseException:
+            self.version = read
+            raise
+        finally:
+            del self._version_read
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        read = getattr(self, "_version_read", None)
+        if read is None:
+            return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
+        if super()._do_update(
+            base_qs.filter(version=read), using, pk_val, values, update_fields, forced_update
+        ):
+            return True
+        current = base_qs.filter(pk=pk_val).values_list("version", flat=True).first()
+        if current is None and hasattr(self, "_history"):
+            # Reverting a deleted row to one of its historical versions (the admin's history
+            # page) re-inserts it: Django inserts when the UPDATE matched nothing.
+            return False
+        raise StaleVersion(type(self), pk_val, read, current)
 
 
 class JurisdictionManager(models.Manager.from_queryset(JurisdictionQuerySet)):
@@ -157,6 +220,9 @@ class Jurisdiction(TrackedModel):
 
     class Meta:
         ordering = ["code"]
+        permissions = [
+            ("review_jurisdiction", "Can mark a jurisdiction reviewed (date and reviewer)"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(kind=JurisdictionKind.SUBDIVISION) | Q(parent__isnull=False),
@@ -518,6 +584,11 @@ class Identifier(TrackedModel):
         return (self.scheme, self.value)
 
 
+class InstrumentAmendmentManager(models.Manager):
+    def get_by_natural_key(self, amending_slug, amended_slug):
+        return self.get(amending__slug=amending_slug, amended__slug=amended_slug)
+
+
 class InstrumentAmendment(TrackedModel):
     """"Instrument A amends instrument B" (an amendment act and the statute it changes)."""
 
@@ -529,6 +600,7 @@ class InstrumentAmendment(TrackedModel):
     )
 
     history = HistoricalRecords()
+    objects = InstrumentAmendmentManager()
 
     class Meta:
         constraints = [
@@ -546,6 +618,11 @@ class InstrumentAmendment(TrackedModel):
 
     def __str__(self):
         return f"amendment link {self.amending_id} -> {self.amended_id}"
+
+    def natural_key(self):
+        return (self.amending.slug, self.amended.slug)
+
+    natural_key.dependencies = ["jurisdictions.instrument"]
 
     def clean(self):
         if self.amending_id and self.amending_id == self.amended_id:
@@ -698,6 +775,9 @@ class Assessment(TrackedModel):
 
     class Meta:
         ordering = ["instrument_id", "criterion__position", "criterion__slug"]
+        permissions = [
+            ("verify_assessment", "Can mark an assessment verified (date and verifier)"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["instrument", "criterion"],

@@ -1,0 +1,403 @@
+"""Spreadsheet import and export (django-import-export) for instruments, status events,
+assessments and sources — the files NGO staff already keep (issue 4).
+
+Columns are the model's fields, with relations by their public key, never a primary key:
+``jurisdiction`` (code, any case), ``instrument`` (slug), ``criterion`` (slug), ``verified_by``
+(username), ``sources`` (source URLs separated by ``;`` or new lines). A row is found by its
+natural key — an instrument by ``slug``; a status event by ``instrument``, ``status``, ``date``,
+``date_precision``; an assessment by ``instrument`` and ``criterion``; a source by ``url`` — and
+is created when there is none. Dates are ISO 8601 (``2024-09-01``) or spreadsheet dates.
+
+The rules:
+- **All or nothing.** An import runs in one transaction; one invalid row (a failed model
+  validation, an unknown key, a stale version) rolls every row back. Errors name the row
+  (data rows counted from 1, the header excluded — spreadsheet line = row + 1) and the column.
+- **Same validation as the admin**: ``full_clean()`` (field checks, ``clean()``, constraints).
+- **History**: rows are written with ``save()``, so each imported row gets a history record
+  naming the importer and, as its reason, the file. Unchanged rows are skipped (no record).
+- **No lost updates**: exports carry each row's ``version``. Importing a row whose ``version``
+  cell is filled but older than the stored one is refused (someone edited the row since the
+  export); leave the cell empty to overwrite deliberately.
+- **Only reviewers set verification**: an importer without ``jurisdictions.verify_assessment``
+  cannot change ``verified_on``/``verified_by``.
+- **Safe exports**: a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+  return is prefixed with ``'`` (OWASP "CSV Injection", the rule of the API's CSV too), in CSV and
+  XLSX; on import that quote is taken off again, so a file round-trips. (The library's own
+  ``IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT``, on in settings, only strips a leading ``=``.)
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from import_export import fields, resources, widgets
+
+from . import editorial
+from .api.renderers import FORMULA_STARTS
+from .models import (
+    Assessment,
+    AssessmentSource,
+    Criterion,
+    Instrument,
+    InstrumentSource,
+    Jurisdiction,
+    Source,
+    StatusEvent,
+    StatusEventSource,
+)
+
+ISO_DATE = "%Y-%m-%d"
+URL_SEPARATORS = re.compile(r"[;\n\r]+")
+
+
+def escape_cell(value):
+    """A cell safe to open in a spreadsheet: ``None`` is empty, text that a spreadsheet would
+    read as a formula gets a leading ``'``; other values are returned as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def unescape_cell(value):
+    """Undo :func:`escape_cell` on an imported cell."""
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1:].startswith(
+        FORMULA_STARTS
+    ):
+        return value[1:]
+    return value
+
+
+class KeyWidget(widgets.ForeignKeyWidget):
+    """A relation by its public key (a code, slug, URL or username). An unknown key is a
+    validation error naming the column, not a crash."""
+
+    def __init__(self, model, field, column: str, noun: str, upper=False, lower=False):
+        super().__init__(model, field)
+        self.column, self.noun, self.upper, self.lower = column, noun, upper, lower
+
+    def clean(self, value, row=None, **kwargs):
+        if value in (None, ""):
+            return None
+        key = str(value).strip()
+        key = key.upper() if self.upper else key.lower() if self.lower else key
+        found = self.get_queryset(key, row).filter(**{self.field: key}).first()
+        if found is None:
+            raise ValidationError({self.column: f"No {self.noun} {key!r}."})
+        return found
+
+
+def date_field(name: str) -> fields.Field:
+    return fields.Field(attribute=name, column_name=name, widget=widgets.DateWidget(ISO_DATE))
+
+
+class LegalDataResource(resources.ModelResource):
+    """Base of the resources here: the rules of the module docstring.
+
+    Subclasses list their columns in ``Meta.fields`` and, when rows cite sources, name the
+    citation model in ``citation_model`` (its foreign key to the row is ``citing_field``).
+    """
+
+    citation_model = None
+    sources = fields.Field(column_name="sources", attribute=None)
+    version = fields.Field(attribute="version", column_name="version", readonly=True)
+
+    class Meta:
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = True
+        use_transactions = True
+
+    # --- import ------------------------------------------------------------------------
+    def import_data(self, dataset, *args, **kwargs):
+        """Import ``dataset`` all or nothing (a validation error rolls every row back)."""
+        kwargs["rollback_on_validation_errors"] = True
+        return super().import_data(dataset, *args, **kwargs)
+
+    def before_import_row(self, row, **kwargs):
+        for key, value in list(row.items()):
+            row[key] = unescape_cell(value)
+            if isinstance(row[key], str):
+                row[key] = row[key].strip()
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        # The version the spreadsheet was exported at, checked before anything is written.
+        given = row.get("version")
+        if new or given in (None, ""):
+            return
+        try:
+            based_on = int(str(given).strip().split(".")[0])
+        except ValueError:
+            raise ValidationError({"version": f"{given!r} is not a version number."})
+        if based_on != instance.version:
+            changes = editorial.changes_since(type(instance), instance.pk, based_on, limit=3)
+            who = ", ".join(sorted({c.user or "unknown" for c in changes})) or "someone"
+            raise ValidationError(
+                {
+                    "version": (
+                        f"This row was changed by {who} since the file was exported (the file "
+                        f"has version {based_on}, the record is at version {instance.version}). "
+                        "Export again, or empty the version cell to overwrite it."
+                    )
+                }
+            )
+
+    def import_instance(self, instance, row, **kwargs):
+        """Set the row's values on ``instance``, collecting every column's error (the
+        library stops at the first unknown key). Raises ``ValidationError`` keyed by column."""
+        errors = {}
+        for field in self.get_import_fields():
+            try:
+                self.import_field(field, instance, row, **kwargs)
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+            except ValueError as exc:
+                errors.setdefault(field.column_name, []).append(str(exc))
+        if self.citation_model is not None and "sources" in row:
+            try:
+                instance._import_sources = self.parse_sources(row.get("sources"))
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def parse_sources(self, cell) -> list[Source]:
+        """The sources named in a ``sources`` cell (URLs separated by ``;`` or new lines), in
+        order. Raises ``ValidationError`` naming ``sources`` for an unknown URL."""
+        urls = [u.strip() for u in URL_SEPARATORS.split(str(cell or "")) if u.strip()]
+        found = {s.url: s for s in Source.objects.filter(url__in=urls)}
+        unknown = [u for u in urls if u not in found]
+        if unknown:
+            raise ValidationError(
+                {
+                    "sources": "Unknown source URL(s): " + ", ".join(unknown)
+                    + ". Add them under Sources (or import the sources file) first."
+                }
+            )
+        return list(dict.fromkeys(found[u] for u in urls))
+
+    def cited(self, instance) -> list[Source]:
+        if instance.pk is None or self.citation_model is None:
+            return []
+        return [
+            c.source
+            for c in self.citation_model.objects.filter(
+                **{self.citation_model.citing_field: instance}
+            ).select_related("source")
+        ]
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        if not super().skip_row(instance, original, row, import_validation_errors):
+            return False
+        wanted = getattr(instance, "_import_sources", None)
+        return wanted is None or {s.pk for s in wanted} == {s.pk for s in self.cited(instance)}
+
+    def before_save_instance(self, instance, row, **kwargs):
+        editorial.stamp(instance, kwargs.get("user"), self.reason(kwargs))
+
+    def after_save_instance(self, instance, row, **kwargs):
+        wanted = getattr(instance, "_import_sources", None)
+        if wanted is None:
+            return
+        field = self.citation_model.citing_field
+        current = {
+            c.source_id: c
+            for c in self.citation_model.objects.filter(**{field: instance})
+        }
+        user, reason = kwargs.get("user"), self.reason(kwargs)
+        for source in wanted:
+            if source.pk not in current:
+                citation = self.citation_model(**{field: instance, "source": source})
+                editorial.stamp(citation, user, reason).save()
+        keep = {s.pk for s in wanted}
+        for source_id, citation in current.items():
+            if source_id not in keep:
+                editorial.stamp(citation, user, reason).delete()
+
+    @staticmethod
+    def reason(kwargs) -> str:
+        name = kwargs.get("file_name")
+        return f"import from {name}" if name else "spreadsheet import"
+
+    # --- export ------------------------------------------------------------------------
+    def dehydrate_sources(self, instance) -> str:
+        if self.citation_model is None:
+            return ""
+        return "; ".join(sorted(s.url for s in instance.sources.all()))
+
+    def filter_export(self, queryset, **kwargs):
+        if self.citation_model is not None:
+            queryset = queryset.prefetch_related("sources")
+        return queryset
+
+    def export(self, queryset=None, **kwargs):
+        """The rows as a ``tablib.Dataset``, every text cell escaped (:func:`escape_cell`)."""
+        dataset = super().export(queryset, **kwargs)
+        rows = [[escape_cell(cell) for cell in row] for row in dataset]
+        headers = dataset.headers
+        dataset.wipe()
+        dataset.headers = headers
+        for row in rows:
+            dataset.append(row)
+        return dataset
+
+
+class SourceResource(LegalDataResource):
+    published_on = date_field("published_on")
+    accessed_on = date_field("accessed_on")
+
+    class Meta:
+        model = Source
+        import_id_fields = ["url"]
+        fields = [
+            "url",
+            "title",
+            "publisher",
+            "kind",
+            "published_on",
+            "published_precision",
+            "accessed_on",
+            "archived_url",
+            "language",
+            "version",
+        ]
+        export_order = fields
+
+
+class InstrumentResource(LegalDataResource):
+    citation_model = InstrumentSource
+    jurisdiction = fields.Field(
+        attribute="jurisdiction",
+        column_name="jurisdiction",
+        widget=KeyWidget(Jurisdiction, "code", "jurisdiction", "jurisdiction with code",
+                         upper=True),
+    )
+
+    class Meta:
+        model = Instrument
+        import_id_fields = ["slug"]
+        fields = [
+            "slug",
+            "jurisdiction",
+            "instrument_type",
+            "title",
+            "original_title",
+            "original_language",
+            "short_name",
+            "citation",
+            "official_url",
+            "summary",
+            "max_penalty",
+            "confidence",
+            "notes",
+            "sources",
+            "version",
+        ]
+        export_order = fields
+
+    def filter_export(self, queryset, **kwargs):
+        return super().filter_export(queryset, **kwargs).select_related("jurisdiction")
+
+
+def instrument_field() -> fields.Field:
+    return fields.Field(
+        attribute="instrument",
+        column_name="instrument",
+        widget=KeyWidget(Instrument, "slug", "instrument", "instrument with slug", lower=True),
+    )
+
+
+class StatusEventResource(LegalDataResource):
+    citation_model = StatusEventSource
+    instrument = instrument_field()
+    date = date_field("date")
+
+    class Meta:
+        model = StatusEvent
+        import_id_fields = ["instrument", "status", "date", "date_precision"]
+        fields = ["instrument", "status", "date", "date_precision", "description", "sources",
+                  "version"]
+        export_order = fields
+
+    def filter_export(self, queryset, **kwargs):
+        return super().filter_export(queryset, **kwargs).select_related("instrument")
+
+
+class AssessmentResource(LegalDataResource):
+    citation_model = AssessmentSource
+    instrument = instrument_field()
+    criterion = fields.Field(
+        attribute="criterion",
+        column_name="criterion",
+        widget=KeyWidget(Criterion, "slug", "criterion", "criterion with slug", lower=True),
+    )
+    commencement_date = date_field("commencement_date")
+    verified_on = date_field("verified_on")
+    verified_by = fields.Field(
+        attribute="verified_by",
+        column_name="verified_by",
+        widget=KeyWidget(get_user_model(), "username", "verified_by", "user named"),
+    )
+
+    class Meta:
+        model = Assessment
+        import_id_fields = ["instrument", "criterion"]
+        fields = [
+            "instrument",
+            "criterion",
+            "value",
+            "pinpoint",
+            "note",
+            "commencement_date",
+            "verified_on",
+            "verified_by",
+            "sources",
+            "version",
+        ]
+        export_order = fields
+
+    def import_instance(self, instance, row, **kwargs):
+        before = (instance.verified_on, instance.verified_by_id)
+        errors = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        user = kwargs.get("user")
+        changed = (instance.verified_on, instance.verified_by_id) != before
+        if changed and user is not None and not user.has_perm("jurisdictions.verify_assessment"):
+            errors.setdefault("verified_on", []).append(
+                "Only reviewers may set verified_on and verified_by; leave those columns as "
+                "exported (or remove them from the file)."
+            )
+        elif changed and instance.verified_on and instance.verified_by_id is None and user:
+            instance.verified_by = user
+        if errors:
+            raise ValidationError(errors)
+
+    def filter_export(self, queryset, **kwargs):
+        return super().filter_export(queryset, **kwargs).select_related(
+            "instrument", "criterion", "verified_by"
+        )
+
+
+def describe_errors(result) -> list[str]:
+    """Each error of an import ``result`` as one line naming the row and the column:
+    ``row 2 (line 3), column jurisdiction: No jurisdiction with code 'XX'.``"""
+    lines = []
+    for invalid in result.invalid_rows:
+        for column, messages in invalid.error_dict.items():
+            where = "the row" if column == NON_FIELD_ERRORS else f"column {column}"
+            for message in messages:
+                lines.append(
+                    f"row {invalid.number} (line {invalid.number + 1}), {where}: {message}"
+                )
+    for number, errors in result.row_errors():
+        for error in errors:
+            lines.append(f"row {number} (line {number + 1}): {error.error}")
+    for error in result.base_errors:
+        lines.append(f"the file: {error.error}")
+    return lines
