@@ -272,7 +272,12 @@ def test_jurisdiction_page(seeded, client):
     assert "inherited from US" not in text(own.find(".//table[@id='coverage']"))
     # A member state shows the EU directive as an obligation, not as its own law.
     germany = parse(client.get("/jurisdictions/DE/"))
-    assert "CSA Directive" in text(germany.find(".//section[@aria-labelledby='bloc-heading']"))
+    obligations = text(germany.find(".//section[@aria-labelledby='bloc-heading']"))
+    eu_law = Instrument.objects.filter(jurisdiction__code="EU").applying(today())
+    assert eu_law.exists()
+    assert any((i.short_name or i.title) in obligations for i in eu_law)
+    germany_table = text(germany.find(".//table[@id='coverage']"))
+    assert "inherited from EU" not in germany_table
 
 
 def test_instrument_page_and_json_ld(seeded, client):
@@ -297,7 +302,9 @@ def test_instrument_page_and_json_ld(seeded, client):
     )["legislationLegalForce"] == "https://schema.org/NotInForce"
 
     history = tree.find(".//table[@id='status-history']")
-    assert [t.get("datetime") for t in history.iter("time")] == ["2024-09-26", "2024-10-10", "2024-10-16"]
+    dates = [t.get("datetime") for t in history.iter("time")]
+    assert dates == sorted(dates)
+    assert {"2024-09-26", "2024-10-10", "2024-10-16"} <= set(dates)
     assessments = tree.find(".//table[@id='assessments']")
     row = assessments.find(f".//tr[@data-criterion='{AI}']")
     assert "art. 14-2" in text(row)
