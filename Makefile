@@ -4,7 +4,7 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev migrate seed fixtures serve check clean bench
+.PHONY: run test install install-dev migrate seed fixtures serve check clean loadtest bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -51,6 +51,11 @@ bench/.venv/.installed: bench/requirements.txt
 
 bench: install bench/.venv/.installed
 	$(BIN)/python bench/run.py --scale $(SCALE)
+
+# Load and fault test on loopback: gunicorn on the local PostgreSQL, 32 clients for 60 s, one
+# PostgreSQL restart (about 2 minutes; see loadtest/run.py). Writes loadtest/results.json.
+loadtest: install
+	$(BIN)/python loadtest/run.py $(LOADTEST_ARGS)
 
 check: install-dev
 	$(BIN)/python manage.py makemigrations --check --dry-run

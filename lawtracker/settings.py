@@ -9,6 +9,8 @@ Variables (all optional in development):
 - ``CSRF_TRUSTED_ORIGINS``: comma-separated origins (``https://lawtracker.example.org``).
 - ``LAWTRACKER_STALE_DAYS``: an assessment verified longer ago than this is stale (default 365).
 - ``PAGE_SIZE`` / ``MAX_PAGE_SIZE``: API pagination (default 50, capped at 500).
+- ``STATIC_ROOT``: where ``collectstatic`` writes (default ``<repo>/staticfiles``).
+- Production variables (HTTPS, proxies, cache, throttling): see deploy/README.md.
 """
 
 import os
@@ -134,7 +136,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic's target; a release directory in production (deploy/README.md).
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -222,6 +225,9 @@ LOGGING = {
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe app servers over plain HTTP, without X-Forwarded-Proto: a redirect
+# would read as "unhealthy".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
@@ -256,7 +262,16 @@ AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 
+# Proxies in front of the app servers that append to X-Forwarded-For (a load balancer, a local
+# nginx: see deploy/README.md). 0 (the default) trusts no header and takes the peer address. The
+# API throttle and the login lockout identify a client the same way (lawtracker.auth.client_ip):
+# without this, DRF would key anonymous clients on the whole X-Forwarded-For header, which any
+# client can vary to escape the throttle, and behind a proxy every client would share one key.
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+AXES_CLIENT_IP_CALLABLE = "lawtracker.auth.client_ip"
+
 # API throttling of anonymous clients (429 with Retry-After).
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rest_framework.throttling.AnonRateThrottle"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": os.environ.get("API_ANON_RATE", "600/minute"),
