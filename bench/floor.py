@@ -167,7 +167,8 @@ def list_floor(conn, vendor: str, params: dict) -> tuple[bytes, dict]:
 
 
 # --- 2, 3, 4. effective coverage -----------------------------------------------------------
-def coverage_sql(vendor: str, selection: str, criteria: str, memberships: bool = False) -> str:
+def coverage_sql(vendor: str, selection: str, criteria: str, memberships: bool = False,
+                 sources: bool = True) -> str:
     """Effective coverage (DOMAIN.md) in one query, for the jurisdictions chosen by the
     ``selection`` subquery and the criteria chosen by the ``criteria`` subquery, as of
     ``:as_of`` under scope ``applicable``.
@@ -179,7 +180,8 @@ def coverage_sql(vendor: str, selection: str, criteria: str, memberships: bool =
     (``best``) and the sources. Candidates that decide nothing (neither applying, nor a pending
     yes, nor uncertain) are left out; a jurisdiction without candidates still has one row (its
     own columns, candidate columns NULL). ``memberships`` adds the jurisdiction's bloc
-    memberships as JSON."""
+    memberships as JSON; ``sources=False`` leaves the sources out (answers that show only the
+    values)."""
     d = Dialect(vendor)
     src = (
         f"(SELECT {d.agg}({d.obj}('url', s.url, 'title', s.title, 'publisher', s.publisher, "
@@ -249,7 +251,8 @@ SELECT j.code, j.name, j.kind, j.research_status, j.last_reviewed_on, p.code AS 
   i.slug, i.short_name, i.title, r.holder_code, a.pinpoint, a.commencement_date,
   MAX(CASE WHEN r.role = 'law' THEN r.strength END)
     OVER (PARTITION BY r.target_id, r.criterion_id) AS best,
-  COALESCE(NULLIF({assessment_sources}, {empty}), {instrument_sources}) AS sources
+  {f"COALESCE(NULLIF({assessment_sources}, {empty}), {instrument_sources})" if sources
+   else "NULL"} AS sources
 FROM target t
 JOIN jurisdictions_jurisdiction j ON j.id = t.id
 LEFT JOIN jurisdictions_jurisdiction p ON p.id = j.parent_id
@@ -335,7 +338,7 @@ def gaps_sql(vendor: str) -> str:
 
 def detail_sql(vendor: str) -> str:
     return coverage_sql(vendor, "SELECT id FROM jurisdictions_jurisdiction WHERE code = :code",
-                        criteria_selection(vendor), memberships=True)
+                        criteria_selection(vendor), memberships=True, sources=False)
 
 
 def compare_floor(conn, vendor: str, params: dict) -> tuple[bytes, dict]:
@@ -373,10 +376,13 @@ def gaps_floor(conn, vendor: str, params: dict) -> tuple[bytes, dict]:
 
 
 def detail_floor(conn, vendor: str, params: dict) -> tuple[bytes, dict]:
-    """One jurisdiction (``:code``) with its parent, bloc memberships and effective coverage
-    for every criterion."""
+    """One jurisdiction (``:code``) with its parent, bloc memberships and, for every criterion,
+    its effective value, whether it is approximate and whether a proposal is pending (the
+    API's detail shows these three, not the deciders)."""
     rows, names = run(conn, vendor, detail_sql(vendor), params)
     [(jurisdiction, cells)] = _coverage(rows, names, Dialect(vendor), params["criteria"])
+    cells = {slug: {"value": c["value"], "approximate": c["approximate"],
+                    "pending": bool(c["pending"])} for slug, c in cells.items()}
     body = {**jurisdiction, "as_of": params["as_of"], "coverage": cells}
     return json.dumps(body, default=str).encode(), {
         "values": {slug: cell["value"] for slug, cell in cells.items()}

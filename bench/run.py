@@ -65,7 +65,12 @@ PAGE_SIZE = 50
 # (at least one timed run after the warm-up).
 MAX_RUNS = int(os.environ.get("BENCH_MAX_RUNS", "7"))
 BUDGET_S = float(os.environ.get("BENCH_BUDGET_S", "20"))
-HTTP_TIMEOUT_S = 900
+HTTP_TIMEOUT_S = 1800
+# A first request slower than this is measured once, not repeated.
+SLOW_MS = float(os.environ.get("BENCH_SLOW_S", "30")) * 1000
+# A request projected (linearly, from the previous scale's result) to take longer than this is
+# not made at all: the row says so.
+SKIP_PROJECTED_S = float(os.environ.get("BENCH_SKIP_PROJECTED_S", "900"))
 
 # scenario -> (targets as (ratio key, limit)), and whether peak memory counts.
 TARGETS = {
@@ -96,9 +101,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def measure(fn, max_runs=MAX_RUNS, budget=BUDGET_S) -> tuple[float, int]:
-    """Median wall time of ``fn()`` in ms after one warm-up run; returns (median ms, runs)."""
-    fn()
+def measure(fn, max_runs=MAX_RUNS, budget=BUDGET_S, first_ms=None) -> tuple[float, int]:
+    """Median wall time of ``fn()`` in ms after one warm-up run; returns (median ms, runs).
+
+    ``first_ms``: the time of a warm-up already made by the caller. A warm-up slower than
+    :data:`SLOW_MS` is the measurement (one run): repeating a request of minutes would take
+    the run past any reasonable bound.
+    """
+    if first_ms is None:
+        t0 = time.perf_counter()
+        fn()
+        first_ms = (time.perf_counter() - t0) * 1000
+    if first_ms > SLOW_MS:
+        return first_ms, 1
     times = []
     started = time.perf_counter()
     while len(times) < max_runs and (not times or time.perf_counter() - started < budget):
@@ -190,7 +205,7 @@ def prepare(vendor: str, url: str, scale: str) -> None:
         manage(url, "migrate", "--noinput", "-v0")
         manage(url, "seed_synthetic", "--scale", scale)  # idempotent: checks the count
         import sqlite3
-        with sqlite3.connect(path) as conn:
+        with sqlite3.connect(path, timeout=120) as conn:
             conn.execute("ANALYZE")
         return
     import psycopg  # the project's requirement
@@ -216,7 +231,8 @@ def prepare(vendor: str, url: str, scale: str) -> None:
 
 
 # --- in-process worker (a child process per database: Django is configured once) ----------
-def worker(url: str, vendor: str, out_path: str) -> None:
+def worker(url: str, vendor: str, out_path: str, skip_json: str = "{}") -> None:
+    skip = json.loads(skip_json)
     os.environ.update(bench_env(url))
     import tracemalloc
 
@@ -257,21 +273,32 @@ def worker(url: str, vendor: str, out_path: str) -> None:
     for name in SCENARIOS:
         log(f"[{vendor}] in-process: {name}")
         row: dict = {"notes": []}
-        status, body = get(urls[name])
-        row["status"] = status
-        if status != 200:
-            row["notes"].append(f"lawtracker answered HTTP {status}: {body[:200]!r}")
+        if name in skip:
+            row["status"] = None
+            row["notes"].append(skip[name])
         else:
-            row["lawtracker_ms"], row["runs"] = measure(lambda: get(urls[name]))
-            row["queries"] = queries(urls[name])
-            row["bytes"] = len(body)
-            if name == "list":
-                row["queries_page_200"] = queries(urls["list_200"])
-            if name == "export":
-                tracemalloc.start()
-                get(urls[name])
-                row["tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
-                tracemalloc.stop()
+            # The warm-up is also the run whose queries are counted.
+            t0 = time.perf_counter()
+            with CaptureQueriesContext(connection) as captured:
+                status, body = get(urls[name])
+            first_ms = (time.perf_counter() - t0) * 1000
+            row["status"] = status
+            if status != 200:
+                row["notes"].append(f"lawtracker answered HTTP {status}: {body[:200]!r}")
+            else:
+                row["queries"] = len(captured)
+                row["lawtracker_ms"], row["runs"] = measure(lambda: get(urls[name]),
+                                                            first_ms=first_ms)
+                row["bytes"] = len(body)
+                if row["runs"] == 1:
+                    row["notes"].append(f"one run ({first_ms / 1000:.0f} s)")
+                if name == "list":
+                    row["queries_page_200"] = queries(urls["list_200"])
+                if name == "export" and first_ms < SLOW_MS:
+                    tracemalloc.start()
+                    get(urls[name])
+                    row["tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+                    tracemalloc.stop()
         connection.ensure_connection()
         raw = connection.connection
         fn = getattr(floor, f"{name}_floor")
@@ -286,7 +313,7 @@ def worker(url: str, vendor: str, out_path: str) -> None:
                 raw.rollback()
             row["notes"].append(f"floor failed: {exc!r}"[:300])
             facts = None
-        if status == 200 and facts is not None:
+        if row["status"] == 200 and facts is not None:
             row["notes"] += check(name, body, facts)
         result["scenarios"][name] = row
     Path(out_path).write_text(json.dumps(result, default=str))
@@ -399,22 +426,25 @@ def lawtracker_http(url: str, urls: dict[str, str], ok: set[str]) -> dict[str, d
                 continue
             log(f"  http lawtracker: {name}")
             row = {}
+            workers = children(proc.pid)
+            pid = workers[0] if workers else None
+            before = proc_kb(pid, "VmRSS") if pid else 0
+            if pid:
+                try:
+                    Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM
+                except OSError:
+                    pass
+            # The first request is the warm-up, and the one whose peak memory is read.
+            t0 = time.perf_counter()
             status, _ = http_get(port, urls[name])
+            first_ms = (time.perf_counter() - t0) * 1000
             if status != 200:
                 out[name] = {"note": f"over HTTP lawtracker answered {status}"}
                 continue
-            row["http_ms"], row["http_runs"] = measure(lambda: http_get(port, urls[name]))
-            if name == "export":
-                workers = children(proc.pid)
-                if workers:
-                    pid = workers[0]
-                    before = proc_kb(pid, "VmRSS")
-                    try:
-                        Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM
-                    except OSError:
-                        pass
-                    http_get(port, urls[name])
-                    row["peak_mb"] = (proc_kb(pid, "VmHWM") - before) / 1024
+            if pid and name == "export":
+                row["peak_mb"] = (proc_kb(pid, "VmHWM") - before) / 1024
+            row["http_ms"], row["http_runs"] = measure(lambda: http_get(port, urls[name]),
+                                                       first_ms=first_ms)
             out[name] = row
     finally:
         stop(proc)
@@ -508,8 +538,10 @@ def run(scale: str, only: list[str] | None) -> list[dict]:
     for vendor, url in dbs:
         out_path = VAR / f"inprocess-{scale}-{vendor}.json"
         log(f"[{vendor}] {scale}: in-process measurements")
-        subprocess.run([str(PYTHON), str(Path(__file__)), "--worker", url, vendor, str(out_path)],
-                       cwd=ROOT, env=bench_env(url), check=True, timeout=7200)
+        skip = projected_skips(scale, vendor)
+        subprocess.run([str(PYTHON), str(Path(__file__)), "--worker", url, vendor, str(out_path),
+                        json.dumps(skip)], cwd=ROOT, env=bench_env(url), check=True,
+                       timeout=4 * 3600)
         inproc = json.loads(out_path.read_text())
         ctx = inproc["ctx"]
         ctx["instruments"] = {"small": 1_000, "medium": 10_000, "large": 100_000}.get(scale, 1)
@@ -523,6 +555,25 @@ def run(scale: str, only: list[str] | None) -> list[dict]:
             rows.append(combine(name, scale, vendor, inproc["scenarios"][name],
                                 http.get(name, {}), datasette.get(name, {})))
     return rows
+
+
+def projected_skips(scale: str, vendor: str) -> dict[str, str]:
+    """Scenarios whose lawtracker request, projected linearly from the previous scale's result
+    in results.json (x10), would take longer than SKIP_PROJECTED_S: {scenario: note}."""
+    previous = {"medium": "small", "large": "medium"}.get(scale)
+    if not previous or not RESULTS.exists():
+        return {}
+    skips = {}
+    for row in json.loads(RESULTS.read_text()):
+        if row.get("scale") != previous or row.get("database") != vendor:
+            continue
+        ms = row.get("lawtracker_ms")
+        if ms and ms * 10 / 1000 > SKIP_PROJECTED_S:
+            skips[row["scenario"]] = (
+                f"not run: {ms / 1000:.0f} s at {previous} projects to {ms / 100:.0f} s here "
+                f"(linear), over the {SKIP_PROJECTED_S:.0f} s bound"
+            )
+    return skips
 
 
 def ratio(a, b):
@@ -614,7 +665,7 @@ def main(argv=None) -> int:
     parser.add_argument("--database", action="append", choices=["sqlite", "postgresql"],
                         help="Only these databases (default: SQLite, and PostgreSQL when "
                              "DATABASE_URL points at one).")
-    parser.add_argument("--worker", nargs=3, metavar=("URL", "VENDOR", "OUT"),
+    parser.add_argument("--worker", nargs=4, metavar=("URL", "VENDOR", "OUT", "SKIP"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
