@@ -87,7 +87,9 @@ TARGET_TEXT = {
     "gaps": "<=3x floor",
     "export": "<=1.0x Datasette, peak growth <100 MB",
 }
-SCENARIOS = list(TARGETS)
+# BENCH_SCENARIOS=list,detail runs only those (to try a change quickly; make bench runs all).
+SCENARIOS = [n for n in TARGETS
+             if n in os.environ.get("BENCH_SCENARIOS", ",".join(TARGETS)).split(",")]
 
 
 # --- small helpers --------------------------------------------------------------------------
@@ -121,6 +123,27 @@ def measure(fn, max_runs=MAX_RUNS, budget=BUDGET_S, first_ms=None) -> tuple[floa
         fn()
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times), len(times)
+
+
+def measure_pair(fa, fb, first_a_ms: float, max_runs=MAX_RUNS, budget=BUDGET_S):
+    """Medians of ``fa()`` and ``fb()`` timed alternately (a, b, a, b, …), so that both see the
+    same load on a shared machine; both are warmed up first (``fa`` by the caller, whose time
+    is ``first_a_ms``). Returns ``(ms a, ms b, runs)``. When ``fa`` is slower than SLOW_MS, its
+    warm-up is its measurement and ``fb`` is timed once right after."""
+    fb()
+    if first_a_ms > SLOW_MS:
+        t0 = time.perf_counter()
+        fb()
+        return first_a_ms, (time.perf_counter() - t0) * 1000, 1
+    times_a, times_b = [], []
+    started = time.perf_counter()
+    while len(times_a) < max_runs and (
+            not times_a or time.perf_counter() - started < budget):
+        for fn, times in ((fa, times_a), (fb, times_b)):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times_a), statistics.median(times_b), len(times_a)
 
 
 def paths(ctx: dict) -> dict[str, str]:
@@ -243,7 +266,7 @@ def worker(url: str, vendor: str, out_path: str, skip_json: str = "{}") -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from jurisdictions.models import Criterion, Jurisdiction
+    from jurisdictions.models import Criterion, Instrument, Jurisdiction
 
     ctx = {
         "countries": list(Jurisdiction.objects.filter(kind="country").order_by("code")
@@ -251,6 +274,7 @@ def worker(url: str, vendor: str, out_path: str, skip_json: str = "{}") -> None:
         "criteria": list(Criterion.objects.filter(retired=False).values_list("slug", flat=True)),
         "criterion_ids": list(Criterion.objects.filter(retired=False)
                               .values_list("pk", "slug")),
+        "instrument_count": Instrument.objects.count(),
     }
     client = Client()
     urls = paths(ctx)
@@ -270,11 +294,28 @@ def worker(url: str, vendor: str, out_path: str, skip_json: str = "{}") -> None:
             get(path)
         return len(captured)
 
+    connection.ensure_connection()
     for name in SCENARIOS:
         log(f"[{vendor}] in-process: {name}")
         row: dict = {"notes": []}
+        raw = connection.connection
+        fn = getattr(floor, f"{name}_floor")
+        p = {**params[name]}
+
+        def run_floor():
+            try:
+                return fn(raw, vendor, p)
+            finally:
+                if vendor == "postgresql":
+                    raw.rollback()  # end the read transaction psycopg opened
+
+        try:
+            _, facts = run_floor()
+        except Exception as exc:  # a floor query that fails is reported, not fatal
+            row["notes"].append(f"floor failed: {exc!r}"[:300])
+            facts = None
+        status = None
         if name in skip:
-            row["status"] = None
             row["notes"].append(skip[name])
         else:
             # The warm-up is also the run whose queries are counted.
@@ -282,14 +323,17 @@ def worker(url: str, vendor: str, out_path: str, skip_json: str = "{}") -> None:
             with CaptureQueriesContext(connection) as captured:
                 status, body = get(urls[name])
             first_ms = (time.perf_counter() - t0) * 1000
-            row["status"] = status
             if status != 200:
                 row["notes"].append(f"lawtracker answered HTTP {status}: {body[:200]!r}")
             else:
                 row["queries"] = len(captured)
-                row["lawtracker_ms"], row["runs"] = measure(lambda: get(urls[name]),
-                                                            first_ms=first_ms)
                 row["bytes"] = len(body)
+                if facts is not None:
+                    row["lawtracker_ms"], row["floor_ms"], row["runs"] = measure_pair(
+                        lambda: get(urls[name]), run_floor, first_ms)
+                else:
+                    row["lawtracker_ms"], row["runs"] = measure(lambda: get(urls[name]),
+                                                                first_ms=first_ms)
                 if row["runs"] == 1:
                     row["notes"].append(f"one run ({first_ms / 1000:.0f} s)")
                 if name == "list":
@@ -299,21 +343,10 @@ def worker(url: str, vendor: str, out_path: str, skip_json: str = "{}") -> None:
                     get(urls[name])
                     row["tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
                     tracemalloc.stop()
-        connection.ensure_connection()
-        raw = connection.connection
-        fn = getattr(floor, f"{name}_floor")
-        p = {**params[name]}
-        try:
-            floor_body, facts = fn(raw, vendor, p)
-            row["floor_ms"], row["floor_runs"] = measure(lambda: fn(raw, vendor, p))
-            if vendor == "postgresql":
-                raw.rollback()
-        except Exception as exc:  # a floor query that fails is reported, not fatal
-            if vendor == "postgresql":
-                raw.rollback()
-            row["notes"].append(f"floor failed: {exc!r}"[:300])
-            facts = None
-        if row["status"] == 200 and facts is not None:
+        if "floor_ms" not in row and facts is not None:
+            row["floor_ms"], row["floor_runs"] = measure(run_floor)
+        row["status"] = status
+        if status == 200 and facts is not None:
             row["notes"] += check(name, body, facts)
         result["scenarios"][name] = row
     Path(out_path).write_text(json.dumps(result, default=str))
@@ -408,7 +441,91 @@ def proc_kb(pid: int, key: str) -> int:
     return 0
 
 
-def lawtracker_http(url: str, urls: dict[str, str], ok: set[str]) -> dict[str, dict]:
+class Datasette:
+    """Datasette serving the SQLite file on a free loopback port, and its request for each
+    scenario: the floor's SQL for list, detail, compare and gaps; the floor's export query as
+    streamed CSV, or the instruments table streamed when a query cannot stream."""
+
+    def __init__(self, path: Path, ctx: dict):
+        self.requests: dict[str, str] = {}
+        self.notes: dict[str, str] = {}
+        self.proc = None
+        if not DATASETTE.exists():
+            self.notes = {n: "Datasette not installed (bench/.venv)" for n in SCENARIOS}
+            return
+        self.port = free_port()
+        self.logfile = open(VAR / "datasette.log", "a")
+        self.proc = subprocess.Popen(
+            [str(DATASETTE), "serve", "-i", str(path), "-h", "127.0.0.1", "-p", str(self.port),
+             "--setting", "sql_time_limit_ms", str(HTTP_TIMEOUT_S * 1000),
+             "--setting", "max_returned_rows", "1000000",
+             "--setting", "max_csv_mb", "0",
+             "--setting", "num_sql_threads", "1"],
+            stdout=self.logfile, stderr=subprocess.STDOUT,
+        )
+        if not wait_ready(self.port, "/-/versions.json", self.proc):
+            self.notes = {n: "Datasette did not start (see var/bench/datasette.log)"
+                          for n in SCENARIOS}
+            self.close()
+            return
+        db = path.stem
+        params = floor_params(ctx)
+
+        def query(sql: str, p: dict, fmt="json", extra=()) -> str:
+            q = [("sql", sql), *[(k, str(v)) for k, v in sql_params(p).items()], *extra]
+            if fmt == "json":
+                q.append(("_shape", "array"))
+            return f"/{db}.{fmt}?" + urllib.parse.urlencode(q)
+
+        json_cols = [("_json", c) for c in ("events", "identifiers", "assessments", "sources",
+                                            "memberships")]
+        self.requests = {
+            "list": query(floor.list_sql("sqlite"), params["list"], extra=json_cols),
+            "detail": query(floor.detail_sql("sqlite"), params["detail"], extra=json_cols),
+            "compare": query(floor.compare_sql("sqlite"), params["compare"], extra=json_cols),
+            "gaps": query(floor.gaps_sql("sqlite"), params["gaps"], extra=json_cols),
+            "export": query(floor.export_sql("sqlite", ctx["criterion_ids"]), params["export"],
+                            fmt="csv", extra=[("_stream", "on")]),
+        }
+        # Can Datasette stream the export query whole? (A query's CSV may stop at
+        # max_returned_rows; tables always stream.) Count its lines once.
+        lines = self.lines(self.requests["export"])
+        if lines is not None and lines - 1 >= ctx["instrument_count"]:
+            self.notes["export"] = "Datasette: the floor's export query, streamed as CSV"
+        else:
+            self.requests["export"] = (f"/{db}/jurisdictions_instrument.csv?_stream=on"
+                                       f"&_size=max&_labels=on")
+            self.notes["export"] = (f"Datasette: the instruments table streamed with labels "
+                                    f"(the query's CSV gave {lines} lines)")
+
+    def lines(self, path: str) -> int | None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT_S)
+        try:
+            conn.request("GET", path, headers={"Host": "127.0.0.1"})
+            response = conn.getresponse()
+            if response.status != 200:
+                return None
+            count = 0
+            while chunk := response.read(1 << 16):
+                count += chunk.count(b"\n")
+            return count
+        finally:
+            conn.close()
+
+    def get(self, name: str) -> tuple[int, int]:
+        return http_get(self.port, self.requests[name])
+
+    def close(self):
+        if self.proc is not None:
+            stop(self.proc)
+            self.logfile.close()
+            self.proc = None
+
+
+def lawtracker_http(url: str, urls: dict[str, str], ok: set[str],
+                    ds: Datasette | None) -> dict[str, dict]:
+    """Each scenario over HTTP, requests to lawtracker (gunicorn) and to Datasette alternating
+    so that both see the same load; the export's peak memory growth of the gunicorn worker."""
     port = free_port()
     logfile = open(VAR / "gunicorn.log", "a")
     proc = subprocess.Popen(
@@ -418,14 +535,18 @@ def lawtracker_http(url: str, urls: dict[str, str], ok: set[str]) -> dict[str, d
     )
     out: dict[str, dict] = {}
     try:
-        if not wait_ready(port, "/api/v1/", proc):
-            return {name: {"note": "gunicorn did not start (see var/bench/gunicorn.log)"}
-                    for name in SCENARIOS}
+        started = wait_ready(port, "/api/v1/", proc)
         for name in SCENARIOS:
-            if name not in ok:
+            row: dict = {"notes": [ds.notes[name]] if ds and name in ds.notes else []}
+            out[name] = row
+            has_ds = bool(ds and name in ds.requests)
+            if name not in ok or not started:
+                if not started:
+                    row["notes"].append("gunicorn did not start (see var/bench/gunicorn.log)")
+                if has_ds:
+                    row["datasette_ms"], row["datasette_runs"] = measure(lambda: ds.get(name))
                 continue
-            log(f"  http lawtracker: {name}")
-            row = {}
+            log(f"  http: {name}")
             workers = children(proc.pid)
             pid = workers[0] if workers else None
             before = proc_kb(pid, "VmRSS") if pid else 0
@@ -438,83 +559,18 @@ def lawtracker_http(url: str, urls: dict[str, str], ok: set[str]) -> dict[str, d
             t0 = time.perf_counter()
             status, _ = http_get(port, urls[name])
             first_ms = (time.perf_counter() - t0) * 1000
-            if status != 200:
-                out[name] = {"note": f"over HTTP lawtracker answered {status}"}
-                continue
             if pid and name == "export":
                 row["peak_mb"] = (proc_kb(pid, "VmHWM") - before) / 1024
-            row["http_ms"], row["http_runs"] = measure(lambda: http_get(port, urls[name]),
-                                                       first_ms=first_ms)
-            out[name] = row
-    finally:
-        stop(proc)
-        logfile.close()
-    return out
-
-
-def datasette_http(path: Path, ctx: dict) -> dict[str, dict]:
-    """Datasette on the SQLite file: the floor's SQL for list, detail, compare and gaps; the
-    streamed CSV of the floor's export query (or of the instruments table when it cannot
-    stream a query)."""
-    if not DATASETTE.exists():
-        return {name: {"note": "Datasette not installed (bench/.venv)"} for name in SCENARIOS}
-    port = free_port()
-    logfile = open(VAR / "datasette.log", "a")
-    proc = subprocess.Popen(
-        [str(DATASETTE), "serve", "-i", str(path), "-h", "127.0.0.1", "-p", str(port),
-         "--setting", "sql_time_limit_ms", str(HTTP_TIMEOUT_S * 1000),
-         "--setting", "max_returned_rows", "1000000",
-         "--setting", "max_csv_mb", "0",
-         "--setting", "num_sql_threads", "1"],
-        stdout=logfile, stderr=subprocess.STDOUT,
-    )
-    db = path.stem
-    params = floor_params(ctx)
-
-    def query(sql: str, p: dict, fmt="json", extra=()) -> str:
-        q = [("sql", sql), *[(k, str(v)) for k, v in sql_params(p).items()], *extra]
-        if fmt == "json":
-            q.append(("_shape", "array"))
-        return f"/{db}.{fmt}?" + urllib.parse.urlencode(q)
-
-    json_cols = [("_json", c) for c in ("events", "identifiers", "assessments", "sources",
-                                        "memberships")]
-    requests = {
-        "list": query(floor.list_sql("sqlite"), params["list"], extra=json_cols),
-        "detail": query(floor.detail_sql("sqlite"), params["detail"], extra=json_cols),
-        "compare": query(floor.compare_sql("sqlite"), params["compare"], extra=json_cols),
-        "gaps": query(floor.gaps_sql("sqlite"), params["gaps"], extra=json_cols),
-        "export": query(floor.export_sql("sqlite", ctx["criterion_ids"]), params["export"],
-                        fmt="csv", extra=[("_stream", "on")]),
-    }
-    out: dict[str, dict] = {}
-    try:
-        if not wait_ready(port, "/-/versions.json", proc):
-            return {name: {"note": "Datasette did not start (see var/bench/datasette.log)"}
-                    for name in SCENARIOS}
-        for name in SCENARIOS:
-            log(f"  http datasette: {name}")
-            status, size = http_get(port, requests[name])
-            row = {"datasette_bytes": size}
-            if name == "export":
-                status_q, size_q = status, size
-                table = f"/{db}/jurisdictions_instrument.csv?_stream=on&_size=max&_labels=on"
-                if status != 200 or size < 100 * ctx.get("instruments", 1):
-                    # Datasette streams whole tables; a query's CSV stops at max_returned_rows.
-                    requests[name] = table
-                    status, size = http_get(port, table)
-                    row["note"] = (f"Datasette: the instruments table streamed with labels "
-                                   f"(query CSV: HTTP {status_q}, {size_q} bytes)")
-                else:
-                    row["note"] = "Datasette: the floor's export query, streamed as CSV"
-                row["datasette_bytes"] = size
             if status != 200:
-                row["note"] = f"Datasette answered HTTP {status}"
-                out[name] = row
+                row["notes"].append(f"over HTTP lawtracker answered {status}")
                 continue
-            row["datasette_ms"], row["datasette_runs"] = measure(
-                lambda: http_get(port, requests[name]))
-            out[name] = row
+            if has_ds:
+                row["http_ms"], row["datasette_ms"], row["http_runs"] = measure_pair(
+                    lambda: http_get(port, urls[name]), lambda: ds.get(name), first_ms)
+                row["datasette_runs"] = row["http_runs"]
+            else:
+                row["http_ms"], row["http_runs"] = measure(lambda: http_get(port, urls[name]),
+                                                           first_ms=first_ms)
     finally:
         stop(proc)
         logfile.close()
@@ -534,26 +590,29 @@ def run(scale: str, only: list[str] | None) -> list[dict]:
     for vendor, url in dbs:
         prepare(vendor, url, scale)
     sqlite_path = VAR / f"{scale}.sqlite3"
-    datasette: dict[str, dict] | None = None
-    for vendor, url in dbs:
-        out_path = VAR / f"inprocess-{scale}-{vendor}.json"
-        log(f"[{vendor}] {scale}: in-process measurements")
-        skip = projected_skips(scale, vendor)
-        subprocess.run([str(PYTHON), str(Path(__file__)), "--worker", url, vendor, str(out_path),
-                        json.dumps(skip)], cwd=ROOT, env=bench_env(url), check=True,
-                       timeout=4 * 3600)
-        inproc = json.loads(out_path.read_text())
-        ctx = inproc["ctx"]
-        ctx["instruments"] = {"small": 1_000, "medium": 10_000, "large": 100_000}.get(scale, 1)
-        ok = {n for n, r in inproc["scenarios"].items() if r.get("status") == 200}
-        log(f"[{vendor}] {scale}: over HTTP (gunicorn)")
-        http = lawtracker_http(url, paths(ctx), ok)
-        if datasette is None:
-            log(f"[datasette] {scale}: over HTTP")
-            datasette = datasette_http(sqlite_path, ctx)
-        for name in SCENARIOS:
-            rows.append(combine(name, scale, vendor, inproc["scenarios"][name],
-                                http.get(name, {}), datasette.get(name, {})))
+    ds: Datasette | None = None
+    try:
+        for vendor, url in dbs:
+            out_path = VAR / f"inprocess-{scale}-{vendor}.json"
+            log(f"[{vendor}] {scale}: in-process measurements")
+            skip = projected_skips(scale, vendor)
+            subprocess.run([str(PYTHON), str(Path(__file__)), "--worker", url, vendor,
+                            str(out_path), json.dumps(skip)], cwd=ROOT, env=bench_env(url),
+                           check=True, timeout=4 * 3600)
+            inproc = json.loads(out_path.read_text())
+            ctx = inproc["ctx"]
+            if ds is None:
+                log(f"[datasette] {scale}: starting on {sqlite_path.name}")
+                ds = Datasette(sqlite_path, ctx)
+            ok = {n for n, r in inproc["scenarios"].items() if r.get("status") == 200}
+            log(f"[{vendor}] {scale}: over HTTP (gunicorn, alternating with Datasette)")
+            http = lawtracker_http(url, paths(ctx), ok, ds)
+            for name in SCENARIOS:
+                rows.append(combine(name, scale, vendor, inproc["scenarios"][name],
+                                    http.get(name, {})))
+    finally:
+        if ds is not None:
+            ds.close()
     return rows
 
 
@@ -580,11 +639,8 @@ def ratio(a, b):
     return round(a / b, 2) if a and b else None
 
 
-def combine(name, scale, vendor, inproc, http, ds) -> dict:
-    notes = list(inproc.get("notes", []))
-    for extra in (http.get("note"), ds.get("note")):
-        if extra:
-            notes.append(extra)
+def combine(name, scale, vendor, inproc, http) -> dict:
+    notes = list(inproc.get("notes", [])) + list(http.get("notes", []))
     row = {
         "scenario": name,
         "scale": scale,
@@ -592,7 +648,7 @@ def combine(name, scale, vendor, inproc, http, ds) -> dict:
         "lawtracker_ms": round(inproc["lawtracker_ms"], 1) if "lawtracker_ms" in inproc else None,
         "lawtracker_http_ms": round(http["http_ms"], 1) if "http_ms" in http else None,
         "floor_ms": round(inproc["floor_ms"], 1) if "floor_ms" in inproc else None,
-        "datasette_ms": round(ds["datasette_ms"], 1) if "datasette_ms" in ds else None,
+        "datasette_ms": round(http["datasette_ms"], 1) if "datasette_ms" in http else None,
         "queries": inproc.get("queries"),
         "peak_mb": round(http["peak_mb"], 1) if "peak_mb" in http else None,
         "target": TARGET_TEXT[name],
@@ -610,7 +666,8 @@ def combine(name, scale, vendor, inproc, http, ds) -> dict:
         met = met and row["peak_mb"] is not None and row["peak_mb"] < 100
     row["met"] = bool(met)
     row["runs"] = {"lawtracker": inproc.get("runs"), "http": http.get("http_runs"),
-                   "floor": inproc.get("floor_runs"), "datasette": ds.get("datasette_runs")}
+                   "floor": inproc.get("floor_runs") or inproc.get("runs"),
+                   "datasette": http.get("datasette_runs")}
     row["note"] = "; ".join(notes)
     row["load_average"] = round(load_average(), 2)
     row["measured_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -650,11 +707,12 @@ def save(rows: list[dict]) -> list[dict]:
             kept = json.loads(RESULTS.read_text())
         except ValueError:
             kept = []
-    done = {(r["scale"], r["database"]) for r in rows}
-    merged = [r for r in kept if (r.get("scale"), r.get("database")) not in done] + rows
+    done = {(r["scale"], r["database"], r["scenario"]) for r in rows}
+    merged = [r for r in kept
+              if (r.get("scale"), r.get("database"), r.get("scenario")) not in done] + rows
     order = {"small": 0, "medium": 1, "large": 2}
     merged.sort(key=lambda r: (order.get(r["scale"], 9), r["database"],
-                               SCENARIOS.index(r["scenario"])))
+                               list(TARGETS).index(r["scenario"])))
     RESULTS.write_text(json.dumps(merged, indent=1) + "\n")
     return merged
 
