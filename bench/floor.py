@@ -192,7 +192,6 @@ def coverage_sql(vendor: str, selection: str, criteria: str, memberships: bool =
                                     value="a.id")
     instrument_sources = src.format(table="jurisdictions_instrumentsource", key="instrument_id",
                                     value="i.id")
-    empty = "'[]'" if vendor == "sqlite" else "NULL"
     member_json = (
         f"(SELECT {d.agg}({d.obj}('bloc', b.code, 'start_date', m.start_date, "
         f"'end_date', m.end_date)) FROM jurisdictions_blocmembership m "
@@ -251,8 +250,9 @@ SELECT j.code, j.name, j.kind, j.research_status, j.last_reviewed_on, p.code AS 
   i.slug, i.short_name, i.title, r.holder_code, a.pinpoint, a.commencement_date,
   MAX(CASE WHEN r.role = 'law' THEN r.strength END)
     OVER (PARTITION BY r.target_id, r.criterion_id) AS best,
-  {f"COALESCE(NULLIF({assessment_sources}, {empty}), {instrument_sources})" if sources
-   else "NULL"} AS sources
+  {(f"COALESCE(NULLIF({assessment_sources}, '[]'), {instrument_sources})"
+    if vendor == "sqlite" else f"COALESCE({assessment_sources}, {instrument_sources})")
+   if sources else "NULL"} AS sources
 FROM target t
 JOIN jurisdictions_jurisdiction j ON j.id = t.id
 LEFT JOIN jurisdictions_jurisdiction p ON p.id = j.parent_id

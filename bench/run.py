@@ -211,8 +211,9 @@ def manage(url: str, *args, check=True, timeout=7200) -> subprocess.CompletedPro
 
 
 def prepare(vendor: str, url: str, scale: str) -> None:
-    """Create the scale's database once (migrate, seed_synthetic, ANALYZE); on later runs only
-    migrate (new migrations) and ANALYZE."""
+    """Create the scale's database once (migrate, seed_synthetic); on every run migrate (new
+    migrations), then on PostgreSQL VACUUM ANALYZE (what autovacuum does after a bulk load),
+    on SQLite no statistics (what a fresh lawtracker SQLite file has)."""
     VAR.mkdir(parents=True, exist_ok=True)
     if vendor == "sqlite":
         path = VAR / f"{scale}.sqlite3"
@@ -228,8 +229,11 @@ def prepare(vendor: str, url: str, scale: str) -> None:
         manage(url, "migrate", "--noinput", "-v0")
         manage(url, "seed_synthetic", "--scale", scale)  # idempotent: checks the count
         import sqlite3
+        # No planner statistics: lawtracker never runs ANALYZE on SQLite, and with them SQLite
+        # picks a plan for coverage's citation query that is ~50x slower (bench/FINDINGS.md).
         with sqlite3.connect(path, timeout=120) as conn:
-            conn.execute("ANALYZE")
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+                conn.execute("DELETE FROM sqlite_stat1")
         return
     import psycopg  # the project's requirement
 
