@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from jurisdictions.api.views import ROUTES
 from jurisdictions.models import EventSource, Instrument
 from tests.test_api_fixtures import _world_module, world  # noqa: F401  (fixtures)
 
@@ -261,11 +262,19 @@ def test_list_query_count_is_the_same_for_one_row_and_fifty(client, world, name,
     assert counts == [expected, expected]
 
 
-def test_csv_exports_do_a_fixed_number_of_queries_per_batch(client, world):
+@pytest.mark.parametrize("batch,expected", [(500, 2 + 4), (3, 2 + 4 * 4)])
+def test_csv_exports_do_a_fixed_number_of_queries_per_batch(client, world, monkeypatch, batch,
+                                                            expected):
+    # One query for the criteria (the columns), one for the instruments (read in batches from
+    # one cursor), and per batch four prefetches (steps, identifiers, assessments, sources).
+    from jurisdictions.api import views
+
+    monkeypatch.setattr(views, "CSV_BATCH", batch)
     with CaptureQueriesContext(connection) as queries:
         response = get(client, "instrument-list", {"format": "csv"})
-        b"".join(response.streaming_content)
-    assert len(queries) == 10
+        lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert len(lines) == 1 + 10
+    assert len(queries) == expected
 
 
 # --- strict parameters ------------------------------------------------------------------------
@@ -671,3 +680,29 @@ def test_the_browsable_api_renders_every_view(client, world, name, kwargs, param
     assert response["Content-Type"].startswith("text/html")
     html = response.content.decode()
     assert "<html" in html
+
+
+# --- the documented fields are the fields served ----------------------------------------------
+@pytest.mark.parametrize("prefix,viewset,basename", ROUTES)
+def test_rows_have_exactly_the_documented_fields(client, world, prefix, viewset, basename):
+    data = ok(client, f"{basename}-list", {"page_size": 500})
+    documented = list(viewset.serializer_class().fields)
+    assert all(list(row) == documented for row in data["results"])
+
+
+def test_nested_objects_have_exactly_the_documented_fields(client, world):
+    from jurisdictions.api import serializers as s
+
+    law = ok(client, "instrument-detail", slug="kr-2024-amendment")
+    assert list(law["jurisdiction"]) == list(s.JurisdictionBriefSerializer().fields)
+    assert list(law["status_events"][0]) == list(s.StepSerializer().fields)
+    assert list(law["assessments"][0]) == list(s.InstrumentAssessmentSerializer().fields)
+    assert list(law["assessments"][0]["criterion"]) == list(s.CriterionBriefSerializer().fields)
+    assert list(law["sources"][0]) == list(s.SourceBriefSerializer().fields)
+    assert list(law["amends"][0]) == list(s.InstrumentBriefSerializer().fields)
+    recast = ok(client, "instrument-detail", slug="eu-recast")
+    assert list(recast["identifiers"][0]) == list(s.IdentifierSerializer().fields)
+    gb = ok(client, "jurisdiction-detail", code="GB")
+    assert list(gb["bloc_memberships"][0]) == list(s.MembershipSerializer().fields)
+    event = ok(client, "event-detail", slug="eu-transposition-deadline")
+    assert list(event["instrument"]) == list(s.InstrumentBriefSerializer().fields)

@@ -9,6 +9,12 @@ address of the document itself (the domain's term), and its API address is ``api
 
 The context carries ``as_of`` (a ``datetime.date``) for status, legal force and coverage, and for
 jurisdictions ``coverage`` (a :class:`jurisdictions.coverage.Coverage` of the rows serialized).
+
+Speed: a page of fifty instruments holds thousands of nested objects (steps, assessments, their
+sources). DRF's generic field machinery costs tens of milliseconds per row at that size, so each
+serializer writes its dict itself in ``to_representation`` (DRF's documented way to do so); the
+declared fields still describe the output for the OpenAPI schema, and tests/test_api.py checks
+that both name the same keys.
 """
 
 from __future__ import annotations
@@ -16,12 +22,12 @@ from __future__ import annotations
 import datetime
 
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..choices import (
     APPLYING_STATUSES,
+    OCD_CLASSIFICATION,
     PENDING_STATUSES,
     DatePrecision,
     EffectiveValue,
@@ -44,10 +50,22 @@ from .regions import regions_for_code
 def api_url(context, view_name: str, **kwargs) -> str:
     """Absolute URL of ``api:<view_name>`` (relative when there is no request).
 
-    Django's ``reverse``, not DRF's: DRF's would carry the request's ``format=csv`` into every
-    link of a CSV export.
+    A ``*-detail`` URL of the router is its list URL followed by the key and a slash; the list
+    URL is reversed once per request and kept in ``context``, since a page can hold thousands
+    of links. Django's ``reverse``, not DRF's: DRF's would carry the request's ``format=csv``
+    into every link of a CSV export.
     """
-    path = reverse(f"api:{view_name}", kwargs=kwargs)
+    if view_name.endswith("-detail") and len(kwargs) == 1:
+        cache = context.setdefault("_url_prefixes", {}) if isinstance(context, dict) else {}
+        prefix = cache.get(view_name)
+        if prefix is None:
+            prefix = _absolute(context, reverse(f"api:{view_name[:-7]}-list"))
+            cache[view_name] = prefix
+        return f"{prefix}{next(iter(kwargs.values()))}/"
+    return _absolute(context, reverse(f"api:{view_name}", kwargs=kwargs))
+
+
+def _absolute(context, path: str) -> str:
     request = context.get("request")
     return request.build_absolute_uri(path) if request is not None else path
 
@@ -58,45 +76,88 @@ def as_of_of(context) -> datetime.date:
     return context.get("as_of") or today()
 
 
+def iso(value) -> str | None:
+    """ISO 8601 as DRF writes it: dates as YYYY-MM-DD, UTC date-times ending in Z."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _schema_field(schema: dict, **kwargs) -> serializers.Field:
+    """A field documented by ``schema`` (its own class: decorating DRF's classes would change
+    every field of that type)."""
+    return extend_schema_field(schema)(type("DocumentedField", (serializers.Field,), {}))(
+        read_only=True, **kwargs
+    )
+
+
+# Base of every serializer here: ``represent(obj)`` builds the row's dict; the declared fields
+# document it. (A comment, not a docstring: the schema would show it on every component.)
+class Fast(serializers.Serializer):
+
+    def to_representation(self, instance):
+        return self.represent(instance)
+
+    def represent(self, obj) -> dict:
+        raise NotImplementedError
+
+
 # --- brief forms --------------------------------------------------------------------------------
-class JurisdictionBriefSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+class JurisdictionBriefSerializer(Fast, serializers.ModelSerializer):
+    url = serializers.URLField()
 
     class Meta:
         model = Jurisdiction
         fields = ["code", "name", "kind", "url"]
 
-    def get_url(self, obj) -> str:
-        return api_url(self.context, "jurisdiction-detail", code=obj.code)
+    def represent(self, obj):
+        return {
+            "code": obj.code,
+            "name": obj.name,
+            "kind": obj.kind,
+            "url": api_url(self.context, "jurisdiction-detail", code=obj.code),
+        }
 
 
-class InstrumentBriefSerializer(serializers.ModelSerializer):
+class InstrumentBriefSerializer(Fast, serializers.ModelSerializer):
     """Needs ``jurisdiction`` selected with the instrument."""
 
-    jurisdiction = serializers.CharField(source="jurisdiction.code")
-    url = serializers.SerializerMethodField()
+    jurisdiction = serializers.CharField(help_text="The jurisdiction's code.")
+    url = serializers.URLField()
 
     class Meta:
         model = Instrument
         fields = ["slug", "short_name", "title", "instrument_type", "jurisdiction", "url"]
 
-    def get_url(self, obj) -> str:
-        return api_url(self.context, "instrument-detail", slug=obj.slug)
+    def represent(self, obj):
+        return {
+            "slug": obj.slug,
+            "short_name": obj.short_name,
+            "title": obj.title,
+            "instrument_type": obj.instrument_type,
+            "jurisdiction": obj.jurisdiction.code,
+            "url": api_url(self.context, "instrument-detail", slug=obj.slug),
+        }
 
 
-class CriterionBriefSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+class CriterionBriefSerializer(Fast, serializers.ModelSerializer):
+    url = serializers.URLField()
 
     class Meta:
         model = Criterion
         fields = ["slug", "label", "url"]
 
-    def get_url(self, obj) -> str:
-        return api_url(self.context, "criterion-detail", slug=obj.slug)
+    def represent(self, obj):
+        return {
+            "slug": obj.slug,
+            "label": obj.label,
+            "url": api_url(self.context, "criterion-detail", slug=obj.slug),
+        }
 
 
-class SourceBriefSerializer(serializers.ModelSerializer):
-    api_url = serializers.SerializerMethodField()
+class SourceBriefSerializer(Fast, serializers.ModelSerializer):
+    api_url = serializers.URLField(help_text="The source's address in this API.")
 
     class Meta:
         model = Source
@@ -113,23 +174,46 @@ class SourceBriefSerializer(serializers.ModelSerializer):
             "api_url",
         ]
 
-    def get_api_url(self, obj) -> str:
-        return api_url(self.context, "source-detail", pk=obj.pk)
+    def represent(self, obj):
+        return {
+            "url": obj.url,
+            "title": obj.title,
+            "publisher": obj.publisher,
+            "kind": obj.kind,
+            "published_on": iso(obj.published_on),
+            "published_precision": obj.published_precision,
+            "accessed_on": iso(obj.accessed_on),
+            "archived_url": obj.archived_url,
+            "language": obj.language,
+            "api_url": api_url(self.context, "source-detail", pk=obj.pk),
+        }
 
 
-class EventBriefSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+class EventBriefSerializer(Fast, serializers.ModelSerializer):
+    url = serializers.URLField()
 
     class Meta:
         model = Event
         fields = ["slug", "title", "kind", "date", "date_precision", "url"]
 
-    def get_url(self, obj) -> str:
-        return api_url(self.context, "event-detail", slug=obj.slug)
+    def represent(self, obj):
+        return {
+            "slug": obj.slug,
+            "title": obj.title,
+            "kind": obj.kind,
+            "date": iso(obj.date),
+            "date_precision": obj.date_precision,
+            "url": api_url(self.context, "event-detail", slug=obj.slug),
+        }
 
 
 def username(user) -> str | None:
     return user.get_username() if user is not None else None
+
+
+def brief_sources(objects, context) -> list[dict]:
+    represent = SourceBriefSerializer(context=context).represent
+    return [represent(source) for source in objects]
 
 
 # --- jurisdictions ------------------------------------------------------------------------------
@@ -143,28 +227,54 @@ CELL_SCHEMA = {
 }
 
 
-class MembershipSerializer(serializers.Serializer):
+class MembershipSerializer(Fast):
     bloc = JurisdictionBriefSerializer()
     start_date = serializers.DateField()
     end_date = serializers.DateField(allow_null=True)
-    member_on_as_of = serializers.SerializerMethodField()
+    member_on_as_of = serializers.BooleanField()
 
-    def get_member_on_as_of(self, obj) -> bool:
-        return obj.active_on(as_of_of(self.context))
+    def represent(self, obj):
+        return {
+            "bloc": JurisdictionBriefSerializer(context=self.context).represent(obj.bloc),
+            "start_date": iso(obj.start_date),
+            "end_date": iso(obj.end_date),
+            "member_on_as_of": obj.active_on(as_of_of(self.context)),
+        }
 
 
-class JurisdictionSerializer(serializers.ModelSerializer):
+REGIONS_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "description": "UN M49 region, sub-region and intermediate region (a subdivision's are its "
+    "country's); null for blocs and organisations.",
+    "properties": {
+        "region": {"type": "string", "nullable": True},
+        "subregion": {"type": "string", "nullable": True},
+        "intermediate_region": {"type": "string", "nullable": True},
+    },
+}
+
+
+class JurisdictionSerializer(Fast, serializers.ModelSerializer):
     """A jurisdiction with its research status, M49 regions, bloc memberships and, as of
     ``as_of``, its effective value for every criterion (``coverage``: {slug: {"value",
     "approximate", "pending"}})."""
 
-    url = serializers.SerializerMethodField()
+    url = serializers.URLField()
     parent = JurisdictionBriefSerializer(allow_null=True)
-    regions = serializers.SerializerMethodField()
+    regions = _schema_field(REGIONS_SCHEMA)
     bloc_memberships = MembershipSerializer(many=True)
-    as_of = serializers.SerializerMethodField()
-    coverage = serializers.SerializerMethodField()
-    timeline_url = serializers.SerializerMethodField()
+    as_of = serializers.DateField()
+    coverage = _schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": "Effective value per criterion slug as of as_of (see /compare/ for "
+            "the deciding instruments and sources).",
+            "additionalProperties": CELL_SCHEMA,
+        }
+    )
+    timeline_url = serializers.URLField()
 
     class Meta:
         model = Jurisdiction
@@ -190,68 +300,67 @@ class JurisdictionSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
-    def get_url(self, obj) -> str:
-        return api_url(self.context, "jurisdiction-detail", code=obj.code)
-
-    def get_timeline_url(self, obj) -> str:
-        return api_url(self.context, "jurisdiction-timeline", code=obj.code)
-
-    @extend_schema_field(
-        {
-            "type": "object",
-            "nullable": True,
-            "description": "UN M49 region, sub-region and intermediate region (a subdivision's "
-            "are its country's); null for blocs and organisations.",
-            "properties": {
-                "region": {"type": "string", "nullable": True},
-                "subregion": {"type": "string", "nullable": True},
-                "intermediate_region": {"type": "string", "nullable": True},
-            },
-        }
-    )
-    def get_regions(self, obj):
+    def represent(self, obj):
+        context = self.context
+        brief = JurisdictionBriefSerializer(context=context).represent
+        membership = MembershipSerializer(context=context).represent
         found = regions_for_code(obj.code)
-        return found.as_dict() if found else None
-
-    @extend_schema_field(OpenApiTypes.DATE)
-    def get_as_of(self, obj):
-        return as_of_of(self.context).isoformat()
-
-    @extend_schema_field(
-        {
-            "type": "object",
-            "description": "Effective value per criterion slug as of as_of (see /compare/ for "
-            "the deciding instruments and sources).",
-            "additionalProperties": CELL_SCHEMA,
+        return {
+            "code": obj.code,
+            "url": api_url(context, "jurisdiction-detail", code=obj.code),
+            "name": obj.name,
+            "official_name": obj.official_name,
+            "common_name": obj.common_name,
+            "kind": obj.kind,
+            "subdivision_type": obj.subdivision_type,
+            "numeric_code": obj.numeric_code,
+            "parent": brief(obj.parent) if obj.parent_id else None,
+            "regions": found.as_dict() if found else None,
+            "research_status": obj.research_status,
+            "last_reviewed_on": iso(obj.last_reviewed_on),
+            "research_notes": obj.research_notes,
+            "bloc_memberships": [membership(m) for m in obj.bloc_memberships.all()],
+            "as_of": iso(as_of_of(context)),
+            "coverage": self.coverage_of(obj),
+            "timeline_url": _absolute(
+                context, reverse("api:jurisdiction-timeline", kwargs={"code": obj.code})
+            ),
+            "created_at": iso(obj.created_at),
+            "updated_at": iso(obj.updated_at),
         }
-    )
-    def get_coverage(self, obj):
+
+    def coverage_of(self, obj):
         coverage = self.context.get("coverage")
         if coverage is None:
             return None
-        return {
-            criterion.slug: {
+        result = {}
+        for criterion in coverage.criteria:
+            cell = coverage.cell(obj, criterion.slug)
+            result[criterion.slug] = {
                 "value": cell.value,
                 "approximate": cell.approximate,
                 "pending": bool(cell.pending),
             }
-            for criterion in coverage.criteria
-            for cell in [coverage.cell(obj, criterion.slug)]
-        }
+        return result
 
 
 # --- instruments --------------------------------------------------------------------------------
-class IdentifierSerializer(serializers.Serializer):
+class IdentifierSerializer(Fast):
     scheme = serializers.CharField()
     value = serializers.CharField()
 
+    def represent(self, obj):
+        return {"scheme": obj.scheme, "value": obj.value}
 
-class StepSerializer(serializers.ModelSerializer):
+
+class StepSerializer(Fast, serializers.ModelSerializer):
     """A status event inside its instrument (sources prefetched)."""
 
-    ocd_classification = serializers.CharField(read_only=True)
+    ocd_classification = serializers.CharField(
+        help_text="The Open Civic Data bill-action classification of the step."
+    )
     sources = SourceBriefSerializer(many=True)
-    url = serializers.SerializerMethodField()
+    url = serializers.URLField()
 
     class Meta:
         model = StatusEvent
@@ -265,18 +374,28 @@ class StepSerializer(serializers.ModelSerializer):
             "url",
         ]
 
-    def get_url(self, obj) -> str:
-        return api_url(self.context, "status-event-detail", pk=obj.pk)
+    def represent(self, obj):
+        return {
+            "status": obj.status,
+            "date": iso(obj.date),
+            "date_precision": obj.date_precision,
+            "description": obj.description,
+            "ocd_classification": OCD_CLASSIFICATION.get(obj.status, ""),
+            "sources": brief_sources(obj.sources.all(), self.context),
+            "url": api_url(self.context, "status-event-detail", pk=obj.pk),
+        }
 
 
-class InstrumentAssessmentSerializer(serializers.ModelSerializer):
+class InstrumentAssessmentSerializer(Fast, serializers.ModelSerializer):
     """An assessment inside its instrument (criterion and sources prefetched)."""
 
     criterion = CriterionBriefSerializer()
-    verified_by = serializers.SerializerMethodField()
-    counts_on_as_of = serializers.SerializerMethodField()
+    verified_by = serializers.CharField(allow_null=True, help_text="The verifier's username.")
+    counts_on_as_of = serializers.BooleanField(
+        help_text="False before the assessment's own commencement date."
+    )
     sources = SourceBriefSerializer(many=True)
-    url = serializers.SerializerMethodField()
+    url = serializers.URLField()
 
     class Meta:
         model = Assessment
@@ -293,15 +412,20 @@ class InstrumentAssessmentSerializer(serializers.ModelSerializer):
             "url",
         ]
 
-    def get_verified_by(self, obj) -> str | None:
-        return username(obj.verified_by)
-
-    def get_counts_on_as_of(self, obj) -> bool:
-        """False before the assessment's own commencement date."""
-        return obj.counts_on(as_of_of(self.context))
-
-    def get_url(self, obj) -> str:
-        return api_url(self.context, "assessment-detail", pk=obj.pk)
+    def represent(self, obj):
+        context = self.context
+        return {
+            "criterion": CriterionBriefSerializer(context=context).represent(obj.criterion),
+            "value": obj.value,
+            "pinpoint": obj.pinpoint,
+            "note": obj.note,
+            "commencement_date": iso(obj.commencement_date),
+            "counts_on_as_of": obj.counts_on(as_of_of(context)),
+            "verified_on": iso(obj.verified_on),
+            "verified_by": username(obj.verified_by),
+            "sources": brief_sources(obj.sources.all(), context),
+            "url": api_url(context, "assessment-detail", pk=obj.pk),
+        }
 
 
 DATED = {
@@ -314,24 +438,34 @@ DATED = {
 }
 
 
-class InstrumentSerializer(serializers.ModelSerializer):
+
+
+class InstrumentSerializer(Fast, serializers.ModelSerializer):
     """An instrument with, as of ``as_of``, its status (the latest step on or before the date)
     and schema.org legal force; its key dates with precision, identifiers, status history,
     assessments, sources and amendment links."""
 
-    url = serializers.SerializerMethodField()
+    url = serializers.URLField()
     jurisdiction = JurisdictionBriefSerializer()
-    as_of = serializers.SerializerMethodField()
-    status = serializers.SerializerMethodField()
-    status_date = serializers.SerializerMethodField()
-    status_date_precision = serializers.SerializerMethodField()
-    status_approximate = serializers.SerializerMethodField()
-    legal_force = serializers.SerializerMethodField()
-    pending = serializers.SerializerMethodField()
-    applies = serializers.SerializerMethodField()
-    key_dates = serializers.SerializerMethodField()
+    as_of = serializers.DateField()
+    status = _schema_field({"type": "string", "enum": Status.values, "nullable": True})
+    status_date = serializers.DateField(allow_null=True)
+    status_date_precision = _schema_field(
+        {"type": "string", "enum": DatePrecision.values, "nullable": True}
+    )
+    status_approximate = serializers.BooleanField(
+        help_text="A later step is dated only on_or_before a date after as_of: it may already "
+        "have happened by as_of."
+    )
+    legal_force = _schema_field({"type": "string", "enum": LegalForce.values, "nullable": True})
+    pending = serializers.BooleanField()
+    applies = serializers.BooleanField()
+    key_dates = _schema_field(
+        {"type": "object", "properties": {"introduced": DATED, "adopted": DATED,
+                                          "in_force": DATED}}
+    )
     identifiers = IdentifierSerializer(many=True)
-    status_events = serializers.SerializerMethodField()
+    status_events = StepSerializer(many=True)
     assessments = InstrumentAssessmentSerializer(many=True)
     sources = SourceBriefSerializer(many=True)
     amends = InstrumentBriefSerializer(many=True)
@@ -373,74 +507,72 @@ class InstrumentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
-    def get_url(self, obj) -> str:
-        return api_url(self.context, "instrument-detail", slug=obj.slug)
-
-    def _step(self, obj):
-        # One pass over the prefetched events per row, shared by the status fields.
-        cache = self.context.setdefault("_steps", {})
-        if obj.pk not in cache:
-            cache[obj.pk] = obj.status_event_as_of(as_of_of(self.context))
-        return cache[obj.pk]
-
-    @extend_schema_field(OpenApiTypes.DATE)
-    def get_as_of(self, obj):
-        return as_of_of(self.context).isoformat()
-
-    @extend_schema_field({"type": "string", "enum": Status.values, "nullable": True})
-    def get_status(self, obj):
-        step = self._step(obj)
-        return step.status if step else None
-
-    @extend_schema_field({"type": "string", "format": "date", "nullable": True})
-    def get_status_date(self, obj):
-        step = self._step(obj)
-        return step.date.isoformat() if step else None
-
-    @extend_schema_field({"type": "string", "enum": DatePrecision.values, "nullable": True})
-    def get_status_date_precision(self, obj):
-        step = self._step(obj)
-        return step.date_precision if step else None
-
-    def get_status_approximate(self, obj) -> bool:
-        """True when a later step is dated only "on or before" a date after ``as_of``: it may
-        already have happened by ``as_of``."""
+    def represent(self, obj):
         from ..coverage import approximate_as_of
 
-        return approximate_as_of(obj.status_events.all(), as_of_of(self.context))
-
-    @extend_schema_field({"type": "string", "enum": LegalForce.values, "nullable": True})
-    def get_legal_force(self, obj):
-        step = self._step(obj)
-        return legal_force_for(step.status if step else None)
-
-    def get_pending(self, obj) -> bool:
-        step = self._step(obj)
-        return bool(step and step.status in PENDING_STATUSES)
-
-    def get_applies(self, obj) -> bool:
-        step = self._step(obj)
-        return bool(step and step.status in APPLYING_STATUSES)
-
-    @extend_schema_field(
-        {
-            "type": "object",
-            "properties": {"introduced": DATED, "adopted": DATED, "in_force": DATED},
+        context = self.context
+        as_of = as_of_of(context)
+        events = obj._events()  # life order, from the prefetch cache
+        step = None
+        for event in events:
+            if event.date <= as_of:
+                step = event
+        status = step.status if step else None
+        brief = InstrumentBriefSerializer(context=context).represent
+        steps = StepSerializer(context=context).represent
+        assessment = InstrumentAssessmentSerializer(context=context).represent
+        flat = context.get("flat", False)
+        if flat:  # a CSV line: the criterion and value of each assessment are enough
+            assessments = [
+                {"criterion": {"slug": a.criterion.slug}, "value": a.value}
+                for a in obj.assessments.all()
+            ]
+        else:
+            assessments = [assessment(a) for a in obj.assessments.all()]
+        return {
+            "slug": obj.slug,
+            "url": api_url(context, "instrument-detail", slug=obj.slug),
+            "jurisdiction": JurisdictionBriefSerializer(context=context).represent(
+                obj.jurisdiction
+            ),
+            "instrument_type": obj.instrument_type,
+            "title": obj.title,
+            "original_title": obj.original_title,
+            "original_language": obj.original_language,
+            "short_name": obj.short_name,
+            "citation": obj.citation,
+            "official_url": obj.official_url,
+            "summary": obj.summary,
+            "max_penalty": obj.max_penalty,
+            "confidence": obj.confidence,
+            "notes": obj.notes,
+            "as_of": iso(as_of),
+            "status": status,
+            "status_date": iso(step.date) if step else None,
+            "status_date_precision": step.date_precision if step else None,
+            "status_approximate": approximate_as_of(events, as_of),
+            "legal_force": legal_force_for(status),
+            "pending": status in PENDING_STATUSES,
+            "applies": status in APPLYING_STATUSES,
+            "key_dates": obj.key_dates(),
+            "identifiers": [{"scheme": i.scheme, "value": i.value} for i in obj.identifiers.all()],
+            "status_events": [] if flat else [steps(e) for e in events],
+            "assessments": assessments,
+            "sources": brief_sources(obj.sources.all(), context),
+            "amends": [] if flat else [brief(i) for i in obj.amends.all()],
+            "amended_by": [] if flat else [brief(i) for i in obj.amended_by.all()],
+            "created_at": iso(obj.created_at),
+            "updated_at": iso(obj.updated_at),
         }
-    )
-    def get_key_dates(self, obj):
-        return obj.key_dates()
-
-    @extend_schema_field(StepSerializer(many=True))
-    def get_status_events(self, obj):
-        return StepSerializer(obj._events(), many=True, context=self.context).data
 
 
 # --- the other collections ----------------------------------------------------------------------
-class StatusEventSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+class StatusEventSerializer(Fast, serializers.ModelSerializer):
+    url = serializers.URLField()
     instrument = InstrumentBriefSerializer()
-    ocd_classification = serializers.CharField(read_only=True)
+    ocd_classification = serializers.CharField(
+        help_text="The Open Civic Data bill-action classification of the step."
+    )
     sources = SourceBriefSerializer(many=True)
 
     class Meta:
@@ -459,12 +591,25 @@ class StatusEventSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
-    def get_url(self, obj) -> str:
-        return api_url(self.context, "status-event-detail", pk=obj.pk)
+    def represent(self, obj):
+        context = self.context
+        return {
+            "id": obj.pk,
+            "url": api_url(context, "status-event-detail", pk=obj.pk),
+            "instrument": InstrumentBriefSerializer(context=context).represent(obj.instrument),
+            "status": obj.status,
+            "date": iso(obj.date),
+            "date_precision": obj.date_precision,
+            "description": obj.description,
+            "ocd_classification": OCD_CLASSIFICATION.get(obj.status, ""),
+            "sources": brief_sources(obj.sources.all(), context),
+            "created_at": iso(obj.created_at),
+            "updated_at": iso(obj.updated_at),
+        }
 
 
-class CriterionSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+class CriterionSerializer(Fast, serializers.ModelSerializer):
+    url = serializers.URLField()
 
     class Meta:
         model = Criterion
@@ -479,15 +624,24 @@ class CriterionSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
-    def get_url(self, obj) -> str:
-        return api_url(self.context, "criterion-detail", slug=obj.slug)
+    def represent(self, obj):
+        return {
+            "slug": obj.slug,
+            "url": api_url(self.context, "criterion-detail", slug=obj.slug),
+            "label": obj.label,
+            "question": obj.question,
+            "position": obj.position,
+            "retired": obj.retired,
+            "created_at": iso(obj.created_at),
+            "updated_at": iso(obj.updated_at),
+        }
 
 
-class AssessmentSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+class AssessmentSerializer(Fast, serializers.ModelSerializer):
+    url = serializers.URLField()
     instrument = InstrumentBriefSerializer()
     criterion = CriterionBriefSerializer()
-    verified_by = serializers.SerializerMethodField()
+    verified_by = serializers.CharField(allow_null=True, help_text="The verifier's username.")
     sources = SourceBriefSerializer(many=True)
 
     class Meta:
@@ -508,20 +662,40 @@ class AssessmentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
-    def get_url(self, obj) -> str:
-        return api_url(self.context, "assessment-detail", pk=obj.pk)
-
-    def get_verified_by(self, obj) -> str | None:
-        return username(obj.verified_by)
+    def represent(self, obj):
+        context = self.context
+        return {
+            "id": obj.pk,
+            "url": api_url(context, "assessment-detail", pk=obj.pk),
+            "instrument": InstrumentBriefSerializer(context=context).represent(obj.instrument),
+            "criterion": CriterionBriefSerializer(context=context).represent(obj.criterion),
+            "value": obj.value,
+            "pinpoint": obj.pinpoint,
+            "note": obj.note,
+            "commencement_date": iso(obj.commencement_date),
+            "verified_on": iso(obj.verified_on),
+            "verified_by": username(obj.verified_by),
+            "sources": brief_sources(obj.sources.all(), context),
+            "created_at": iso(obj.created_at),
+            "updated_at": iso(obj.updated_at),
+        }
 
 
 class SourceSerializer(SourceBriefSerializer):
     class Meta(SourceBriefSerializer.Meta):
         fields = ["id", *SourceBriefSerializer.Meta.fields, "created_at", "updated_at"]
 
+    def represent(self, obj):
+        return {
+            "id": obj.pk,
+            **super().represent(obj),
+            "created_at": iso(obj.created_at),
+            "updated_at": iso(obj.updated_at),
+        }
 
-class EventSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+
+class EventSerializer(Fast, serializers.ModelSerializer):
+    url = serializers.URLField()
     instrument = InstrumentBriefSerializer(allow_null=True)
     jurisdictions = JurisdictionBriefSerializer(many=True)
     sources = SourceBriefSerializer(many=True)
@@ -546,5 +720,27 @@ class EventSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
-    def get_url(self, obj) -> str:
-        return api_url(self.context, "event-detail", slug=obj.slug)
+    def represent(self, obj):
+        context = self.context
+        brief = JurisdictionBriefSerializer(context=context).represent
+        return {
+            "slug": obj.slug,
+            "url": api_url(context, "event-detail", slug=obj.slug),
+            "date": iso(obj.date),
+            "date_precision": obj.date_precision,
+            "title": obj.title,
+            "kind": obj.kind,
+            "summary": obj.summary,
+            "notes": obj.notes,
+            "figures": obj.figures,
+            "confidence": obj.confidence,
+            "instrument": (
+                InstrumentBriefSerializer(context=context).represent(obj.instrument)
+                if obj.instrument_id
+                else None
+            ),
+            "jurisdictions": [brief(j) for j in obj.jurisdictions.all()],
+            "sources": brief_sources(obj.sources.all(), context),
+            "created_at": iso(obj.created_at),
+            "updated_at": iso(obj.updated_at),
+        }

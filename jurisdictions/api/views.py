@@ -136,8 +136,11 @@ class CollectionViewSet(StrictParametersMixin, viewsets.ReadOnlyModelViewSet):
     def extend_context(self, context: dict, rows: list) -> None:
         """Add what the serializer needs for ``rows`` as a whole (e.g. their coverage)."""
 
-    def serialize(self, rows: list):
+    def serialize(self, rows: list, flat: bool = False):
+        """Serialize ``rows``; ``flat``: only what the CSV columns read (serializers may skip
+        nested lists the columns do not show)."""
         context = self.get_serializer_context()
+        context["flat"] = flat
         self.extend_context(context, rows)
         return self.get_serializer(rows, many=True, context=context).data
 
@@ -159,12 +162,17 @@ class CollectionViewSet(StrictParametersMixin, viewsets.ReadOnlyModelViewSet):
     def csv_filename(self) -> str:
         return f"{self.csv_name}-{self.as_of.isoformat()}.csv"
 
+    def csv_queryset(self, queryset):
+        """The query shape of a CSV export: by default the list's."""
+        return queryset
+
     def csv_list(self, queryset):
         columns = self.csv_columns()
+        queryset = self.csv_queryset(queryset)
 
         def rows():
             for batch in batched(queryset.iterator(chunk_size=CSV_BATCH), CSV_BATCH):
-                yield from table(self.serialize(batch), columns)
+                yield from table(self.serialize(batch, flat=True), columns)
 
         return csv_response(self.csv_filename(), [c.header for c in columns], rows())
 
@@ -306,6 +314,17 @@ class InstrumentViewSet(CollectionViewSet):
     key_case = "lower"
     uses_as_of = True
     csv_name = "instruments"
+
+    def csv_queryset(self, queryset):
+        # The CSV shows assessment values, identifiers and the instrument's own sources, not
+        # the sources of each step and assessment nor the amendment links: three fewer
+        # prefetches, and far fewer rows to build, per batch.
+        return queryset.prefetch_related(None).prefetch_related(
+            "status_events",
+            "identifiers",
+            Prefetch("assessments", queryset=Assessment.objects.select_related("criterion")),
+            "sources",
+        )
 
     def csv_columns(self):
         criteria = list(Criterion.objects.filter(retired=False))
