@@ -220,9 +220,11 @@ holders(target_id, holder_id, inherited, role) AS (
   SELECT target_id, holder_id, via_ancestor, 'bloc' FROM bloc
 ),
 chosen(id) AS ({criteria}),
-cand AS (
-  SELECT h.target_id, h.inherited, h.role, a.id AS assessment_id, a.criterion_id, a.value,
-    i.id AS instrument_id, hj.code AS holder_code, a.commencement_date,
+-- Each instrument's status on the date and its uncertainty, once per instrument (not once per
+-- assessment); CROSS JOIN fixes SQLite's join order: holders -> their instruments -> their
+-- assessments, every step an index lookup.
+inst AS MATERIALIZED (
+  SELECT h.target_id, h.inherited, h.role, i.id AS instrument_id, hj.code AS holder_code,
     (SELECT e.status FROM jurisdictions_statusevent e
       WHERE e.instrument_id = i.id AND e.date <= :as_of
       ORDER BY e.date DESC, {seq()} DESC, e.id DESC LIMIT 1) AS status,
@@ -230,10 +232,17 @@ cand AS (
       WHERE e.instrument_id = i.id AND e.date > :as_of
       ORDER BY e.date, {seq()}, e.id LIMIT 1) = 'on_or_before' THEN 1 ELSE 0 END AS uncertain
   FROM holders h
-  JOIN jurisdictions_jurisdiction hj ON hj.id = h.holder_id
-  JOIN jurisdictions_instrument i ON i.jurisdiction_id = h.holder_id
-  JOIN jurisdictions_assessment a ON a.instrument_id = i.id
-  WHERE a.criterion_id IN (SELECT id FROM chosen)
+  CROSS JOIN jurisdictions_jurisdiction hj
+  CROSS JOIN jurisdictions_instrument i
+  WHERE hj.id = h.holder_id AND i.jurisdiction_id = h.holder_id
+),
+cand AS (
+  SELECT inst.target_id, inst.inherited, inst.role, a.id AS assessment_id, a.criterion_id,
+    a.value, inst.instrument_id, inst.holder_code, a.commencement_date, inst.status,
+    inst.uncertain
+  FROM inst CROSS JOIN jurisdictions_assessment a
+  WHERE a.instrument_id = inst.instrument_id AND a.criterion_id IN (SELECT id FROM chosen)
+    AND (inst.status IN ({quoted(APPLYING + PENDING)}) OR inst.uncertain = 1)
 ),
 ranked AS (
   SELECT cand.*,
@@ -242,7 +251,6 @@ ranked AS (
          THEN CASE value WHEN 'yes' THEN 4 WHEN 'partial' THEN 3 WHEN 'unclear' THEN 2 ELSE 1 END
     END AS strength
   FROM cand
-  WHERE status IN ({quoted(APPLYING + PENDING)}) OR uncertain = 1
 )
 SELECT j.code, j.name, j.kind, j.research_status, j.last_reviewed_on, p.code AS parent_code,
   {member_json} AS memberships,
