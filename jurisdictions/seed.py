@@ -166,7 +166,8 @@ COM_RE = re.compile(r"\bCOM\(\d{4}\) \d+(?: final)?")
 
 
 def _slug(text: str, max_length: int) -> str:
-    slug = slugify(text or "")[:max_length].strip("-")
+    """A URL slug of lower-case letters, digits and single hyphens (no underscores)."""
+    slug = slugify((text or "").replace("_", " "))[:max_length].strip("-")
     return re.sub(r"-{2,}", "-", slug) or "item"
 
 
