@@ -3,9 +3,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from jurisdictions.quality_admin import data_report_view
+
 from .health import healthz
 
 urlpatterns = [
+    path("admin/data-report/", admin.site.admin_view(data_report_view), name="data-report"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("jurisdictions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

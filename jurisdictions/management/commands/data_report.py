@@ -1,0 +1,52 @@
+"""``manage.py data_report``: the data-quality report (summary, or ``--full`` / ``--json``)."""
+import datetime
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from jurisdictions.quality import build_report, summary_lines
+
+
+class Command(BaseCommand):
+    help = (
+        "Report research status by bloc and region, instruments without a primary source, stale "
+        "assessments, status events dated only on_or_before and possible source conflicts."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as-of", help="ISO date the report answers for (default today).")
+        parser.add_argument("--stale-days", type=int, help="Staleness limit in days.")
+        parser.add_argument("--json", action="store_true", help="The whole report as JSON.")
+        parser.add_argument("--full", action="store_true", help="List every row, not counts only.")
+
+    def handle(self, *args, as_of, stale_days, json: bool, full: bool, **options):
+        try:
+            today = datetime.date.fromisoformat(as_of) if as_of else None
+        except ValueError as exc:
+            raise CommandError(f"--as-of: {exc}") from exc
+        if stale_days is not None and stale_days < 0:
+            raise CommandError("--stale-days must be 0 or more")
+        report = build_report(today, stale_days)
+        if json:
+            self.stdout.write(_json.dumps(report, indent=2, ensure_ascii=False))
+            return
+        for line in summary_lines(report):
+            self.stdout.write(line)
+        self.stdout.write("Research status by UN M49 region (countries):")
+        for region, counts in report["research_status_by_region"].items():
+            self.stdout.write(
+                f"  {region}: {counts['reviewed']}/{counts['total']} reviewed, "
+                f"{counts['not_researched']} not researched"
+            )
+        if full:
+            for section in (
+                "instruments_without_primary_source",
+                "status_events_on_or_before",
+                "possible_conflicts",
+            ):
+                self.stdout.write(f"{section}:")
+                for row in report[section]:
+                    self.stdout.write("  " + _json.dumps(row, ensure_ascii=False))
+
+
+_json = json

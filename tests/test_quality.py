@@ -1,0 +1,74 @@
+"""The data-quality report: command and admin page, on the real seed."""
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from jurisdictions.models import Assessment, Instrument, StatusEvent
+from jurisdictions.quality import build_report
+
+pytestmark = pytest.mark.django_db
+
+
+def test_report_counts_match_the_database(seeded):
+    report = build_report()
+    summary = report["summary"]
+    assert summary["instruments"] == Instrument.objects.count()
+    assert summary["status_events_on_or_before"] == StatusEvent.objects.filter(
+        date_precision="on_or_before"
+    ).count()
+    assert summary["assessments_stale"] == Assessment.objects.count()  # none verified yet
+    eu = report["research_status_by_bloc"]["EU"]
+    assert (eu["total"], eu["reviewed"], eu["not_researched"]) == (27, 27, 0)
+    us = report["research_status_us_states"]
+    assert (us["total"], us["reviewed"]) == (51, 51)
+    # an instrument citing only news is listed; one citing EUR-Lex is not
+    listed = {row["instrument"] for row in report["instruments_without_primary_source"]}
+    assert "eu-csa-directive-2011" not in listed
+    # Tottori records two adoptions on different dates: a possible conflict
+    conflicts = {row["instrument"]: row["reasons"] for row in report["possible_conflicts"]}
+    tottori = Instrument.objects.get(jurisdiction__code="JP-31").slug
+    assert any("more than one date" in r for r in conflicts[tottori])
+
+
+def test_verifying_an_assessment_takes_it_out_of_the_stale_count(seeded):
+    before = build_report()["summary"]["assessments_stale"]
+    Assessment.objects.filter(pk=Assessment.objects.first().pk).update(
+        verified_on=__import__("datetime").date.today()
+    )
+    assert build_report()["summary"]["assessments_stale"] == before - 1
+
+
+def test_command_prints_the_summary_and_json(seeded):
+    out = io.StringIO()
+    call_command("data_report", stdout=out)
+    text = out.getvalue()
+    assert "EU members: 27 (27 reviewed, 0 in progress, 0 not researched)" in text
+    assert "Research status by UN M49 region" in text
+    out = io.StringIO()
+    call_command("data_report", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert set(data) >= {"summary", "research_status_by_bloc", "possible_conflicts"}
+
+
+def test_command_rejects_a_bad_date(db):
+    with pytest.raises(CommandError, match="--as-of"):
+        call_command("data_report", "--as-of", "2024-02-30", stdout=io.StringIO())
+
+
+def test_admin_page_for_staff_only(seeded, client, django_user_model):
+    url = "/admin/data-report/"
+    assert client.get(url).status_code == 302  # to the login page
+    staff = django_user_model.objects.create_user("plain", password="x", is_staff=True)
+    client.force_login(staff)
+    assert client.get(url).status_code == 403
+    admin_user = django_user_model.objects.create_superuser("boss", "b@example.org", "x")
+    client.force_login(admin_user)
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Data quality report" in html
+    assert "Possible conflicts between sources" in html
+    assert client.get(url + "?as_of=not-a-date").status_code == 200
