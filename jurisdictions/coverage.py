@@ -234,15 +234,21 @@ def life_order_key(step: StepLike) -> tuple:
     return (step.date, STATUS_SEQUENCE.get(step.status, 0), step.pk or 0)
 
 
-def status_as_of(steps: Iterable[StepLike], as_of: datetime.date) -> str | None:
-    """The status of the latest step dated on or before ``as_of`` (ties broken by life order),
-    or None when no step is that old."""
+def step_as_of(steps: Iterable[StepLike], as_of: datetime.date) -> StepLike | None:
+    """The latest step dated on or before ``as_of`` (ties broken by life order), or None when
+    no step is that old."""
     current = None
     for step in sorted(steps, key=life_order_key):
         if step.date > as_of:
             break
-        current = step.status
+        current = step
     return current
+
+
+def status_as_of(steps: Iterable[StepLike], as_of: datetime.date) -> str | None:
+    """The status of :func:`step_as_of`, or None when no step is that old."""
+    step = step_as_of(steps, as_of)
+    return step.status if step is not None else None
 
 
 def approximate_as_of(steps: Iterable[StepLike], as_of: datetime.date) -> bool:
