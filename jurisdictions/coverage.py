@@ -39,7 +39,8 @@ effective value is not ``yes`` (:func:`gaps`).
 
 Queries: :func:`compute` reads the database in a fixed number of queries whatever the number of
 jurisdictions, criteria or instruments (the hierarchy, the memberships, the assessments with
-their instruments, the status events, and the two kinds of citations), plus one query for each
+their instruments, the status events, and for each of the two kinds of citations the links, then
+the sources they name), plus one query for each
 of ``jurisdictions`` and ``criteria`` given as unevaluated querysets. Everything else is pure
 Python over plain values.
 """
@@ -73,6 +74,7 @@ from .models import (
     Criterion,
     InstrumentSource,
     Jurisdiction,
+    Source,
     StatusEvent,
 )
 
@@ -97,8 +99,10 @@ _ANCESTOR_LOOKUPS = (
     "parent__parent__parent__parent",
 )
 
-# Above this many ids an IN list costs more than it saves (and nears SQLite's limit on query
-# parameters): the query then reads the whole table and the Python side ignores the rest.
+# Above this many jurisdiction ids an IN list costs more than it saves (and nears SQLite's limit
+# on query parameters): the query then reads every jurisdiction's rows and the Python side
+# ignores the rest. Such a selection is most of the world anyway; instruments, assessments and
+# citations are never listed by id, but selected by subqueries (see _load_assessments).
 _MAX_IN = 500
 
 
@@ -371,28 +375,54 @@ def _source_dict(url, title, publisher, kind) -> dict:
     return {"url": url, "title": title, "publisher": publisher, "kind": kind}
 
 
+def _citations(links, owner: str) -> dict[int, list[dict]]:
+    """{owner id: [source dict, ...]} for the citation rows ``links`` (a queryset of a
+    citation through-model), in the order they were attached — two queries.
+
+    The links, then the sources they name, each read by its own index: joined in one query,
+    SQLite with planner statistics (``ANALYZE``) scans the whole source table probing the
+    links per source (bench/FINDINGS.md §3: 2.4 s instead of 0.05 s at the small scale).
+    """
+    pairs = list(links.order_by("pk").values_list(owner, "source_id"))
+    sources = {
+        pk: _source_dict(*source)
+        for pk, *source in Source.objects.filter(pk__in=links.values("source_id"))
+        .order_by()
+        .values_list("pk", "url", "title", "publisher", "kind")
+    }
+    cited: dict[int, list[dict]] = defaultdict(list)
+    for owner_id, source_id in pairs:
+        if source_id in sources:  # not unlinked and deleted between the two reads
+            cited[owner_id].append(sources[source_id])
+    return cited
+
+
 def _load_assessments(
     jurisdiction_ids: set[int], criterion_ids: list[int]
 ) -> dict[tuple[int, int], list[_Assessment]]:
     """{(jurisdiction id, criterion id): [assessment, ...]} with instruments, their status
-    events and the citations — four queries."""
-    rows = (
-        _limit(Assessment.objects.order_by("pk"), "instrument__jurisdiction_id", jurisdiction_ids)
-        .filter(criterion_id__in=criterion_ids)
-        .values_list(
-            "pk",
-            "criterion_id",
-            "value",
-            "pinpoint",
-            "commencement_date",
-            "instrument_id",
-            "instrument__slug",
-            "instrument__short_name",
-            "instrument__title",
-            "instrument__jurisdiction_id",
-            "instrument__jurisdiction__code",
-            "instrument__jurisdiction__kind",
-        )
+    events and the citations — six queries.
+
+    The status events and citations are selected by subqueries of the assessments' query, so
+    the database keeps to the selection with its indexes however many instruments it holds
+    (bench/FINDINGS.md §4).
+    """
+    selected = _limit(
+        Assessment.objects.order_by(), "instrument__jurisdiction_id", jurisdiction_ids
+    ).filter(criterion_id__in=criterion_ids)
+    rows = selected.order_by("pk").values_list(
+        "pk",
+        "criterion_id",
+        "value",
+        "pinpoint",
+        "commencement_date",
+        "instrument_id",
+        "instrument__slug",
+        "instrument__short_name",
+        "instrument__title",
+        "instrument__jurisdiction_id",
+        "instrument__jurisdiction__code",
+        "instrument__jurisdiction__kind",
     )
     instruments: dict[int, _Instrument] = {}
     assessments: dict[int, _Assessment] = {}
@@ -419,8 +449,11 @@ def _load_assessments(
             )
         assessments[pk] = _Assessment(pk, instrument, criterion_id, value, pinpoint, commencement)
 
-    events = _limit(StatusEvent.objects.order_by(), "instrument_id", instruments).values_list(
-        "instrument_id", "date", "status", "date_precision", "pk"
+    instrument_ids = selected.values("instrument_id")
+    events = (
+        StatusEvent.objects.filter(instrument_id__in=instrument_ids)
+        .order_by()
+        .values_list("instrument_id", "date", "status", "date_precision", "pk")
     )
     for instrument_id, date, status, precision, pk in events:
         if instrument_id in instruments:
@@ -428,24 +461,16 @@ def _load_assessments(
     for instrument in instruments.values():
         instrument.steps.sort(key=life_order_key)
 
-    cited: dict[int, list[dict]] = defaultdict(list)
-    for assessment_id, *source in _limit(
-        AssessmentSource.objects.order_by("pk"), "assessment_id", assessments
-    ).values_list(
-        "assessment_id", "source__url", "source__title", "source__publisher", "source__kind"
-    ):
-        cited[assessment_id].append(_source_dict(*source))
+    cited = _citations(
+        AssessmentSource.objects.filter(assessment_id__in=selected.values("pk")), "assessment_id"
+    )
     for assessment_id, sources in cited.items():
         if assessment_id in assessments:
             assessments[assessment_id].sources = tuple(sources)
 
-    cited = defaultdict(list)
-    for instrument_id, *source in _limit(
-        InstrumentSource.objects.order_by("pk"), "instrument_id", instruments
-    ).values_list(
-        "instrument_id", "source__url", "source__title", "source__publisher", "source__kind"
-    ):
-        cited[instrument_id].append(_source_dict(*source))
+    cited = _citations(
+        InstrumentSource.objects.filter(instrument_id__in=instrument_ids), "instrument_id"
+    )
     for instrument_id, sources in cited.items():
         if instrument_id in instruments:
             instruments[instrument_id].sources = tuple(sources)
@@ -592,7 +617,7 @@ def compute(
     ``datetime.date`` (a ``datetime`` is cut to its date); ``scope`` is ``"applicable"`` or
     ``"own"`` (``choices.Scope``).
 
-    Reads the database in six queries whatever the sizes (module docstring). Raises
+    Reads the database in eight queries whatever the sizes (module docstring). Raises
     ``TypeError`` when ``as_of`` is not a date and ``ValueError`` for an unknown scope.
     """
     as_of = _check_as_of(as_of)
