@@ -40,6 +40,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import choices, editorial, resources
@@ -355,6 +356,9 @@ class EditorialImportExportMixin(ImportExportMixin):
     needs the add and change permissions; an import is all or nothing (a file with one bad row
     changes nothing, also at the confirmation step); each imported row gets a history record
     naming the importer and the file."""
+
+    import_formats = [base_formats.CSV, base_formats.XLSX]
+    export_formats = [base_formats.CSV, base_formats.XLSX]
 
     def has_import_permission(self, request):
         opts = self.opts

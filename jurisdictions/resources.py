@@ -123,6 +123,24 @@ class LegalDataResource(resources.ModelResource):
             if isinstance(row[key], str):
                 row[key] = row[key].strip()
 
+    def get_or_init_instance(self, instance_loader, row):
+        # The key columns are read before anything else: name each bad one (the library would
+        # report the first as an error of the whole row).
+        errors = {}
+        for field in self.get_import_id_fields():
+            resource_field = self.fields[field]
+            try:
+                resource_field.clean(row)
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+            except (ValueError, KeyError) as exc:
+                errors.setdefault(resource_field.column_name, []).append(
+                    str(exc) if not isinstance(exc, KeyError) else "This column is missing."
+                )
+        if errors:
+            raise ValidationError(errors)
+        return super().get_or_init_instance(instance_loader, row)
+
     def after_init_instance(self, instance, new, row, **kwargs):
         # The version the spreadsheet was exported at, checked before anything is written.
         given = row.get("version")

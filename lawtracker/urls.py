@@ -1,7 +1,9 @@
-"""Root URLs: admin, API v1, OpenAPI schema and docs, health, pages."""
+"""Root URLs: admin, API v1, OpenAPI schema and docs, health, the Atom feed of changes, pages."""
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from jurisdictions.feeds import ChangesFeed
 
 from jurisdictions.quality_admin import data_report_view
 
@@ -16,5 +18,6 @@ urlpatterns = [
     # Content-Security-Policy can forbid them.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("feeds/changes/", ChangesFeed(), name="changes-feed"),
     path("", include("jurisdictions.urls")),
 ]
