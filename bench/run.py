@@ -621,21 +621,32 @@ def run(scale: str, only: list[str] | None) -> list[dict]:
 
 
 def projected_skips(scale: str, vendor: str) -> dict[str, str]:
-    """Scenarios whose lawtracker request, projected linearly from the previous scale's result
-    in results.json (x10), would take longer than SKIP_PROJECTED_S: {scenario: note}."""
-    previous = {"medium": "small", "large": "medium"}.get(scale)
-    if not previous or not RESULTS.exists():
+    """Scenarios whose lawtracker request, projected linearly (x10 per scale) from the largest
+    smaller scale measured in results.json, would take longer than SKIP_PROJECTED_S, or that a
+    smaller scale already skipped: {scenario: note}."""
+    order = ["small", "medium", "large"]
+    smaller = order[: order.index(scale)] if scale in order else []
+    if not smaller or not RESULTS.exists():
         return {}
+    rows = json.loads(RESULTS.read_text())
     skips = {}
-    for row in json.loads(RESULTS.read_text()):
-        if row.get("scale") != previous or row.get("database") != vendor:
-            continue
-        ms = row.get("lawtracker_ms")
-        if ms and ms * 10 / 1000 > SKIP_PROJECTED_S:
-            skips[row["scenario"]] = (
-                f"not run: {ms / 1000:.0f} s at {previous} projects to {ms / 100:.0f} s here "
-                f"(linear), over the {SKIP_PROJECTED_S:.0f} s bound"
-            )
+    for name in SCENARIOS:
+        for previous in reversed(smaller):
+            row = next((r for r in rows if r.get("scale") == previous
+                        and r.get("database") == vendor and r.get("scenario") == name), None)
+            if row is None:
+                continue
+            ms = row.get("lawtracker_ms")
+            factor = 10 ** (order.index(scale) - order.index(previous))
+            if ms is None and "not run" in (row.get("note") or ""):
+                skips[name] = f"not run: skipped at {previous} already (projected too long)"
+            elif ms and ms * factor / 1000 > SKIP_PROJECTED_S:
+                skips[name] = (
+                    f"not run: {ms / 1000:.0f} s at {previous} projects to "
+                    f"{ms * factor / 1000:.0f} s here (linear), over the "
+                    f"{SKIP_PROJECTED_S:.0f} s bound"
+                )
+            break
     return skips
 
 
