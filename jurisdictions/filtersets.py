@@ -960,6 +960,11 @@ class AssessmentFilterSet(LawtrackerFilterSet):
     verified_by = filters.CharFilter(
         field_name="verified_by__username", help_text="Username of the verifier."
     )
+    stale = StrictBooleanFilter(
+        method="filter_stale",
+        help_text="true: answers never verified, or verified more than LAWTRACKER_STALE_DAYS "
+        "(default 365) days before today (UTC); false: verified since.",
+    )
     source = KeyFilter(
         model=Source, key="url", noun="source URL", method="filter_source",
         help_text="The URL of a source the assessment cites.",
@@ -1000,6 +1005,14 @@ class AssessmentFilterSet(LawtrackerFilterSet):
 
     def filter_source(self, queryset, name, value):
         return queryset.filter(pk__in=value.assessment_citations.values("assessment"))
+
+    def filter_stale(self, queryset, name, value):
+        from .editorial import stale_days
+
+        days, now = stale_days(), today()
+        if value:
+            return queryset.stale(days, now)
+        return queryset.filter(verified_on__gte=now - datetime.timedelta(days=days))
 
 
 class SourceFilterSet(LawtrackerFilterSet):

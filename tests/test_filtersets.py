@@ -170,6 +170,10 @@ CASES = [
     ("assessment-list", {"verified_after": "2026-01-01"}, {"kr-2024-amendment possession"}),
     ("assessment-list", {"verified_before": "2025-01-01"}, NONE),
     ("assessment-list", {"verified_by": "editor"}, {"kr-2024-amendment possession"}),
+    # Never verified: stale whatever today's date (fresh/stale by age: test_editorial_api.py).
+    ("assessment-list", {"stale": "true", "instrument": "kr-act"},
+     {"kr-act possession", "kr-act production"}),
+    ("assessment-list", {"stale": "false", "instrument": "kr-act"}, NONE),
     ("assessment-list", {"source": NEWS}, {"kr-2024-amendment possession"}),
     ("assessment-list", {"created_after": "2000-01-01"}, ALL),
     ("assessment-list", {"created_before": "2000-01-01"}, NONE),

@@ -181,6 +181,10 @@ class ChangesParams(forms.Form):
         choices=[("created", "created"), ("changed", "changed"), ("deleted", "deleted")],
         required=False,
     )
+    jurisdiction = _codes_field(
+        "Only changes to these jurisdictions' data (comma-separated codes): themselves, their "
+        "memberships, instruments and what hangs on them, events involving them."
+    )
     page = forms.CharField(required=False)
     page_size = forms.CharField(required=False)
 
@@ -689,12 +693,56 @@ HISTORY = (
 HISTORY_BY_NAME = {spec.name: spec for spec in HISTORY}
 CHANGE_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 CHANGE_SYMBOLS = {name: symbol for symbol, name in CHANGE_TYPES.items()}
-COLUMNS = ("c_model", "c_key", "c_object", "c_date", "c_type", "c_user", "c_hid")
+COLUMNS = ("c_model", "c_key", "c_object", "c_date", "c_type", "c_user", "c_hid", "c_reason")
 
 
-def history_rows(specs, since, until, types):
+def _events_of(ids, prefix=""):
+    """Events (through ``prefix``) involving the jurisdictions ``ids`` or of their instruments."""
+    involved = EventJurisdiction.objects.filter(jurisdiction__in=ids).values("event")
+    return Q(**{f"{prefix}id__in" if prefix else "id__in": involved}) | Q(
+        **{f"{prefix}instrument__jurisdiction__in": ids}
+    )
+
+
+# Which historical rows concern the jurisdictions ``ids`` (``changes?jurisdiction=``). Rows
+# under an instrument follow it through the live instrument; sources and criteria belong to no
+# jurisdiction.
+JURISDICTION_OF = {
+    "jurisdiction": lambda ids: Q(id__in=ids),
+    "bloc_membership": lambda ids: Q(member__in=ids) | Q(bloc__in=ids),
+    "instrument": lambda ids: Q(jurisdiction__in=ids),
+    "identifier": lambda ids: Q(instrument__jurisdiction__in=ids),
+    "instrument_amendment": lambda ids: Q(amending__jurisdiction__in=ids)
+    | Q(amended__jurisdiction__in=ids),
+    "status_event": lambda ids: Q(instrument__jurisdiction__in=ids),
+    "assessment": lambda ids: Q(instrument__jurisdiction__in=ids),
+    "event": lambda ids: _events_of(ids),
+    "event_jurisdiction": lambda ids: Q(jurisdiction__in=ids),
+    "instrument_source": lambda ids: Q(instrument__jurisdiction__in=ids),
+    "status_event_source": lambda ids: Q(status_event__instrument__jurisdiction__in=ids),
+    "assessment_source": lambda ids: Q(assessment__instrument__jurisdiction__in=ids),
+    "event_source": lambda ids: _events_of(ids, "event__"),
+}
+
+
+def _history_columns(spec, rows):
+    return rows.annotate(
+        c_model=Value(spec.name, output_field=CharField()),
+        c_key=spec.key_expression(),
+        c_object=F("id"),
+        c_date=F("history_date"),
+        c_type=F("history_type"),
+        c_user=F("history_user__username"),
+        c_hid=F("history_id"),
+        c_reason=F("history_change_reason"),
+    ).values(*COLUMNS)
+
+
+def history_rows(specs, since, until, types, jurisdictions=None):
     """One ``UNION ALL`` over the history tables of ``specs``: ``(model, key, object id, date,
-    change symbol, username, history id)`` rows changed in [since, until), newest first."""
+    change symbol, username, history id, reason)`` rows changed in [since, until), newest
+    first; with ``jurisdictions`` (a list of ``Jurisdiction`` ids), only rows concerning them
+    (``JURISDICTION_OF``)."""
     parts = []
     for spec in specs:
         rows = spec.model.history.model.objects.order_by().filter(history_date__lt=until)
@@ -702,17 +750,14 @@ def history_rows(specs, since, until, types):
             rows = rows.filter(history_date__gte=since)
         if types:
             rows = rows.filter(history_type__in=types)
-        parts.append(
-            rows.annotate(
-                c_model=Value(spec.name, output_field=CharField()),
-                c_key=spec.key_expression(),
-                c_object=F("id"),
-                c_date=F("history_date"),
-                c_type=F("history_type"),
-                c_user=F("history_user__username"),
-                c_hid=F("history_id"),
-            ).values(*COLUMNS)
-        )
+        if jurisdictions is not None:
+            if spec.name not in JURISDICTION_OF:
+                continue
+            rows = rows.filter(JURISDICTION_OF[spec.name](jurisdictions))
+        parts.append(_history_columns(spec, rows))
+    if not parts:  # only kinds of rows that belong to no jurisdiction were asked for
+        spec = HISTORY[0]
+        parts.append(_history_columns(spec, spec.model.history.model.objects.none()))
     union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     return union.order_by("-c_date", "c_model", "-c_hid")
 
@@ -749,6 +794,13 @@ class ChangesView(AnalysisView):
                                                       "enum": list(CHANGE_SYMBOLS)}},
                 explode=False, description="Only these kinds of change.",
             ),
+            OpenApiParameter(
+                "jurisdiction", {"type": "array", "items": {"type": "string"}}, explode=False,
+                description="Jurisdiction codes (any case): only changes to their data — the "
+                "jurisdiction, its bloc memberships, its instruments with their identifiers, "
+                "amendment links, status events, assessments and citations, and the events "
+                "involving it. Sources and criteria belong to no jurisdiction and are left out.",
+            ),
             OpenApiParameter("page", OpenApiTypes.INT, description="A page number."),
             OpenApiParameter(
                 "page_size", OpenApiTypes.INT,
@@ -778,6 +830,9 @@ class ChangesView(AnalysisView):
                             ),
                             "date": serializers.DateTimeField(),
                             "user": serializers.CharField(allow_null=True),
+                            "reason": serializers.CharField(
+                                allow_null=True, help_text="Why, as the editor recorded it."
+                            ),
                             "url": serializers.URLField(allow_null=True),
                         },
                         many=True,
@@ -795,7 +850,12 @@ class ChangesView(AnalysisView):
         )
         specs = [HISTORY_BY_NAME[n] for n in data.get("model") or []] or list(HISTORY)
         types = [CHANGE_SYMBOLS[c] for c in data.get("change") or []]
-        rows = history_rows(specs, since, until, types)
+        codes = data.get("jurisdiction") or None
+        ids = (
+            list(Jurisdiction.objects.filter(code__in=codes).values_list("pk", flat=True))
+            if codes else None
+        )
+        rows = history_rows(specs, since, until, types, ids)
         context = self.context()
 
         def shape(row):
@@ -808,6 +868,7 @@ class ChangesView(AnalysisView):
                 "change_type": CHANGE_TYPES.get(row["c_type"], row["c_type"]),
                 "date": row["c_date"].isoformat().replace("+00:00", "Z"),
                 "user": row["c_user"],
+                "reason": row["c_reason"],
                 "url": (
                     spec.url(context, row["c_key"], row["c_object"])
                     if row["c_type"] != "-"
@@ -819,7 +880,8 @@ class ChangesView(AnalysisView):
             # The +/~/- symbols are left out: a cell starting with + or - would be quoted
             # against formula injection, change_type says the same in words.
             columns = [Column(n) for n in
-                       ("date", "change_type", "model", "key", "object_id", "user", "url")]
+                       ("date", "change_type", "model", "key", "object_id", "user", "reason",
+                        "url")]
             return csv_response(
                 f"changes-{as_of.isoformat()}.csv",
                 [c.header for c in columns],
@@ -837,6 +899,7 @@ class ChangesView(AnalysisView):
                     "as_of": as_of,
                     "model": data.get("model"),
                     "change": data.get("change"),
+                    "jurisdiction": data.get("jurisdiction"),
                     "page": request.query_params.get("page"),
                     "page_size": request.query_params.get("page_size"),
                 }

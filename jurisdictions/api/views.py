@@ -1,4 +1,5 @@
-"""The collections of the API: thin read-only viewsets (writes come with the editorial API).
+"""The collections of the API: thin viewsets, public to read; writes for editors with the
+model permission, validated like the admin and guarded by ETag/If-Match (``writes.py``).
 
 Each viewset names its query shape (``queryset``, loading every relation its serializer shows in
 a fixed number of queries), its serializer, its FilterSet and, for ``format=csv``, its flat
@@ -49,6 +50,7 @@ from .analysis import TIMELINE_COLUMNS, timeline_items
 from .pagination import Pagination
 from .params import BadRequest, StrictParametersMixin, permalink
 from .renderers import Column, CSVRenderer, csv_response, table
+from .writes import EditorialWriteMixin
 from .schema import (
     AS_OF_PARAMETER,
     LIST_FORMAT_PARAMETER,
@@ -82,9 +84,9 @@ class StrictFilterBackend(DjangoFilterBackend):
         return filterset.qs
 
 
-class CollectionViewSet(StrictParametersMixin, viewsets.ReadOnlyModelViewSet):
-    """Read-only collection: strict parameters, lookups by public key, CSV of every filtered
-    row.
+class CollectionViewSet(EditorialWriteMixin, StrictParametersMixin, viewsets.ModelViewSet):
+    """A collection: strict parameters, lookups by public key, CSV of every filtered row;
+    writes through :class:`~jurisdictions.api.writes.EditorialWriteMixin`.
 
     Subclasses set ``queryset``, ``serializer_class``, ``filterset_class``, ``lookup_field``
     (``key_case``: ``upper``, ``lower`` or None for as-is) and ``csv_columns()``.
