@@ -188,6 +188,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The enum hook is drf-spectacular's default; public_reads writes the API's reading rules
+    # into every GET operation (jurisdictions/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "jurisdictions.api.schema.public_reads",
+    ],
     # One name per vocabulary, so that every schema field using it shares one enum component.
     "ENUM_NAME_OVERRIDES": {
         "AssessmentValueEnum": "jurisdictions.choices.AssessmentValue",

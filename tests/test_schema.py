@@ -120,7 +120,8 @@ def test_answers_are_described_with_their_shapes(schema):
         "none", "no", "unclear", "partial", "not_researched"
     }
     instruments = operation(schema, "/api/v1/instruments/")["responses"]["200"]["content"]
-    assert set(instruments) == {"application/json", "text/csv"}
+    # text/html: format=api, the browsable API (schema.public_reads).
+    assert set(instruments) == {"application/json", "text/csv", "text/html"}
     page = components["PaginatedInstrumentList"]["properties"]
     assert {"count", "next", "previous", "results"} <= set(page)
     instrument = components["Instrument"]["properties"]

@@ -39,9 +39,9 @@ class Pagination(PageNumberPagination):
         except ValidationError as exc:
             raise BadRequest({"page_size": messages_of(exc)}, self._accepted(self._view))
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def check_parameters(self, request, view=None) -> tuple[int, int]:
+        """``(page number, page size)``; raises :class:`BadRequest` naming a malformed one."""
         self._view = view
-        self.request = request
         page_size = self.get_page_size(request)
         raw = request.query_params.get(self.page_query_param)
         number = 1
@@ -50,6 +50,11 @@ class Pagination(PageNumberPagination):
                 number = parse_positive_int(raw, "page")
             except ValidationError as exc:
                 raise BadRequest({"page": messages_of(exc)}, self._accepted(view))
+        return number, page_size
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        number, page_size = self.check_parameters(request, view)
         paginator = self.django_paginator_class(queryset, page_size)
         if number > paginator.num_pages:
             raise BadRequest(

@@ -30,6 +30,10 @@ from ..filtersets import IsoDateField, today
 # text (a 500 if it reached a query).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
+# Longer values are refused before any query: SQLite cannot even run a LIKE pattern of 50 000
+# bytes (a search of that length was a database error), and no code list needs this much.
+MAX_VALUE_LENGTH = 10_000
+
 FORMAT_DESCRIPTION = (
     "json (default), api (browsable HTML) or csv (UTF-8 with a byte-order mark; on lists every "
     "filtered row, not one page). Accept: text/csv works too."
@@ -58,11 +62,15 @@ def messages_of(exc: ValidationError) -> list[str]:
 def parse_positive_int(value: str, name: str) -> int:
     """A positive decimal integer (1, 2, …); raises ``ValidationError`` naming ``name``."""
     text = str(value).strip()
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise ValidationError(f"{name} must be a positive whole number; got {value!r}.")
-    if len(text) > 9:
-        raise ValidationError(f"{name} is too large; got {value!r}.")
-    return int(text)
+    if not text.isascii() or not text.isdigit():
+        raise ValidationError(f"{name} must be a positive whole number; got {value[:40]!r}.")
+    # Measured before int(): Python refuses to convert more than 4300 digits (issue 7).
+    digits = text.lstrip("0") or "0"
+    if len(digits) > 9:
+        raise ValidationError(f"{name} is too large; got {value[:40]!r}.")
+    if int(digits) < 1:
+        raise ValidationError(f"{name} must be a positive whole number; got {value[:40]!r}.")
+    return int(digits)
 
 
 def parse_as_of(value: str | None) -> datetime.date:
@@ -106,7 +114,11 @@ class StrictParametersMixin:
         return self.csv_formats
 
     def initial(self, request, *args, **kwargs):
-        self.check_parameters(request)
+        # An undeclared method (TRACE) is a 405 whatever its query: dispatch answers it next.
+        if request.method.lower() in self.http_method_names and hasattr(
+            self, request.method.lower()
+        ):
+            self.check_parameters(request)
         super().initial(request, *args, **kwargs)
 
     def check_parameters(self, request) -> None:
@@ -123,6 +135,8 @@ class StrictParametersMixin:
                 ]
             elif any(CONTROL_CHARACTERS.search(v) for v in params.getlist(name)):
                 errors[name] = ["Contains a control character."]
+            elif any(len(v) > MAX_VALUE_LENGTH for v in params.getlist(name)):
+                errors[name] = [f"Longer than {MAX_VALUE_LENGTH} characters."]
         fmt = params.get("format")
         if "format" in params and fmt not in self.accepted_formats():
             errors["format"] = [f"{fmt!r} is not one of: {', '.join(self.accepted_formats())}."]

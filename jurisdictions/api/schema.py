@@ -204,3 +204,80 @@ TIMELINE_SCHEMA = inline_serializer(
         ),
     },
 )
+
+
+# --- what the generated schema cannot know (found by schemathesis, issue 7) ---------------------
+NO_CONTROL_CHARACTERS = r"^[^\u0000-\u001f\u007f]*$"
+
+# Addresses as the research wrote them: http(s) (the database checks it), but not always a
+# strict URI or IRI (non-ASCII characters, an unencoded quote), so no "format".
+SOURCE_URL = {"type": "string", "maxLength": 2000, "pattern": "^[hH][tT][tT][pP][sS]?://.+$",
+              "description": "An http(s) address, as the source gives it (non-ASCII "
+              "characters kept)."}
+
+
+def public_reads(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook (``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``):
+    the rules every read of the API follows, written into each GET operation.
+
+    - Reading is public: ``{}`` joins the security requirements (a login is optional).
+    - ``format=api`` answers the browsable API in HTML, whatever the status.
+    - No value may hold a control character.
+    - An optional query parameter given empty is the same as absent, except ``format``
+      (``allowEmptyValue``); a required one must not be empty; ``page`` and ``page_size``
+      count from 1.
+    - Sources' addresses are http(s) addresses as the research wrote them, not always strict
+      URIs (pages whose addresses are in Chinese, Arabic, …); an archive or official address
+      may be empty.
+    """
+    for operations in result.get("paths", {}).values():
+        operation = operations.get("get")
+        if not operation:
+            continue
+        security = operation.setdefault("security", [])
+        if {} not in security:
+            security.append({})
+        formats = []
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") != "query":
+                continue
+            schema = parameter.setdefault("schema", {})
+            items = schema.get("items", {})
+            if schema.get("type") == "array" and items.get("type") == "string" and \
+                    "enum" not in items:
+                # A comma-separated list of free strings is one string on the wire: documented
+                # so, since schemathesis reads a number there as a wrongly typed array item.
+                schema = parameter["schema"] = {"type": "string"}
+                parameter.pop("explode", None)
+                parameter.pop("style", None)
+                parameter["description"] = (parameter.get("description", "") + " Several "
+                                             "values are comma-separated.").strip()
+            # Control characters are refused in every value (api/params.py).
+            text = schema.get("items", schema)
+            if text.get("type") == "string" and "enum" not in text and "format" not in text:
+                text.setdefault("pattern", NO_CONTROL_CHARACTERS)
+            if parameter["name"] == "format":
+                formats = schema.get("enum", [])
+            elif parameter.get("required"):
+                schema.setdefault("minLength", 1)
+            else:
+                parameter["allowEmptyValue"] = True
+            if parameter["name"] in ("page", "page_size"):
+                schema["minimum"] = 1
+        if "api" in formats:
+            for response in operation.get("responses", {}).values():
+                response.setdefault("content", {}).setdefault(
+                    "text/html", {"schema": {"type": "string"}})
+    components = result.get("components", {}).get("schemas", {})
+    for name, component in components.items():
+        properties = component.get("properties", {})
+        if (name.startswith("Source") or name == "CitedSource") and "url" in properties:
+            properties["url"] = {**properties["url"], **SOURCE_URL}
+            properties["url"].pop("format", None)
+        for field in ("archived_url", "official_url"):
+            if field in properties:
+                properties[field] = {**properties[field], **SOURCE_URL,
+                                     "pattern": "^([hH][tT][tT][pP][sS]?://.+)?$",
+                                     "description": "An http(s) address, or empty."}
+                properties[field].pop("format", None)
+    return result

@@ -149,6 +149,8 @@ class CollectionViewSet(EditorialWriteMixin, StrictParametersMixin, viewsets.Mod
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
         if self.wants_csv():
+            # CSV ignores the pages, but a malformed page or page_size is still a 400.
+            self.paginator.check_parameters(request, self)
             return self.csv_list(queryset)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.serialize(page))
@@ -312,7 +314,7 @@ class InstrumentViewSet(CollectionViewSet):
     serializer_class = api.InstrumentSerializer
     filterset_class = InstrumentFilterSet
     lookup_field = "slug"
-    lookup_value_regex = "[A-Za-z0-9-]{1,120}"
+    lookup_value_regex = "[A-Za-z0-9_-]{1,120}"  # SlugField: _ too
     key_case = "lower"
     uses_as_of = True
     csv_name = "instruments"
@@ -496,7 +498,7 @@ class EventViewSet(CollectionViewSet):
     serializer_class = api.EventSerializer
     filterset_class = EventFilterSet
     lookup_field = "slug"
-    lookup_value_regex = "[A-Za-z0-9-]{1,160}"
+    lookup_value_regex = "[A-Za-z0-9_-]{1,160}"  # SlugField: _ too
     key_case = "lower"
     csv_name = "events"
 
