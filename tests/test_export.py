@@ -64,3 +64,9 @@ def test_queries_per_batch_are_fixed(client, seeded, monkeypatch):
     one_batch = queries(total + 1)
     two_batches = queries((total + 1) // 2)
     assert two_batches - one_batch == 4  # steps, assessments, identifiers, sources
+
+
+def test_the_instruments_csv_is_served_by_the_fast_export():
+    from jurisdictions.api import export, views
+
+    assert views.InstrumentViewSet.csv_list is export.csv_list

@@ -318,6 +318,7 @@ class InstrumentViewSet(CollectionViewSet):
     key_case = "lower"
     uses_as_of = True
     csv_name = "instruments"
+    from .export import csv_list  # CSV from plain values, not the serializer (export.py)
 
     def csv_queryset(self, queryset):
         # The CSV shows assessment values, identifiers and the instrument's own sources, not
