@@ -596,3 +596,23 @@ def test_csv_ignores_pages_but_still_refuses_malformed_ones(client, hostile_worl
 def test_an_undeclared_method_is_405_whatever_its_query(client, hostile_world):
     response = client.generic("TRACE", "/api/v1/criteria/?ordering=-label&no_such_parameter=1")
     assert response.status_code == 405
+
+
+def test_formula_payloads_are_neutralised_in_the_admin_spreadsheet_exports(hostile_world):
+    """The editors' CSV exports (django-import-export), written by the admin's export action."""
+    from import_export.formats import base_formats
+
+    from jurisdictions import resources
+
+    exports = [resources.SourceResource, resources.InstrumentResource,
+               resources.StatusEventResource, resources.AssessmentResource]
+    carried = 0
+    for resource in exports:
+        text = base_formats.CSV().export_data(resource().export())
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        assert len(rows) > 1, resource
+        for row in rows[1:]:
+            for cell in row:
+                assert not cell.startswith(FORMULA_STARTS), (resource.__name__, cell)
+                carried += cell.startswith("'")
+    assert carried > 100
