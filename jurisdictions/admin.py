@@ -363,7 +363,7 @@ class EditorialImportExportMixin(ImportExportMixin):
     def has_import_permission(self, request):
         opts = self.opts
         return request.user.has_perms(
-            [f"{opts.app_label}.add_{opts.model_name}", f"{opts.app_label}.change_{opts.model_name}"]
+            [f"{opts.app_label}.{action}_{opts.model_name}" for action in ("add", "change")]
         )
 
     def has_export_permission(self, request):

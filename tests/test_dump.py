@@ -44,7 +44,8 @@ def add_editorial_data():
     rita = User.objects.create_user("rita", first_name="Rita", email="rita@example.org")
     ana = User.objects.create_user("ana")
     kr = F.jurisdiction("KR")
-    kr.research_status, kr.last_reviewed_on, kr.reviewed_by = "reviewed", datetime.date(2026, 1, 2), rita
+    kr.research_status, kr.last_reviewed_on = "reviewed", datetime.date(2026, 1, 2)
+    kr.reviewed_by = rita
     editorial.stamp(kr, rita, "reviewed").save()
     old = F.instrument("KR", slug="zz-old-act", title="Old act")
     new = F.instrument("KR", slug="zz-new-act", title="New act", summary="São Paulo ünïcode")

@@ -402,3 +402,17 @@ def test_twenty_concurrent_writers_with_one_etag_land_exactly_one_write(django_u
     act.refresh_from_db()
     assert act.version == 2 and act.title.startswith("Writer ")
     assert Instrument.history.filter(id=act.pk, history_type="~").count() == 1
+
+
+def test_the_browsable_api_offers_editors_the_write_forms(act, client, django_user_model):
+    user = django_user_model.objects.create_user("ses")
+    user.groups.add(Group.objects.get(name="editor"))
+    client.force_login(user)
+    for url in (reverse("api:instrument-list"), detail("instrument", slug="kr-act")):
+        response = client.get(url, {"format": "api"})
+        assert response.status_code == 200, url
+        assert b"PATCH" in response.content or b"POST" in response.content
+    response = client.options(detail("instrument", slug="kr-act"))
+    assert response.status_code == 200
+    assert "PUT" in response.json()["actions"]
+    assert "jurisdiction" in response.json()["actions"]["PUT"]

@@ -40,7 +40,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import F, ProtectedError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly
@@ -615,6 +620,11 @@ WRITE_ERROR = OpenApiResponse(
 )
 
 
+# DRF itself answers a refused login, a missing permission and an unknown key, with
+# {"detail": message} (found by schemathesis, issue 7).
+DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
+
+
 def write_schema(noun: str, read_serializer, write_serializer, path_key: str) -> dict:
     """``extend_schema_view`` arguments documenting a collection's writes (``path_key``: the
     name of the detail path's parameter: ``code``, ``slug`` or ``id``)."""
@@ -625,13 +635,13 @@ def write_schema(noun: str, read_serializer, write_serializer, path_key: str) ->
     errors = {
         400: OpenApiResponse(WRITE_ERROR.response, description="Invalid body or header, "
                              "named in errors; nothing was written."),
-        401: OpenApiResponse(WRITE_ERROR.response, description="A token that is not valid."),
-        403: OpenApiResponse(WRITE_ERROR.response, description="Not logged in, or without "
+        401: OpenApiResponse(DETAIL, description="A token that is not valid."),
+        403: OpenApiResponse(DETAIL, description="Not logged in, or without "
                              "the model permission (or the verify/review permission)."),
     }
     conditional = {
         **errors,
-        404: OpenApiResponse(WRITE_ERROR.response, description="No row with this key."),
+        404: OpenApiResponse(DETAIL, description="No row with this key."),
         412: OpenApiResponse(WRITE_ERROR.response, description="If-Match names an older "
                              "version: the current ETag and the changes since are returned."),
         428: OpenApiResponse(WRITE_ERROR.response, description="If-Match is missing, * or "
