@@ -209,6 +209,9 @@ def test_one_bad_row_changes_nothing_and_names_the_row_and_column(client, editor
         "row 3 (line 4), column jurisdiction: No jurisdiction with code 'XX'."
     ]
     html = response.content.decode()
+    # The admin's preview table: the row number, the column, the message.
+    assert "<td>3 </td>" in html
+    assert '<span class="validation-error-field-label">jurisdiction</span>' in html
     assert "No jurisdiction with code &#x27;XX&#x27;." in html
 
     # The same file imported for real (the library, not the admin): all or nothing.
@@ -358,3 +361,21 @@ def test_every_import_export_admin_offers_csv_and_xlsx():
         model_admin = admin.site._registry[model]
         assert [f().get_title() for f in model_admin.get_import_formats()] == ["csv", "xlsx"]
         assert [f().get_title() for f in model_admin.get_export_formats()] == ["csv", "xlsx"]
+
+
+def test_a_file_that_became_invalid_before_confirmation_changes_nothing(client, editor, world):
+    """The preview passed, then a cited source was deleted: the confirmed import rolls back
+    every row and says why."""
+    response = preview(client, Instrument, csv_file(good_instruments()))
+    assert "confirm_form" in response.context
+    world["gazette"].delete()
+    response = confirm(client, Instrument, response)
+    assert response.status_code == 302
+    assert response["Location"] == admin_url(Instrument, "import")
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == [
+        "Nothing was imported: row 1 (line 2), column sources: Unknown source URL(s): "
+        "https://example.org/gazette. Add them under Sources (or import the sources file) first."
+    ]
+    assert not Instrument.objects.exists()
+    assert not Instrument.history.exists() and not InstrumentSource.history.exists()
