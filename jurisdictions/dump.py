@@ -12,7 +12,7 @@ The file is JSON Lines (gzip-compressed when its name ends in ``.gz``), one reco
    serialization, relations by natural key: jurisdiction code, instrument slug, criterion slug,
    source URL, username), parents before children;
 4. with history, ``{"type": "history", "model", "fields"}`` for every historical record
-   (django-simple-history), the author by username.
+   (django-simple-history), accounts (author, verifier, reviewer) by username.
 
 Primary keys are kept as well as natural keys, so that the public addresses that use them
 (``/api/v1/assessments/{id}/``, sources, status events) and the history's links to its rows
@@ -136,16 +136,21 @@ def _rows(model):
     return queryset.iterator(chunk_size=2000)
 
 
+def _user_columns(model) -> list[str]:
+    """The columns of ``model`` that hold an account's key (verifier, reviewer, history author):
+    dumped as usernames, since account keys differ between databases."""
+    User = get_user_model()
+    return [f.attname for f in model._meta.concrete_fields
+            if f.is_relation and f.related_model is User]
+
+
 def _user_ids(models) -> set[int]:
     ids: set[int] = set()
-    User = get_user_model()
     for model in models:
-        for f in model._meta.concrete_fields:
-            if f.is_relation and f.related_model is User:
-                ids |= set(model._default_manager.exclude(**{f"{f.attname}__isnull": True})
-                           .values_list(f.attname, flat=True).distinct())
-        ids |= set(model.history.model.objects.exclude(history_user_id__isnull=True)
-                   .values_list("history_user_id", flat=True).distinct())
+        for table in (model, model.history.model):
+            for column in _user_columns(table):
+                ids |= set(table._default_manager.exclude(**{f"{column}__isnull": True})
+                           .values_list(column, flat=True).distinct())
     return ids
 
 
@@ -196,13 +201,15 @@ def dump(path, with_history: bool = True) -> dict:
                 for model in models:
                     history = model.history.model
                     names = [f.attname for f in history._meta.concrete_fields]
+                    user_columns = _user_columns(history)
                     for values in history.objects.order_by("history_id").values(*names).iterator(
                         chunk_size=2000
                     ):
-                        user_id = values.pop("history_user_id")
-                        values["history_user"] = (
-                            users[user_id].get_username() if user_id in users else None
-                        )
+                        for column in user_columns:
+                            user_id = values[column]
+                            values[column] = (
+                                users[user_id].get_username() if user_id in users else None
+                            )
                         write({"type": "history", "model": model._meta.label_lower,
                                "fields": values})
     return header
@@ -246,13 +253,14 @@ def ensure_empty(using: str = "default") -> None:
 
 
 def _history_instance(history_model, fields: dict, user_pks: dict):
-    """A historical record from its dumped ``fields`` (column attnames, ``history_user`` by
+    """A historical record from its dumped ``fields`` (column attnames; accounts by
     username)."""
     by_attname = {f.attname: f for f in history_model._meta.concrete_fields}
+    user_columns = set(_user_columns(history_model))
     values = {}
     for name, value in fields.items():
-        if name == "history_user":
-            values["history_user_id"] = user_pks.get(value) if value else None
+        if name in user_columns:
+            values[name] = user_pks.get(value) if value else None
             continue
         model_field = by_attname[name]
         values[name] = model_field.to_python(value) if value is not None else None

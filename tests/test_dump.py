@@ -74,17 +74,25 @@ def wipe():
 
 
 def history_snapshot():
-    return {
-        model._meta.label_lower: sorted(
+    """Every historical record: its key, row, kind, reason, version, date and the usernames of
+    the accounts it names (author, verifier, reviewer)."""
+    result = {}
+    for model in legal_dump.legal_models():
+        history = model.history.model
+        accounts = [f"{f.name}__username" for f in history._meta.concrete_fields
+                    if f.is_relation and f.related_model is get_user_model()]
+        assert "history_user__username" in accounts
+        result[model._meta.label_lower] = sorted(
             (r["history_id"], r["id"], r["history_type"], r["history_change_reason"] or "",
-             r["version"], r["history_date"].isoformat(), r["history_user__username"] or "")
-            for r in model.history.model.objects.values(
+             r["version"], r["history_date"].isoformat(),
+             r["history_user__username"] or "",
+             tuple(r[a] or "" for a in accounts))
+            for r in history.objects.values(
                 "history_id", "id", "history_type", "history_change_reason", "version",
-                "history_date", "history_user__username",
+                "history_date", *accounts,
             )
         )
-        for model in legal_dump.legal_models()
-    }
+    return result
 
 
 def keys():
