@@ -95,7 +95,7 @@ WITH RECURSIVE area(id) AS (
   UNION ALL
   SELECT j.id FROM jurisdictions_jurisdiction j JOIN area ON j.parent_id = area.id
 ),
-hits AS (
+hits AS MATERIALIZED (
   SELECT i.id, j.code AS jcode, i.slug,
     (SELECT e.id FROM jurisdictions_statusevent e
       WHERE e.instrument_id = i.id AND e.date <= :as_of
