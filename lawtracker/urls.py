@@ -21,3 +21,6 @@ urlpatterns = [
     path("feeds/changes/", ChangesFeed(), name="changes-feed"),
     path("", include("jurisdictions.urls")),
 ]
+
+# JSON under /api/, the site's page elsewhere (lawtracker/errors.py).
+handler404 = "lawtracker.errors.not_found"

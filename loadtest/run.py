@@ -319,9 +319,13 @@ def summarise(samples: list[Sample], duration: float, fault: dict, recovery_targ
     outage_failures = [s for s in in_outage if not s.ok]
     after = [s for s in samples if back is not None and s.started > back]
     failures_after = [s for s in after if not s.ok]
+    # Recovery: how long after the database came back a request could still fail when sent.
+    # Measured on the send time, not the answer time: under 32 clients a request waits seconds
+    # in gunicorn's queue, and that wait is load, not recovery.
     recovery = 0.0
     if failures_after:
-        recovery = max(s.started + s.seconds for s in failures_after) - back
+        recovery = max(s.started for s in failures_after) - back
+    first_ok_after = min((s.started + s.seconds for s in after if s.ok), default=None)
     outside = [s for s in failures
                if back is None or s.started + s.seconds < began
                or s.started > back + recovery_target]
@@ -339,6 +343,11 @@ def summarise(samples: list[Sample], duration: float, fault: dict, recovery_targ
                                    "p99": ms(percentile(failed_latency, 99)),
                                    "max": ms(max(failed_latency) if failed_latency else None)},
         failures_after_database_back=len(failures_after),
+        failures_after_database_back_detail=[
+            {"kind": s.kind, "sent_at": s.started, "seconds": s.seconds, "status": s.status,
+             "problem": s.problem} for s in failures_after[:10]],
+        first_success_after_database_back_seconds=(
+            round(first_ok_after - back, 3) if first_ok_after is not None else None),
         recovery_seconds=round(recovery, 3) if back is not None else None,
         recovery_target_seconds=recovery_target,
     )
@@ -353,6 +362,22 @@ def summarise(samples: list[Sample], duration: float, fault: dict, recovery_targ
         and worker_boots == workers
     )
     return result
+
+
+def server_times(access_log: Path) -> dict[str, list[float]]:
+    """Seconds gunicorn spent on each answer, by status, from its access log (the format of
+    deploy/gunicorn.conf.py ends with the request time in microseconds)."""
+    times: dict[str, list[float]] = defaultdict(list)
+    try:
+        lines = access_log.read_text(errors="replace").splitlines()
+    except OSError:
+        return times
+    for line in lines:
+        parts = line.rsplit(" ", 1)
+        status = line.split('" ', 1)[-1].split(" ", 1)[0] if '" ' in line else ""
+        if len(parts) == 2 and parts[1].isdigit() and status.isdigit():
+            times[status].append(int(parts[1]) / 1e6)
+    return times
 
 
 def print_summary(result: dict) -> None:
@@ -374,9 +399,17 @@ def print_summary(result: dict) -> None:
               f"{fault['failed_during_outage']} failed {fault['outage_statuses']} "
               f"(not a JSON 503: {fault['outage_failures_not_json_503']}), failed in p50 "
               f"{lat['p50']} ms / max {lat['max']} ms")
+        served = result.get("server_time_ms", {}).get("503")
+        if served:
+            print(f"the server answered its {served['answers']} 503s in p50 {served['p50']} ms, "
+                  f"max {served['max']} ms of its own time (the rest of the clients' wait is "
+                  f"the queue of 32 clients on {result['gunicorn']['workers']} workers)")
         print(f"recovery after the database came back: {fault['recovery_seconds']} s "
-              f"({fault['failures_after_database_back']} failures after it; target "
+              f"({fault['failures_after_database_back']} requests sent after it failed; first "
+              f"success {fault['first_success_after_database_back_seconds']} s after it; target "
               f"< {fault['recovery_target_seconds']} s), without restarting gunicorn")
+        for detail in fault["failures_after_database_back_detail"]:
+            print(f"  failed after the database was back: {detail}")
     print(f"errors outside the outage: {result['errors_outside_outage']}"
           + (f"  e.g. {result['error_examples'][:3]}" if result["error_examples"] else ""))
     g = result["gunicorn"]
@@ -425,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
         CONN_MAX_AGE="60",
         # Every client is 127.0.0.1: the per-address throttle would measure itself.
         API_ANON_RATE="100000000/minute",
-        GUNICORN_ACCESS_LOG="off",
+        # The access log gives the server's own time per answer (the 503s' included).
+        GUNICORN_ACCESS_LOG=str(tmp / "access.log"),
         GUNICORN_MAX_REQUESTS="0",  # no recycling: every boot after the first is a failure
         GUNICORN_TIMEOUT="30",
     )
@@ -480,6 +514,12 @@ def main(argv: list[str] | None = None) -> int:
     boots = server.log().count("Booting worker with pid")
     result = summarise(samples, elapsed, fault, args.recovery_target, boots, args.workers)
     result["gunicorn"].update(master_alive_at_end=alive, healthz_at_end=health)
+    served = server_times(tmp / "access.log")
+    result["server_time_ms"] = {
+        status: {"answers": len(values), "p50": ms(percentile(values, 50)),
+                 "p99": ms(percentile(values, 99)), "max": ms(max(values))}
+        for status, values in sorted(served.items())
+    }
     result["targets_met"] = result["targets_met"] and alive and health == 200
     result["settings"] = {
         "clients": args.clients, "duration_s": args.duration, "workers": args.workers,
