@@ -620,3 +620,49 @@ def test_formula_payloads_are_neutralised_in_the_admin_spreadsheet_exports(hosti
                 assert not cell.startswith(FORMULA_STARTS), (resource.__name__, cell)
                 carried += cell.startswith("'")
     assert carried > 100
+
+
+@pytest.fixture
+def editor_api(hostile_world):
+    """An API client logged in as a superuser (every write permission)."""
+    from rest_framework.test import APIClient
+
+    user = get_user_model().objects.create_superuser("hostile-editor", "e@example.org", "x")
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_api_writes_refuse_non_http_urls_in_every_url_field(editor_api, hostile_world):
+    source = Source.objects.get(pk=hostile_world["source"])
+    instrument = Instrument.objects.get(slug=hostile_world["instrument"])
+    targets = [
+        (f"/api/v1/sources/{source.pk}/", "url", source),
+        (f"/api/v1/sources/{source.pk}/", "archived_url", source),
+        (f"/api/v1/instruments/{instrument.slug}/", "official_url", instrument),
+    ]
+    for path, field, row in targets:
+        before = getattr(type(row).objects.get(pk=row.pk), field)
+        for bad in BAD_URLS:
+            etag = editor_api.get(path)["ETag"]
+            response = editor_api.patch(path, {field: bad}, format="json", HTTP_IF_MATCH=etag)
+            assert response.status_code == 400, (field, bad, response.content[:300])
+            assert field in response.json()["errors"], (field, bad)
+        assert getattr(type(row).objects.get(pk=row.pk), field) == before
+    count = Source.objects.count()
+    for bad in BAD_URLS:
+        response = editor_api.post("/api/v1/sources/", {"url": bad, "title": "x",
+                                                        "kind": "official"}, format="json")
+        assert response.status_code == 400, (bad, response.content[:300])
+        assert "url" in response.json()["errors"]
+    assert Source.objects.count() == count
+
+
+def test_api_404s_are_json_under_api(client):
+    """Keys the URL patterns refuse (a control character, a slash) still get the API's shape."""
+    for path in ("/api/v1/criteria/%00/", "/api/v1/jurisdictions/a%2Fb/timeline/",
+                 "/api/v1/no-such-collection/"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.json() == {"detail": "Not found."}, path
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
