@@ -542,9 +542,32 @@ def _within_ids(code_or_jurisdiction):
     return Jurisdiction.objects.within(code).values("pk")
 
 
-def _jurisdiction_codes(**kwargs):
-    return KeysFilter(
-        model=Jurisdiction, key="code", upper=True, noun="jurisdiction code", **kwargs
+# How a jurisdiction is named in a parameter: its code, any case, stored upper.
+_JURISDICTION_KEY = {
+    "model": Jurisdiction, "key": "code", "upper": True, "noun": "jurisdiction code",
+}
+
+
+def _jurisdiction_codes(**kwargs) -> KeysFilter:
+    """A filter on one or more jurisdiction codes (comma-separated); ``kwargs`` go to
+    :class:`KeysFilter` (``field_name`` or ``method``, ``help_text``)."""
+    return KeysFilter(**_JURISDICTION_KEY, **kwargs)
+
+
+def _jurisdiction_code(filter_class: type[KeyFilter] = KeyFilter, **kwargs) -> KeyFilter:
+    """A filter on one jurisdiction code, cleaned to the ``Jurisdiction`` (an unknown code is
+    a ``ValidationError`` naming it). ``filter_class``: :class:`KeyFilter` or a subclass such
+    as :class:`BlocFilter`; ``kwargs`` go to it (``method``, ``help_text``)."""
+    return filter_class(**_JURISDICTION_KEY, **kwargs)
+
+
+def _cited_source(cited_by: str) -> KeyFilter:
+    """The ``source`` filter: one source URL, cleaned to the ``Source`` (an unknown URL is a
+    ``ValidationError``), applied by the FilterSet's ``filter_source`` method. ``cited_by``
+    names the row in the help text ("the step")."""
+    return KeyFilter(
+        model=Source, key="url", noun="source URL", method="filter_source",
+        help_text=f"The URL of a source {cited_by} cites.",
     )
 
 
@@ -570,20 +593,12 @@ class JurisdictionFilterSet(LawtrackerFilterSet):
     parent = _jurisdiction_codes(
         field_name="parent__code", help_text="Subdivisions of these jurisdictions (direct)."
     )
-    within = KeyFilter(
-        model=Jurisdiction,
-        key="code",
-        upper=True,
-        noun="jurisdiction code",
+    within = _jurisdiction_code(
         method="filter_within",
         help_text="A jurisdiction code: that jurisdiction and all its descendants.",
     )
-    bloc = BlocFilter(
-        model=Jurisdiction,
-        key="code",
-        upper=True,
-        noun="jurisdiction code",
-        method="filter_bloc",
+    bloc = _jurisdiction_code(
+        BlocFilter, method="filter_bloc",
         help_text="Members of this bloc on as_of (EU: the UK until 2020-01-31).",
     )
     region = ChoicesFilter(
@@ -682,21 +697,13 @@ class InstrumentFilterSet(LawtrackerFilterSet):
     jurisdiction = _jurisdiction_codes(
         field_name="jurisdiction__code", help_text="Jurisdiction codes (KR, GB, US-CA)."
     )
-    within = KeyFilter(
-        model=Jurisdiction,
-        key="code",
-        upper=True,
-        noun="jurisdiction code",
+    within = _jurisdiction_code(
         method="filter_within",
         help_text="A jurisdiction code: instruments of it and of all its descendants "
         "(within=US: federal and state law).",
     )
-    bloc = BlocFilter(
-        model=Jurisdiction,
-        key="code",
-        upper=True,
-        noun="jurisdiction code",
-        method="filter_bloc",
+    bloc = _jurisdiction_code(
+        BlocFilter, method="filter_bloc",
         help_text="Instruments of the bloc's members on as_of and of their subdivisions (not "
         "the bloc's own instruments: use jurisdiction=EU for those).",
     )
@@ -731,13 +738,7 @@ class InstrumentFilterSet(LawtrackerFilterSet):
         method="filter_identifier",
         help_text="An identifier in any scheme (CELEX 32011L0093, an ELI URI, an OCD bill id).",
     )
-    source = KeyFilter(
-        model=Source,
-        key="url",
-        noun="source URL",
-        method="filter_source",
-        help_text="The URL of a source the instrument cites.",
-    )
+    source = _cited_source("the instrument")
     amends = KeysFilter(
         model=Instrument, noun="instrument slug", method="filter_amends",
         help_text="Instruments that amend one of these (slugs).",
@@ -848,21 +849,14 @@ class InstrumentFilterSet(LawtrackerFilterSet):
 class StatusEventFilterSet(LawtrackerFilterSet):
     instrument = KeysFilter(model=Instrument, noun="instrument slug", field_name="instrument__slug")
     jurisdiction = _jurisdiction_codes(field_name="instrument__jurisdiction__code")
-    within = KeyFilter(
-        model=Jurisdiction,
-        key="code",
-        upper=True,
-        noun="jurisdiction code",
+    within = _jurisdiction_code(
         method="filter_within",
         help_text="A jurisdiction code: steps of its instruments and its descendants'.",
     )
     status = ChoicesFilter(choices=Status.choices)
     date = IsoDateRangeFilter(field_name="date")
     date_precision = ChoicesFilter(choices=DatePrecision.choices)
-    source = KeyFilter(
-        model=Source, key="url", noun="source URL", method="filter_source",
-        help_text="The URL of a source the step cites.",
-    )
+    source = _cited_source("the step")
     created = IsoDateRangeFilter(field_name="created_at", datetimes=True)
     updated_since = UpdatedSinceFilter()
     ordering = StableOrderingFilter(
@@ -945,11 +939,7 @@ class CriterionFilterSet(LawtrackerFilterSet):
 class AssessmentFilterSet(LawtrackerFilterSet):
     instrument = KeysFilter(model=Instrument, noun="instrument slug", field_name="instrument__slug")
     jurisdiction = _jurisdiction_codes(field_name="instrument__jurisdiction__code")
-    within = KeyFilter(
-        model=Jurisdiction,
-        key="code",
-        upper=True,
-        noun="jurisdiction code",
+    within = _jurisdiction_code(
         method="filter_within",
         help_text="A jurisdiction code: assessments of its instruments and its descendants'.",
     )
@@ -965,10 +955,7 @@ class AssessmentFilterSet(LawtrackerFilterSet):
         help_text="true: answers never verified, or verified more than LAWTRACKER_STALE_DAYS "
         "(default 365) days before today (UTC); false: verified since.",
     )
-    source = KeyFilter(
-        model=Source, key="url", noun="source URL", method="filter_source",
-        help_text="The URL of a source the assessment cites.",
-    )
+    source = _cited_source("the assessment")
     created = IsoDateRangeFilter(field_name="created_at", datetimes=True)
     updated_since = UpdatedSinceFilter()
     ordering = StableOrderingFilter(
@@ -1084,11 +1071,7 @@ class EventFilterSet(LawtrackerFilterSet):
     jurisdiction = _jurisdiction_codes(
         method="filter_jurisdiction", help_text="Events involving these jurisdictions."
     )
-    within = KeyFilter(
-        model=Jurisdiction,
-        key="code",
-        upper=True,
-        noun="jurisdiction code",
+    within = _jurisdiction_code(
         method="filter_within",
         help_text="A jurisdiction code: events involving it or one of its descendants.",
     )
@@ -1096,10 +1079,7 @@ class EventFilterSet(LawtrackerFilterSet):
         method="filter_figure",
         help_text="Names of figures the event must all report (arrests, devices_seized).",
     )
-    source = KeyFilter(
-        model=Source, key="url", noun="source URL", method="filter_source",
-        help_text="The URL of a source the event cites.",
-    )
+    source = _cited_source("the event")
     search = SearchFilter(help_text="Title and summary; case and accents ignored.")
     created = IsoDateRangeFilter(field_name="created_at", datetimes=True)
     updated_since = UpdatedSinceFilter()
