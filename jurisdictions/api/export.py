@@ -147,8 +147,3 @@ def csv_list(self, queryset):
 
     return csv_response(self.csv_filename(), [c.header for c in columns], rows())
 
-
-class FlatInstrumentCSV:
-    """Mixin for ``InstrumentViewSet``: its CSV through :func:`csv_list`."""
-
-    csv_list = csv_list
