@@ -159,15 +159,26 @@ def refuse_stale(form) -> None:
     raise ValidationError(lines, code="stale")
 
 
-class EditorialForm(forms.ModelForm):
+class VersionedForm(forms.ModelForm):
+    """A model form carrying ``base_version``, the version of the row it was opened on (a form
+    field, not a model field: the model's ``version`` is not editable); the subclass's
+    ``clean`` decides when to check it with :func:`refuse_stale`."""
+
+    base_version = BaseVersionField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["base_version"] = self.instance.version
+
+
+class EditorialForm(VersionedForm):
     """A model admin form: the version it was opened on and an optional reason for the change.
 
-    ``base_version`` and ``change_reason`` are form fields, not model fields (the model's
-    ``version`` is not editable): :meth:`EditorialAdmin.save_model` passes the reason to the
+    ``change_reason`` is a form field too: :meth:`EditorialAdmin.save_model` passes it to the
     history, and ``clean`` refuses an edit of an old version (:func:`refuse_stale`).
     """
 
-    base_version = BaseVersionField(required=False)
     change_reason = forms.CharField(
         label="Reason for this change",
         required=False,
@@ -175,27 +186,15 @@ class EditorialForm(forms.ModelForm):
         help_text="Optional; kept in the record's history (e.g. “Gazette of 2025-03-01”).",
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk is not None:
-            self.initial["base_version"] = self.instance.version
-
     def clean(self):
         cleaned = super().clean()
         refuse_stale(self)
         return cleaned
 
 
-class EditorialInlineForm(forms.ModelForm):
+class EditorialInlineForm(VersionedForm):
     """An inline row's form: the version it was opened on, checked only when the row is edited
     or deleted (an untouched row is not saved, so it cannot overwrite anything)."""
-
-    base_version = BaseVersionField(required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk is not None:
-            self.initial["base_version"] = self.instance.version
 
     def clean(self):
         cleaned = super().clean()
@@ -389,40 +388,47 @@ class EditorialImportExportMixin(ImportExportMixin):
         return super().process_result(result, request)
 
 
+class LinkInline(EditorialInlineMixin, admin.TabularInline):
+    """A tabular inline of link rows (citations, memberships, amendments) whose related rows
+    are picked by autocomplete: ``autocomplete_fields`` are fetched in the inline's own query
+    (``select_related``), never one query per row. Subclasses set ``model`` and
+    ``autocomplete_fields`` (at least one foreign key)."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.autocomplete_fields)
+
+
 # --- citations as inlines ----------------------------------------------------------------
-class CitationInline(EditorialInlineMixin, admin.TabularInline):
-    """A tabular list of cited sources, chosen by autocomplete (URL, title or publisher)."""
+class CitationInline(LinkInline):
+    """A tabular list of cited sources, chosen by autocomplete (URL, title or publisher).
+
+    Titled "sources cited by this <citing model>" after the page it is shown on.
+    """
 
     extra = 1
     autocomplete_fields = ["source"]
     fields = ["source"]
+    verbose_name = "cited source"
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("source")
+    def __init__(self, parent_model, admin_site):
+        super().__init__(parent_model, admin_site)
+        self.verbose_name_plural = f"sources cited by this {parent_model._meta.verbose_name}"
 
 
 class InstrumentSourceInline(CitationInline):
     model = InstrumentSource
-    verbose_name = "cited source"
-    verbose_name_plural = "sources cited by this instrument"
 
 
 class StatusEventSourceInline(CitationInline):
     model = StatusEventSource
-    verbose_name = "cited source"
-    verbose_name_plural = "sources cited by this status event"
 
 
 class AssessmentSourceInline(CitationInline):
     model = AssessmentSource
-    verbose_name = "cited source"
-    verbose_name_plural = "sources cited by this assessment"
 
 
 class EventSourceInline(CitationInline):
     model = EventSource
-    verbose_name = "cited source"
-    verbose_name_plural = "sources cited by this event"
 
 
 # --- jurisdictions -------------------------------------------------------------------------
@@ -437,7 +443,7 @@ class JurisdictionForm(EditorialForm):
         return (self.cleaned_data.get("code") or "").strip().upper()
 
 
-class MembershipOfBlocInline(EditorialInlineMixin, admin.TabularInline):
+class MembershipOfBlocInline(LinkInline):
     """The blocs this jurisdiction belongs to (the UK in the EU, 1973-01-01 to 2020-01-31)."""
 
     model = BlocMembership
@@ -448,11 +454,8 @@ class MembershipOfBlocInline(EditorialInlineMixin, admin.TabularInline):
     verbose_name = "membership of a bloc"
     verbose_name_plural = "memberships of blocs"
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("bloc", "source")
 
-
-class BlocMemberInline(EditorialInlineMixin, admin.TabularInline):
+class BlocMemberInline(LinkInline):
     """The members of this bloc (for the EU: its member states, past and present)."""
 
     model = BlocMembership
@@ -462,9 +465,6 @@ class BlocMemberInline(EditorialInlineMixin, admin.TabularInline):
     fields = ["member", "start_date", "end_date", "source"]
     verbose_name = "member"
     verbose_name_plural = "members (for a bloc)"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("member", "source")
 
 
 @admin.register(Jurisdiction)
@@ -748,7 +748,7 @@ class IdentifierInline(EditorialInlineMixin, admin.TabularInline):
     fields = ["scheme", "value"]
 
 
-class AmendsInline(EditorialInlineMixin, admin.TabularInline):
+class AmendsInline(LinkInline):
     """The instruments this one amends."""
 
     model = InstrumentAmendment
@@ -758,9 +758,6 @@ class AmendsInline(EditorialInlineMixin, admin.TabularInline):
     fields = ["amended"]
     verbose_name = "amended instrument"
     verbose_name_plural = "instruments amended by this one"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("amended")
 
 
 @admin.register(Instrument)
@@ -913,9 +910,32 @@ class InstrumentAmendmentAdmin(HistoryAdmin):
     autocomplete_fields = ["amending", "amended"]
 
 
+class InstrumentPartAdmin(EditorialImportExportMixin, HistoryAdmin):
+    """Base of the admins of rows that belong to an instrument and cite sources (status events,
+    assessments): the jurisdiction's code and the number of cited sources as columns, counted
+    in the changelist query. Subclasses set ``citation_model`` (e.g. ``StatusEventSource``) and
+    ``citing_field``, its foreign key to the row (``"status_event"``)."""
+
+    citation_model: type[models.Model]
+    citing_field: str
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            _source_count=count_subquery(self.citation_model, self.citing_field)
+        )
+
+    @admin.display(description="jurisdiction", ordering="instrument__jurisdiction__code")
+    def jurisdiction_code(self, obj):
+        return obj.instrument.jurisdiction.code
+
+    @admin.display(description="sources", ordering="_source_count")
+    def source_count(self, obj):
+        return obj._source_count
+
+
 # --- status events -------------------------------------------------------------------------
 @admin.register(StatusEvent)
-class StatusEventAdmin(EditorialImportExportMixin, HistoryAdmin):
+class StatusEventAdmin(InstrumentPartAdmin):
     resource_classes = [resources.StatusEventResource]
     list_display = [
         "instrument",
@@ -933,23 +953,11 @@ class StatusEventAdmin(EditorialImportExportMixin, HistoryAdmin):
     date_hierarchy = "date"
     readonly_fields = ["created_at", "updated_at"]
     inlines = [StatusEventSourceInline]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            _source_count=count_subquery(StatusEventSource, "status_event")
-        )
-
-    @admin.display(description="jurisdiction", ordering="instrument__jurisdiction__code")
-    def jurisdiction_code(self, obj):
-        return obj.instrument.jurisdiction.code
+    citation_model, citing_field = StatusEventSource, "status_event"
 
     @admin.display(description="OCD classification")
     def ocd_classification(self, obj):
         return obj.ocd_classification
-
-    @admin.display(description="sources", ordering="_source_count")
-    def source_count(self, obj):
-        return obj._source_count
 
 
 # --- criteria and assessments --------------------------------------------------------------
@@ -981,7 +989,7 @@ class CriterionAdmin(HistoryAdmin):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(EditorialImportExportMixin, HistoryAdmin):
+class AssessmentAdmin(InstrumentPartAdmin):
     resource_classes = [resources.AssessmentResource]
     list_display = [
         "instrument",
@@ -1012,11 +1020,7 @@ class AssessmentAdmin(EditorialImportExportMixin, HistoryAdmin):
     autocomplete_fields = ["instrument", "criterion", "verified_by"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [AssessmentSourceInline]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            _source_count=count_subquery(AssessmentSource, "assessment")
-        )
+    citation_model, citing_field = AssessmentSource, "assessment"
 
     def has_verify_permission(self, request):
         return request.user.has_perm("jurisdictions.verify_assessment")
@@ -1041,26 +1045,15 @@ class AssessmentAdmin(EditorialImportExportMixin, HistoryAdmin):
             messages.SUCCESS,
         )
 
-    @admin.display(description="jurisdiction", ordering="instrument__jurisdiction__code")
-    def jurisdiction_code(self, obj):
-        return obj.instrument.jurisdiction.code
-
-    @admin.display(description="sources", ordering="_source_count")
-    def source_count(self, obj):
-        return obj._source_count
-
 
 # --- events --------------------------------------------------------------------------------
-class EventJurisdictionInline(EditorialInlineMixin, admin.TabularInline):
+class EventJurisdictionInline(LinkInline):
     model = EventJurisdiction
     extra = 1
     autocomplete_fields = ["jurisdiction"]
     fields = ["jurisdiction"]
     verbose_name = "jurisdiction involved"
     verbose_name_plural = "jurisdictions involved"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("jurisdiction")
 
 
 @admin.register(Event)
