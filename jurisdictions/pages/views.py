@@ -629,6 +629,32 @@ def _unique_deciders(cells, attribute: str, only_inherited: bool = False) -> lis
     return out
 
 
+SOURCES_CSV_HEADER = ["url", "title", "publisher", "kind", "published_on", "published_precision",
+                      "accessed_on", "archived_url", "language"]
+
+
+def _sources_csv_rows(sources):
+    """The ``table=sources`` CSV rows of a jurisdiction's or an instrument's page: one list a
+    source, in the columns of ``SOURCES_CSV_HEADER`` (a generator)."""
+    return (
+        [s.url, s.title, s.publisher, s.kind, s.published_on, s.published_precision,
+         s.accessed_on, s.archived_url, s.language]
+        for s in sources
+    )
+
+
+def _status_view(status: str | None) -> dict:
+    """What a page shows of an instrument's procedural status on a date (``status`` a
+    ``Status`` value, or ``None`` before the first step): the status, its label, the
+    schema.org legal force label and whether a proposal is pending."""
+    return {
+        "status": status,
+        "status_label": STATUS_LABELS.get(status, "Not yet introduced"),
+        "legal_force": LEGAL_FORCE_LABELS.get(legal_force_for(status), "—"),
+        "pending": status in PENDING_STATUSES,
+    }
+
+
 def _sources_of(instruments) -> list[Source]:
     """Every source cited by the instruments, their status steps and assessments, once, in
     the order first met."""
@@ -718,13 +744,7 @@ def jurisdiction_detail(request, code: str):
                 for t in timeline
             )
         else:
-            header = ["url", "title", "publisher", "kind", "published_on",
-                      "published_precision", "accessed_on", "archived_url", "language"]
-            rows = (
-                [s.url, s.title, s.publisher, s.kind, s.published_on, s.published_precision,
-                 s.accessed_on, s.archived_url, s.language]
-                for s in sources
-            )
+            header, rows = SOURCES_CSV_HEADER, _sources_csv_rows(sources)
         return csv_response(name, header, rows)
 
     jurisdiction_url = _url(path, params)
@@ -739,10 +759,7 @@ def jurisdiction_detail(request, code: str):
             "instrument": instrument,
             "url": _url(reverse("pages:instrument", args=[instrument.slug]),
                         {"as_of": as_of.isoformat()}),
-            "status": status,
-            "status_label": STATUS_LABELS.get(status, "Not yet introduced"),
-            "legal_force": LEGAL_FORCE_LABELS.get(legal_force_for(status), "—"),
-            "pending": status in PENDING_STATUSES,
+            **_status_view(status),
             "applies": status in APPLYING_STATUSES,
         })
     children = list(jurisdiction.children.order_by("code"))
@@ -799,6 +816,11 @@ def legislation_json_ld(instrument: Instrument, url: str, as_of: datetime.date) 
     dated = instrument.first_event(Status.ADOPTED) or next(iter(instrument._events()), None)
     identifiers = [instrument.citation] if instrument.citation else []
     identifiers += [f"{i.scheme}:{i.value}" for i in instrument.identifiers.all()]
+    area = {
+        "@type": "AdministrativeArea",
+        "name": instrument.jurisdiction.name,
+        "identifier": instrument.jurisdiction.code,
+    }
     data = {
         "@context": "https://schema.org",
         "@type": "Legislation",
@@ -806,16 +828,8 @@ def legislation_json_ld(instrument: Instrument, url: str, as_of: datetime.date) 
         "url": url,
         "legislationIdentifier": identifiers[0] if len(identifiers) == 1 else identifiers,
         "legislationType": str(instrument.get_instrument_type_display()),
-        "jurisdiction": {
-            "@type": "AdministrativeArea",
-            "name": instrument.jurisdiction.name,
-            "identifier": instrument.jurisdiction.code,
-        },
-        "legislationJurisdiction": {
-            "@type": "AdministrativeArea",
-            "name": instrument.jurisdiction.name,
-            "identifier": instrument.jurisdiction.code,
-        },
+        "jurisdiction": area,
+        "legislationJurisdiction": area,
     }
     if instrument.short_name:
         data["alternateName"] = instrument.short_name
@@ -887,16 +901,9 @@ def instrument_detail(request, slug: str):
                 for a in assessments
             )
         else:
-            header = ["url", "title", "publisher", "kind", "published_on",
-                      "published_precision", "accessed_on", "archived_url", "language"]
-            rows = (
-                [s.url, s.title, s.publisher, s.kind, s.published_on, s.published_precision,
-                 s.accessed_on, s.archived_url, s.language]
-                for s in sources
-            )
+            header, rows = SOURCES_CSV_HEADER, _sources_csv_rows(sources)
         return csv_response(name, header, rows)
 
-    status = instrument.status_as_of(as_of)
     context = _context(
         request,
         title=instrument.short_name or instrument.title,
@@ -904,12 +911,9 @@ def instrument_detail(request, slug: str):
         params=params,
         as_of=as_of,
         key_hint=instrument.slug,
+        **_status_view(instrument.status_as_of(as_of)),
         instrument=instrument,
         jurisdiction_url=_jurisdiction_url(instrument.jurisdiction, as_of, Scope.APPLICABLE),
-        status=status,
-        status_label=STATUS_LABELS.get(status, "Not yet introduced"),
-        legal_force=LEGAL_FORCE_LABELS.get(legal_force_for(status), "—"),
-        pending=status in PENDING_STATUSES,
         events=[
             {"event": e, "status_label": STATUS_LABELS.get(e.status, e.status),
              "legal_force": LEGAL_FORCE_LABELS.get(legal_force_for(e.status), ""),
