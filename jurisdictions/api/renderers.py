@@ -5,14 +5,18 @@
   prefixed with a single quote, so that no spreadsheet runs it as a formula (OWASP, "CSV
   Injection": https://owasp.org/www-community/attacks/CSV_Injection).
 - Lists inside a cell are joined with ``"; "``; ``None`` is an empty cell; booleans are
-  ``true``/``false``.
+  ``true``/``false``; dates and date-times are ISO 8601.
 - Lists are streamed (:func:`csv_response`), row by row, so that an export of every row never
   sits whole in memory.
+
+The pages' downloads (:mod:`jurisdictions.pages.export`) write their lines with
+:func:`csv_lines` too, so the API and the pages follow one set of rules.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -30,13 +34,19 @@ def _plain(value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
     if isinstance(value, (list, tuple)):
         return LIST_SEPARATOR.join(_plain(v) for v in value)
     return str(value)
 
 
 def cell_text(value) -> str:
-    """One cell's text: flattened (see module docstring) and neutralised against formulas."""
+    """One cell's text: flattened (see module docstring) and neutralised against formulas.
+
+    ``value``: ``None``, a bool, a date or date-time, a list or tuple of such values, or
+    anything ``str()`` can write. Only the start of the whole cell is neutralised (a list's
+    later items cannot start a formula). Raises only what ``str(value)`` raises."""
     text = _plain(value)
     if text.startswith(FORMULA_STARTS):
         text = "'" + text
@@ -72,7 +82,8 @@ def _dig(value, path: list[str]):
 
 
 def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
-    """The BOM with the header line, then one line per row (CRLF line ends, RFC 4180)."""
+    """The BOM with the header line, then one line per row (CRLF line ends, RFC 4180), each
+    cell written by :func:`cell_text`; lazy, so ``rows`` may be a generator."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
