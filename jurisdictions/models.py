@@ -375,6 +375,20 @@ class Source(TrackedModel):
     history = HistoricalRecords()
     objects = SourceManager()
 
+    # What a citation shows of its source, in the order the API and the spreadsheets show it
+    # (api/serializers.py, api/instrument_rows.py, resources.py).
+    CITATION_FIELDS = (
+        "url",
+        "title",
+        "publisher",
+        "kind",
+        "published_on",
+        "published_precision",
+        "accessed_on",
+        "archived_url",
+        "language",
+    )
+
     class Meta:
         ordering = ["url"]
         constraints = [
@@ -447,6 +461,22 @@ class Instrument(TrackedModel):
 
     history = HistoricalRecords()
     objects = InstrumentManager()
+
+    # The instrument's own descriptive columns, in the order the API rows and the spreadsheets
+    # show them (api/serializers.py, api/instrument_rows.py, resources.py).
+    DESCRIPTIVE_FIELDS = (
+        "instrument_type",
+        "title",
+        "original_title",
+        "original_language",
+        "short_name",
+        "citation",
+        "official_url",
+        "summary",
+        "max_penalty",
+        "confidence",
+        "notes",
+    )
 
     class Meta:
         ordering = ["jurisdiction__code", "slug"]

@@ -270,18 +270,7 @@ class SourceResource(LegalDataResource):
     class Meta:
         model = Source
         import_id_fields = ["url"]
-        fields = [
-            "url",
-            "title",
-            "publisher",
-            "kind",
-            "published_on",
-            "published_precision",
-            "accessed_on",
-            "archived_url",
-            "language",
-            "version",
-        ]
+        fields = [*Source.CITATION_FIELDS, "version"]
         export_order = fields
 
 
@@ -300,17 +289,7 @@ class InstrumentResource(LegalDataResource):
         fields = [
             "slug",
             "jurisdiction",
-            "instrument_type",
-            "title",
-            "original_title",
-            "original_language",
-            "short_name",
-            "citation",
-            "official_url",
-            "summary",
-            "max_penalty",
-            "confidence",
-            "notes",
+            *Instrument.DESCRIPTIVE_FIELDS,
             "sources",
             "version",
         ]

@@ -26,14 +26,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..choices import (
-    APPLYING_STATUSES,
     OCD_CLASSIFICATION,
-    PENDING_STATUSES,
     DatePrecision,
     EffectiveValue,
     LegalForce,
     Status,
-    legal_force_for,
 )
 from ..models import (
     Assessment,
@@ -161,18 +158,7 @@ class SourceBriefSerializer(Fast, serializers.ModelSerializer):
 
     class Meta:
         model = Source
-        fields = [
-            "url",
-            "title",
-            "publisher",
-            "kind",
-            "published_on",
-            "published_precision",
-            "accessed_on",
-            "archived_url",
-            "language",
-            "api_url",
-        ]
+        fields = [*Source.CITATION_FIELDS, "api_url"]
 
     def represent(self, obj):
         return {
@@ -354,7 +340,8 @@ class IdentifierSerializer(Fast):
 
 
 class StepSerializer(Fast, serializers.ModelSerializer):
-    """A status event inside its instrument (sources prefetched)."""
+    """A status event inside its instrument: documents the shape that
+    :mod:`.instrument_rows` builds."""
 
     ocd_classification = serializers.CharField(
         help_text="The Open Civic Data bill-action classification of the step."
@@ -374,20 +361,10 @@ class StepSerializer(Fast, serializers.ModelSerializer):
             "url",
         ]
 
-    def represent(self, obj):
-        return {
-            "status": obj.status,
-            "date": iso(obj.date),
-            "date_precision": obj.date_precision,
-            "description": obj.description,
-            "ocd_classification": OCD_CLASSIFICATION.get(obj.status, ""),
-            "sources": brief_sources(obj.sources.all(), self.context),
-            "url": api_url(self.context, "status-event-detail", pk=obj.pk),
-        }
-
 
 class InstrumentAssessmentSerializer(Fast, serializers.ModelSerializer):
-    """An assessment inside its instrument (criterion and sources prefetched)."""
+    """An assessment inside its instrument: documents the shape that
+    :mod:`.instrument_rows` builds."""
 
     criterion = CriterionBriefSerializer()
     verified_by = serializers.CharField(allow_null=True, help_text="The verifier's username.")
@@ -412,21 +389,6 @@ class InstrumentAssessmentSerializer(Fast, serializers.ModelSerializer):
             "url",
         ]
 
-    def represent(self, obj):
-        context = self.context
-        return {
-            "criterion": CriterionBriefSerializer(context=context).represent(obj.criterion),
-            "value": obj.value,
-            "pinpoint": obj.pinpoint,
-            "note": obj.note,
-            "commencement_date": iso(obj.commencement_date),
-            "counts_on_as_of": obj.counts_on(as_of_of(context)),
-            "verified_on": iso(obj.verified_on),
-            "verified_by": username(obj.verified_by),
-            "sources": brief_sources(obj.sources.all(), context),
-            "url": api_url(context, "assessment-detail", pk=obj.pk),
-        }
-
 
 DATED = {
     "type": "object",
@@ -438,12 +400,24 @@ DATED = {
 }
 
 
+def _instrument_rows(instruments, context) -> list[dict]:
+    from .instrument_rows import rows_of  # it imports this module's helpers
+
+    return rows_of(instruments, as_of_of(context), context, flat=context.get("flat", False))
+
+
+class InstrumentListSerializer(serializers.ListSerializer):
+    """Many instruments at once: one batch of plain-value queries for all of them."""
+
+    def to_representation(self, data):
+        return _instrument_rows(list(data.all() if hasattr(data, "all") else data), self.context)
 
 
 class InstrumentSerializer(Fast, serializers.ModelSerializer):
     """An instrument with, as of ``as_of``, its status (the latest step on or before the date)
     and schema.org legal force; its key dates with precision, identifiers, status history,
-    assessments, sources and amendment links."""
+    assessments, sources and amendment links. The rows are built from plain values by
+    :mod:`.instrument_rows` (eleven queries for any number of instruments)."""
 
     url = serializers.URLField()
     jurisdiction = JurisdictionBriefSerializer()
@@ -473,21 +447,12 @@ class InstrumentSerializer(Fast, serializers.ModelSerializer):
 
     class Meta:
         model = Instrument
+        list_serializer_class = InstrumentListSerializer
         fields = [
             "slug",
             "url",
             "jurisdiction",
-            "instrument_type",
-            "title",
-            "original_title",
-            "original_language",
-            "short_name",
-            "citation",
-            "official_url",
-            "summary",
-            "max_penalty",
-            "confidence",
-            "notes",
+            *Instrument.DESCRIPTIVE_FIELDS,
             "as_of",
             "status",
             "status_date",
@@ -508,62 +473,7 @@ class InstrumentSerializer(Fast, serializers.ModelSerializer):
         ]
 
     def represent(self, obj):
-        from ..coverage import approximate_as_of
-
-        context = self.context
-        as_of = as_of_of(context)
-        events = obj._events()  # life order, from the prefetch cache
-        step = None
-        for event in events:
-            if event.date <= as_of:
-                step = event
-        status = step.status if step else None
-        brief = InstrumentBriefSerializer(context=context).represent
-        steps = StepSerializer(context=context).represent
-        assessment = InstrumentAssessmentSerializer(context=context).represent
-        flat = context.get("flat", False)
-        if flat:  # a CSV line: the criterion and value of each assessment are enough
-            assessments = [
-                {"criterion": {"slug": a.criterion.slug}, "value": a.value}
-                for a in obj.assessments.all()
-            ]
-        else:
-            assessments = [assessment(a) for a in obj.assessments.all()]
-        return {
-            "slug": obj.slug,
-            "url": api_url(context, "instrument-detail", slug=obj.slug),
-            "jurisdiction": JurisdictionBriefSerializer(context=context).represent(
-                obj.jurisdiction
-            ),
-            "instrument_type": obj.instrument_type,
-            "title": obj.title,
-            "original_title": obj.original_title,
-            "original_language": obj.original_language,
-            "short_name": obj.short_name,
-            "citation": obj.citation,
-            "official_url": obj.official_url,
-            "summary": obj.summary,
-            "max_penalty": obj.max_penalty,
-            "confidence": obj.confidence,
-            "notes": obj.notes,
-            "as_of": iso(as_of),
-            "status": status,
-            "status_date": iso(step.date) if step else None,
-            "status_date_precision": step.date_precision if step else None,
-            "status_approximate": approximate_as_of(events, as_of),
-            "legal_force": legal_force_for(status),
-            "pending": status in PENDING_STATUSES,
-            "applies": status in APPLYING_STATUSES,
-            "key_dates": obj.key_dates(),
-            "identifiers": [{"scheme": i.scheme, "value": i.value} for i in obj.identifiers.all()],
-            "status_events": [] if flat else [steps(e) for e in events],
-            "assessments": assessments,
-            "sources": brief_sources(obj.sources.all(), context),
-            "amends": [] if flat else [brief(i) for i in obj.amends.all()],
-            "amended_by": [] if flat else [brief(i) for i in obj.amended_by.all()],
-            "created_at": iso(obj.created_at),
-            "updated_at": iso(obj.updated_at),
-        }
+        return _instrument_rows([obj], self.context)[0]
 
 
 # --- the other collections ----------------------------------------------------------------------

@@ -307,10 +307,8 @@ class InstrumentViewSet(CollectionViewSet):
     """Laws, bills, proposals, directives, treaties, with status and legal force as of
     ``as_of``."""
 
-    queryset = Instrument.objects.for_api().prefetch_related(
-        Prefetch("amends", queryset=Instrument.objects.select_related("jurisdiction")),
-        Prefetch("amended_by", queryset=Instrument.objects.select_related("jurisdiction")),
-    )
+    # Rows are built from plain values (api/instrument_rows.py): the page needs no prefetches.
+    queryset = Instrument.objects.all()
     serializer_class = api.InstrumentSerializer
     filterset_class = InstrumentFilterSet
     lookup_field = "slug"
