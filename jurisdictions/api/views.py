@@ -318,6 +318,11 @@ class InstrumentViewSet(CollectionViewSet):
     csv_name = "instruments"
     from .export import csv_list  # CSV from plain values, not the serializer (export.py)
 
+    def paginate_queryset(self, queryset):
+        """The page as primary keys only: api/instrument_rows.py reads the rows, so the page
+        query selects no columns and computes no status annotation for its output."""
+        return super().paginate_queryset(queryset.values_list("pk", flat=True))
+
     def csv_columns(self):
         criteria = list(Criterion.objects.filter(retired=False))
 
