@@ -304,50 +304,49 @@ def stale_limit() -> "datetime.date":
     return editorial.today() - datetime.timedelta(days=editorial.stale_days())
 
 
-class StaleVerificationFilter(admin.SimpleListFilter):
-    """Answers whose verification is stale: never verified, or longer ago than
-    ``settings.LAWTRACKER_STALE_DAYS`` days."""
+class StaleDateFilter(admin.SimpleListFilter):
+    """Rows whose ``date_field`` is stale: empty, or older than
+    ``settings.LAWTRACKER_STALE_DAYS`` days before today (:func:`stale_limit`); ``false``
+    lists the others. Subclasses set ``title``, ``parameter_name``, ``date_field`` and
+    ``verb``, the past participle the choices read ("verified")."""
 
-    title = "verification"
-    parameter_name = "stale"
-
-    def lookups(self, request, model_admin):
-        days = editorial.stale_days()
-        return [
-            ("true", f"Stale (never verified, or more than {days} days ago)"),
-            ("false", f"Verified within {days} days"),
-        ]
-
-    def queryset(self, request, queryset):
-        if self.value() == "true":
-            return queryset.stale(editorial.stale_days(), editorial.today())
-        if self.value() == "false":
-            return queryset.filter(verified_on__gte=stale_limit())
-        return queryset
-
-
-class StaleReviewFilter(admin.SimpleListFilter):
-    """Jurisdictions whose last review is older than ``settings.LAWTRACKER_STALE_DAYS`` days
-    (or never reviewed)."""
-
-    title = "review"
-    parameter_name = "review_stale"
+    date_field: str
+    verb: str
 
     def lookups(self, request, model_admin):
         days = editorial.stale_days()
         return [
-            ("true", f"Stale (never reviewed, or more than {days} days ago)"),
-            ("false", f"Reviewed within {days} days"),
+            ("true", f"Stale (never {self.verb}, or more than {days} days ago)"),
+            ("false", f"{self.verb.capitalize()} within {days} days"),
         ]
 
     def queryset(self, request, queryset):
         if self.value() == "true":
             return queryset.filter(
-                Q(last_reviewed_on__isnull=True) | Q(last_reviewed_on__lt=stale_limit())
+                Q(**{f"{self.date_field}__isnull": True})
+                | Q(**{f"{self.date_field}__lt": stale_limit()})
             )
         if self.value() == "false":
-            return queryset.filter(last_reviewed_on__gte=stale_limit())
+            return queryset.filter(**{f"{self.date_field}__gte": stale_limit()})
         return queryset
+
+
+class StaleVerificationFilter(StaleDateFilter):
+    """Answers whose verification is stale: never verified, or longer ago than
+    ``settings.LAWTRACKER_STALE_DAYS`` days (the rule of ``AssessmentQuerySet.stale``)."""
+
+    title = "verification"
+    parameter_name = "stale"
+    date_field, verb = "verified_on", "verified"
+
+
+class StaleReviewFilter(StaleDateFilter):
+    """Jurisdictions whose last review is older than ``settings.LAWTRACKER_STALE_DAYS`` days
+    (or never reviewed)."""
+
+    title = "review"
+    parameter_name = "review_stale"
+    date_field, verb = "last_reviewed_on", "reviewed"
 
 
 class EditorialImportExportMixin(ImportExportMixin):
