@@ -47,7 +47,7 @@ def cell_text(value) -> str:
     ``value``: ``None``, a bool, a date or date-time, a list or tuple of such values, or
     anything ``str()`` can write. Only the start of the whole cell is neutralised (a list's
     later items cannot start a formula). Raises only what ``str(value)`` raises."""
-    text = _plain(value)
+    text = value if type(value) is str else _plain(value)
     if text.startswith(FORMULA_STARTS):
         text = "'" + text
     return text
@@ -65,10 +65,19 @@ class Column:
     source: str | Callable[[dict], object] | None = None
 
     def value(self, row: dict):
+        """This column's value in ``row``."""
+        return self.getter()(row)
+
+    def getter(self) -> Callable[[dict], object]:
+        """A function from a row to this column's value (the dotted path split once)."""
         source = self.source or self.header
         if callable(source):
-            return source(row)
-        return _dig(row, source.split("."))
+            return source
+        path = source.split(".")
+        if len(path) == 1:
+            key = path[0]
+            return lambda row: row.get(key) if type(row) is dict else _dig(row, path)
+        return lambda row: _dig(row, path)
 
 
 def _dig(value, path: list[str]):
@@ -81,21 +90,29 @@ def _dig(value, path: list[str]):
     return value
 
 
+# A streamed CSV is sent in pieces of about this many characters: one piece per line would
+# cost the server a write (and a chunk header) per row.
+CHUNK_CHARS = 64 * 1024
+
+
 def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
-    """The BOM with the header line, then one line per row (CRLF line ends, RFC 4180), each
-    cell written by :func:`cell_text`; lazy, so ``rows`` may be a generator."""
+    """The BOM with the header line, then the rows (CRLF line ends, RFC 4180), each cell
+    written by :func:`cell_text`; lazy, so ``rows`` may be a generator. Yields the header line
+    alone, then whole lines in pieces of about :data:`CHUNK_CHARS` characters."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-
-    def line(values) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([cell_text(v) for v in values])
-        return buffer.getvalue()
-
-    yield BOM + line(header)
+    writer.writerow([cell_text(v) for v in header])
+    yield BOM + buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
     for row in rows:
-        yield line(row)
+        writer.writerow([cell_text(v) for v in row])
+        if buffer.tell() >= CHUNK_CHARS:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
 
 
 def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
@@ -109,8 +126,10 @@ def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> Stre
 
 
 def table(rows: Iterable[dict], columns: list[Column]) -> Iterator[list]:
+    """One list of cell values per row of ``rows``, in the order of ``columns``."""
+    getters = [column.getter() for column in columns]
     for row in rows:
-        yield [column.value(row) for column in columns]
+        yield [get(row) for get in getters]
 
 
 class CSVRenderer(BaseRenderer):
