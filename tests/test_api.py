@@ -264,12 +264,11 @@ def test_list_query_count_is_the_same_for_one_row_and_fifty(client, world, name,
     assert counts == [expected, expected]
 
 
-@pytest.mark.parametrize("batch,expected", [(500, 2 + 5), (3, 2 + 5 * 4)])
+@pytest.mark.parametrize("batch,expected", [(500, 2 + 4), (3, 2 + 4 * 4)])
 def test_csv_exports_do_a_fixed_number_of_queries_per_batch(client, world, monkeypatch, batch,
                                                             expected):
     # One query for the criteria (the columns), one for the instruments (read in batches from
-    # one cursor), and per batch five (steps, assessments, identifiers, the sources' links and
-    # the sources).
+    # one cursor), and per batch four (steps, assessments, identifiers, the sources' URLs).
     from jurisdictions.api import views
 
     monkeypatch.setattr(views, "CSV_BATCH", batch)

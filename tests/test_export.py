@@ -74,7 +74,7 @@ def test_queries_per_batch_are_fixed(client, seeded, monkeypatch):
     total = len(export_bytes(client, monkeypatch, export.csv_list, {}).splitlines()) - 1
     one_batch = queries(total + 1)
     two_batches = queries((total + 1) // 2)
-    assert two_batches - one_batch == 5  # steps, assessments, identifiers, links, sources
+    assert two_batches - one_batch == 4  # steps, assessments, identifiers, source URLs
 
 
 def test_the_instruments_csv_is_served_by_the_fast_export():

@@ -3,9 +3,8 @@ plain values by :mod:`.instrument_rows` in its CSV form (``flat``), never instan
 (bench/FINDINGS.md §1: 168x faster than serializing model instances, same bytes).
 
 The columns are ``InstrumentViewSet.csv_columns()``; the escaping is :mod:`.renderers`'.
-Queries: one for the criteria (the columns), one streamed query for the instruments, then five
-per batch of ``views.CSV_BATCH`` instruments (steps, assessments, identifiers, the sources'
-links and the sources).
+Queries: one for the criteria (the columns), one streamed query for the instruments, then four
+per batch of ``views.CSV_BATCH`` instruments (steps, assessments, identifiers, sources' URLs).
 """
 
 from __future__ import annotations
