@@ -1,0 +1,615 @@
+"""The instrument rows built from plain values (api/instrument_rows.py, commits 8061874, 075ded1,
+147aca0) against the domain rules and against the serializer they replaced (b58d383).
+
+The data is built here with tests/factories.py: steps on the same date (life order), steps dated
+only ``on_or_before``, an instrument with no steps, assessments with a commencement date and a
+verifier, one source cited by several rows, sources with dates and archived URLs, amendment
+links both ways across jurisdictions, identifiers in several schemes, unicode titles.
+
+Expected values are written from DOMAIN.md and the old serializer's code; ``old_row`` is the old
+``InstrumentSerializer.represent`` (b58d383) over the old ``for_api()`` query shape, used as an
+oracle for byte-identical output.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.models import Prefetch
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from jurisdictions.api import views
+from jurisdictions.api.renderers import csv_lines, table
+from jurisdictions.api.serializers import (
+    CriterionBriefSerializer,
+    InstrumentBriefSerializer,
+    JurisdictionBriefSerializer,
+    SourceBriefSerializer,
+    api_url,
+    iso,
+)
+from jurisdictions.choices import (
+    APPLYING_STATUSES,
+    OCD_CLASSIFICATION,
+    PENDING_STATUSES,
+    legal_force_for,
+)
+from jurisdictions.coverage import approximate_as_of
+from jurisdictions.models import (
+    AssessmentSource,
+    Identifier,
+    Instrument,
+    InstrumentAmendment,
+    InstrumentSource,
+    StatusEventSource,
+)
+from tests import factories as F
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/instruments/"
+
+
+def detail_url(slug):
+    return reverse("api:instrument-detail", kwargs={"slug": slug})
+
+
+# --- the old serializer (b58d383), as an oracle --------------------------------------------------
+def old_queryset():
+    return Instrument.objects.for_api().prefetch_related(
+        Prefetch("amends", queryset=Instrument.objects.select_related("jurisdiction")),
+        Prefetch("amended_by", queryset=Instrument.objects.select_related("jurisdiction")),
+    )
+
+
+def old_row(obj, as_of, context):
+    """``InstrumentSerializer.represent`` of b58d383 (not flat)."""
+    events = obj._events()
+    step = None
+    for event in events:
+        if event.date <= as_of:
+            step = event
+    status = step.status if step else None
+    brief = InstrumentBriefSerializer(context=context).represent
+    source = SourceBriefSerializer(context=context).represent
+    criterion = CriterionBriefSerializer(context=context).represent
+    return {
+        "slug": obj.slug,
+        "url": api_url(context, "instrument-detail", slug=obj.slug),
+        "jurisdiction": JurisdictionBriefSerializer(context=context).represent(obj.jurisdiction),
+        "instrument_type": obj.instrument_type,
+        "title": obj.title,
+        "original_title": obj.original_title,
+        "original_language": obj.original_language,
+        "short_name": obj.short_name,
+        "citation": obj.citation,
+        "official_url": obj.official_url,
+        "summary": obj.summary,
+        "max_penalty": obj.max_penalty,
+        "confidence": obj.confidence,
+        "notes": obj.notes,
+        "as_of": iso(as_of),
+        "status": status,
+        "status_date": iso(step.date) if step else None,
+        "status_date_precision": step.date_precision if step else None,
+        "status_approximate": approximate_as_of(events, as_of),
+        "legal_force": legal_force_for(status),
+        "pending": status in PENDING_STATUSES,
+        "applies": status in APPLYING_STATUSES,
+        "key_dates": obj.key_dates(),
+        "identifiers": [{"scheme": i.scheme, "value": i.value} for i in obj.identifiers.all()],
+        "status_events": [
+            {
+                "status": e.status,
+                "date": iso(e.date),
+                "date_precision": e.date_precision,
+                "description": e.description,
+                "ocd_classification": OCD_CLASSIFICATION.get(e.status, ""),
+                "sources": [source(s) for s in e.sources.all()],
+                "url": api_url(context, "status-event-detail", pk=e.pk),
+            }
+            for e in events
+        ],
+        "assessments": [
+            {
+                "criterion": criterion(a.criterion),
+                "value": a.value,
+                "pinpoint": a.pinpoint,
+                "note": a.note,
+                "commencement_date": iso(a.commencement_date),
+                "counts_on_as_of": a.counts_on(as_of),
+                "verified_on": iso(a.verified_on),
+                "verified_by": a.verified_by.get_username() if a.verified_by else None,
+                "sources": [source(s) for s in a.sources.all()],
+                "url": api_url(context, "assessment-detail", pk=a.pk),
+            }
+            for a in obj.assessments.all()
+        ],
+        "sources": [source(s) for s in obj.sources.all()],
+        "amends": [brief(i) for i in obj.amends.all()],
+        "amended_by": [brief(i) for i in obj.amended_by.all()],
+        "created_at": iso(obj.created_at),
+        "updated_at": iso(obj.updated_at),
+    }
+
+
+def old_rows(slugs, as_of, request):
+    context = {"request": request}
+    found = {i.slug: i for i in old_queryset().filter(slug__in=slugs)}
+    return [old_row(found[s], as_of, context) for s in slugs]
+
+
+def dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=False)
+
+
+# --- the data ------------------------------------------------------------------------------------
+D = datetime.date
+
+
+@pytest.fixture
+def world(django_user_model):
+    for code in ("KR", "GB", "US", "US-CA"):
+        F.jurisdiction(code, name={"KR": "Korea, Republic of"}.get(code, code))
+    for position, slug in enumerate(("possession", "production", "distribution")):
+        F.criterion(slug, position=position)
+    rita = django_user_model.objects.create_user("rita-reviewer")
+
+    # Sources created out of URL order; one is cited by the instrument, a step and an assessment.
+    src_z = F.source(url="https://z.example.org/gazette", title="Gazette", publisher="MOLEG",
+                     published_on=D(2024, 6, 1), published_precision="month",
+                     accessed_on=D(2026, 1, 2), archived_url="https://web.archive.org/x/z",
+                     language="ko")
+    src_a = F.source(url="https://a.example.org/bill", title="Bill page", kind="legislature")
+    src_m = F.source(url="https://m.example.org/news", title="News", kind="news",
+                     published_on=D(2024, 1, 1), published_precision="year")
+
+    main = F.instrument("KR", slug="kr-main", cite=False,
+                        title="아동·청소년의 성보호에 관한 법률 — “deepfake” Ünïcode",
+                        original_title="아동·청소년의 성보호에 관한 법률", original_language="ko",
+                        short_name="청소년성보호법", citation="Act No. 20000",
+                        official_url="https://law.go.kr/x", summary="Sümmary", confidence="high")
+    for src in (src_z, src_a, src_m):
+        InstrumentSource.objects.create(instrument=main, source=src)
+    F.event(main, "introduced", "2024-01-10", description="tabled")
+    # Same date: created adopted first, passed_chamber second (higher pk): life order puts
+    # passed_chamber first (status sequence), so the status on 2024-06-01 is adopted.
+    adopted = F.event(main, "adopted", "2024-06-01", cite=False, description="enacted")
+    StatusEventSource.objects.create(status_event=adopted, source=src_z)
+    StatusEventSource.objects.create(status_event=adopted, source=src_a)
+    F.event(main, "passed_chamber", "2024-06-01", description="plenary")
+    F.event(main, "in_force", "2025-01-01", precision="on_or_before", description="")
+    late = F.assessment(main, "possession", "yes", cite=False, pinpoint="s. 11(5)",
+                        note="from 2025-06", commencement_date=D(2025, 6, 1))
+    AssessmentSource.objects.create(assessment=late, source=src_z)
+    AssessmentSource.objects.create(assessment=late, source=src_m)
+    F.assessment(main, "production", "partial", verified_on=D(2026, 3, 4), verified_by=rita)
+    F.assessment(main, "distribution", "unclear")
+    for scheme, value in (("other", "b"), ("national", "20000"), ("other", "a"),
+                          ("eli", "https://eli.example/kr/2024/1")):
+        Identifier.objects.create(instrument=main, scheme=scheme, value=value)
+
+    # Amendment links both ways, across jurisdictions (US sorts before US-CA).
+    amenders = [F.instrument(code, slug=slug, title=f"Amender {slug}")
+                for code, slug in (("US-CA", "aa-california"), ("US", "zz-federal"),
+                                   ("GB", "mm-uk"), ("KR", "kr-b"))]
+    amended = [F.instrument(code, slug=slug, title=f"Amended {slug}")
+               for code, slug in (("US", "a-us"), ("GB", "z-gb"), ("KR", "kr-a"))]
+    for other in amenders:
+        InstrumentAmendment.objects.create(amending=other, amended=main)
+    for other in amended:
+        InstrumentAmendment.objects.create(amending=main, amended=other)
+
+    # An instrument with no step at all, citing the same source as kr-main.
+    bare = F.instrument("KR", slug="kr-none", cite=False, title="Ünstepped bill")
+    InstrumentSource.objects.create(instrument=bare, source=src_a)
+    # Every other instrument gets a cited step and a cited assessment, so that every kind of
+    # citation query runs whatever the page size.
+    for other in [*amenders, *amended]:
+        F.event(other, "introduced", "2023-02-03")
+        F.assessment(other, "possession", "no")
+    return {"main": main, "bare": bare, "rita": rita, "src_z": src_z, "src_a": src_a,
+            "src_m": src_m}
+
+
+# --- domain values -------------------------------------------------------------------------------
+def get_detail(client, slug, **params):
+    response = client.get(detail_url(slug), params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.mark.parametrize(
+    "as_of, status, status_date, precision, approximate, force",
+    [
+        ("2024-01-09", None, None, None, False, None),
+        ("2024-01-10", "introduced", "2024-01-10", "day", False, "NotInForce"),
+        # the on_or_before step follows a step dated after as_of: exact
+        ("2024-05-31", "introduced", "2024-01-10", "day", False, "NotInForce"),
+        # passed_chamber and adopted on the same day: adopted is later in life order
+        ("2024-06-01", "adopted", "2024-06-01", "day", True, "NotInForce"),
+        ("2024-12-31", "adopted", "2024-06-01", "day", True, "NotInForce"),
+        ("2025-01-01", "in_force", "2025-01-01", "on_or_before", False, "InForce"),
+    ],
+)
+def test_status_as_of_follows_life_order_and_on_or_before(
+    client, world, as_of, status, status_date, precision, approximate, force
+):
+    row = get_detail(client, "kr-main", as_of=as_of)
+    assert row["as_of"] == as_of
+    assert row["status"] == status
+    assert row["status_date"] == status_date
+    assert row["status_date_precision"] == precision
+    assert row["status_approximate"] is approximate
+    assert row["legal_force"] == force
+    assert row["pending"] is (status in ("introduced", "in_committee", "passed_chamber",
+                                         "adopted"))
+    assert row["applies"] is (status == "in_force")
+    assert [(e["status"], e["date"], e["date_precision"], e["description"])
+            for e in row["status_events"]] == [
+        ("introduced", "2024-01-10", "day", "tabled"),
+        ("passed_chamber", "2024-06-01", "day", "plenary"),
+        ("adopted", "2024-06-01", "day", "enacted"),
+        ("in_force", "2025-01-01", "on_or_before", ""),
+    ]
+    assert row["key_dates"] == {
+        "introduced": {"date": "2024-01-10", "precision": "day"},
+        "adopted": {"date": "2024-06-01", "precision": "day"},
+        "in_force": {"date": "2025-01-01", "precision": "on_or_before"},
+    }
+
+
+def test_an_instrument_without_steps(client, world):
+    row = get_detail(client, "kr-none", as_of="2026-01-01")
+    assert (row["status"], row["status_date"], row["status_date_precision"]) == (None,) * 3
+    assert row["status_approximate"] is False
+    assert row["legal_force"] is None
+    assert row["pending"] is False and row["applies"] is False
+    assert row["key_dates"] == {"introduced": None, "adopted": None, "in_force": None}
+    assert row["status_events"] == [] and row["assessments"] == []
+    assert row["identifiers"] == [] and row["amends"] == [] and row["amended_by"] == []
+    assert [s["url"] for s in row["sources"]] == ["https://a.example.org/bill"]
+    assert row["title"] == "Ünstepped bill"
+
+
+def test_assessments_sources_identifiers_and_links(client, world):
+    row = get_detail(client, "kr-main", as_of="2025-05-31")
+    base = "http://testserver/api/v1/"
+    assert row["title"] == "아동·청소년의 성보호에 관한 법률 — “deepfake” Ünïcode"
+    assert row["jurisdiction"] == {"code": "KR", "name": "Korea, Republic of", "kind": "country",
+                                   "url": base + "jurisdictions/KR/"}
+    # criteria by position: possession, production, distribution
+    got = [(a["criterion"]["slug"], a["value"], a["commencement_date"], a["counts_on_as_of"],
+            a["verified_on"], a["verified_by"]) for a in row["assessments"]]
+    assert got == [
+        ("possession", "yes", "2025-06-01", False, None, None),
+        ("production", "partial", None, True, "2026-03-04", "rita-reviewer"),
+        ("distribution", "unclear", None, True, None, None),
+    ]
+    assert [s["url"] for s in row["assessments"][0]["sources"]] == [
+        "https://m.example.org/news", "https://z.example.org/gazette"]
+    assert get_detail(client, "kr-main", as_of="2025-06-01")["assessments"][0][
+        "counts_on_as_of"] is True
+    # identifiers by scheme, then value
+    assert row["identifiers"] == [
+        {"scheme": "eli", "value": "https://eli.example/kr/2024/1"},
+        {"scheme": "national", "value": "20000"},
+        {"scheme": "other", "value": "a"},
+        {"scheme": "other", "value": "b"},
+    ]
+    # sources by URL, with every citation field
+    z = world["src_z"]
+    assert [s["url"] for s in row["sources"]] == [
+        "https://a.example.org/bill", "https://m.example.org/news",
+        "https://z.example.org/gazette"]
+    assert row["sources"][2] == {
+        "url": "https://z.example.org/gazette", "title": "Gazette", "publisher": "MOLEG",
+        "kind": "official", "published_on": "2024-06-01", "published_precision": "month",
+        "accessed_on": "2026-01-02", "archived_url": "https://web.archive.org/x/z",
+        "language": "ko", "api_url": f"{base}sources/{z.pk}/"}
+    assert row["sources"][1]["published_precision"] == "year"
+    adopted = row["status_events"][2]
+    assert adopted["status"] == "adopted"
+    assert adopted["ocd_classification"] == OCD_CLASSIFICATION["adopted"]
+    assert [s["url"] for s in adopted["sources"]] == [
+        "https://a.example.org/bill", "https://z.example.org/gazette"]
+    # amendment links: by the other end's jurisdiction code, then slug
+    assert [(i["jurisdiction"], i["slug"]) for i in row["amended_by"]] == [
+        ("GB", "mm-uk"), ("KR", "kr-b"), ("US", "zz-federal"), ("US-CA", "aa-california")]
+    assert [(i["jurisdiction"], i["slug"]) for i in row["amends"]] == [
+        ("GB", "z-gb"), ("KR", "kr-a"), ("US", "a-us")]
+    assert row["amends"][0] == {"slug": "z-gb", "short_name": "", "title": "Amended z-gb",
+                                "instrument_type": "statute", "jurisdiction": "GB",
+                                "url": base + "instruments/z-gb/"}
+    other = get_detail(client, "a-us")
+    assert [i["slug"] for i in other["amended_by"]] == ["kr-main"]
+    assert other["amends"] == []
+
+
+# --- byte-identical with the old serializer ------------------------------------------------------
+@pytest.mark.parametrize("as_of", ["2024-01-09", "2024-06-01", "2025-01-01", "2025-06-01"])
+def test_detail_and_list_bytes_match_the_old_serializer(client, world, as_of):
+    date = D.fromisoformat(as_of)
+    for slug in ("kr-main", "kr-none", "a-us", "mm-uk"):
+        response = client.get(detail_url(slug), {"as_of": as_of})
+        assert response.status_code == 200
+        assert dumps(response.json()) == dumps(old_rows([slug], date, response.wsgi_request)[0])
+    response = client.get(LIST, {"as_of": as_of, "page_size": 50})
+    assert response.status_code == 200
+    page = response.json()
+    slugs = [r["slug"] for r in page["results"]]
+    # default order: jurisdiction code, then slug
+    assert slugs == ["mm-uk", "z-gb", "kr-a", "kr-b", "kr-main", "kr-none", "a-us",
+                     "zz-federal", "aa-california"]
+    assert dumps(page["results"]) == dumps(old_rows(slugs, date, response.wsgi_request))
+
+
+@pytest.mark.parametrize(
+    "params, slugs",
+    [
+        # code points, descending: Hangul > "Ü" > "Amender …" > "Amended …"
+        ({"ordering": "-title"}, ["kr-main", "kr-none", "zz-federal", "mm-uk", "kr-b",
+                                  "aa-california", "z-gb", "kr-a", "a-us"]),
+        ({"ordering": "jurisdiction,-slug"}, ["z-gb", "mm-uk", "kr-none", "kr-main", "kr-b",
+                                              "kr-a", "zz-federal", "a-us", "aa-california"]),
+        ({"jurisdiction": "KR", "page_size": 2, "page": 2}, ["kr-main", "kr-none"]),
+        ({"within": "US", "page_size": 1, "page": 3}, ["aa-california"]),
+        ({"status": "adopted", "as_of": "2024-12-31"}, ["kr-main"]),
+        ({"search": "unstepped"}, ["kr-none"]),
+    ],
+)
+def test_ordering_filters_and_pages_match_the_old_serializer(client, world, params, slugs):
+    response = client.get(LIST, params)
+    assert response.status_code == 200, response.content
+    page = response.json()
+    assert [r["slug"] for r in page["results"]] == slugs
+    as_of = D.fromisoformat(params.get("as_of", page["results"][0]["as_of"]))
+    assert dumps(page["results"]) == dumps(old_rows(slugs, as_of, response.wsgi_request))
+
+
+ORDERINGS = ["", "-title", "short_name", "-short_name", "instrument_type,-slug", "-jurisdiction",
+             "-created_at", "updated_at,title"]
+
+
+@pytest.mark.parametrize("ordering", ORDERINGS)
+def test_every_page_of_every_ordering_is_the_old_page(client, world, ordering):
+    """The old view paged model instances of the filtered queryset; the new one pages primary
+    keys of it. Page by page (page_size 1, 2 and 4), the rows must be the same."""
+    from jurisdictions.filtersets import InstrumentFilterSet
+
+    main = world["main"]
+    main.short_name = ""
+    main.save()
+    params = {"ordering": ordering} if ordering else {}
+    old_order = [i.slug for i in InstrumentFilterSet(params, queryset=old_queryset()).qs]
+    assert len(old_order) == 9
+    for size in (1, 2, 4):
+        got = []
+        for number in range(1, -(-9 // size) + 1):
+            response = client.get(LIST, {**params, "page_size": size, "page": number})
+            assert response.status_code == 200, response.content
+            results = response.json()["results"]
+            got += [r["slug"] for r in results]
+            assert dumps(results) == dumps(old_rows(
+                [r["slug"] for r in results], D.fromisoformat(results[0]["as_of"]),
+                response.wsgi_request))
+        assert got == old_order, (size, got)
+
+
+def test_browsable_list_and_detail(client, world):
+    response = client.get(LIST, {"format": "api", "page_size": 1, "page": 5})
+    assert response.status_code == 200
+    assert "청소년성보호법" in response.content.decode()  # page 5 of 9 is kr-main
+    response = client.get(detail_url("KR-MAIN"), {"format": "api"})
+    assert response.status_code == 200
+    assert "rita-reviewer" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params, slugs",
+    [
+        ({"status": "passed_chamber", "as_of": "2024-06-01"}, []),
+        ({"status": "adopted", "as_of": "2024-06-01"}, ["kr-main"]),
+        ({"legal_force": "InForce", "as_of": "2025-01-01"}, ["kr-main"]),
+        ({"status": "introduced", "jurisdiction": "KR", "as_of": "2024-05-31"},
+         ["kr-a", "kr-b", "kr-main"]),
+    ],
+)
+def test_status_filters_agree_with_the_rows(client, world, params, slugs):
+    rows = client.get(LIST, params).json()["results"]
+    assert [r["slug"] for r in rows] == slugs
+    for row in rows:
+        if "status" in params:
+            assert row["status"] == params["status"]
+
+
+def test_same_status_same_date_two_precisions(client, world):
+    """A step known to the day and the same step reported on_or_before that same date: both are
+    kept, in id order; the status and its precision are the later one's (life order)."""
+    other = Instrument.objects.get(slug="a-us")
+    F.event(other, "in_force", "2024-03-01", precision="on_or_before")
+    F.event(other, "in_force", "2024-03-01", precision="day")
+    row = get_detail(client, "a-us", as_of="2024-03-01")
+    assert [(e["status"], e["date_precision"]) for e in row["status_events"]] == [
+        ("introduced", "day"), ("in_force", "on_or_before"), ("in_force", "day")]
+    assert (row["status"], row["status_date_precision"]) == ("in_force", "day")
+    assert row["key_dates"]["in_force"] == {"date": "2024-03-01", "precision": "on_or_before"}
+    assert row["status_approximate"] is False
+    # the day before: the on_or_before step may already have happened
+    row = get_detail(client, "a-us", as_of="2024-02-29")
+    assert (row["status"], row["status_approximate"]) == ("introduced", True)
+    response = client.get(detail_url("a-us"), {"as_of": "2024-02-29"})
+    assert dumps(response.json()) == dumps(
+        old_rows(["a-us"], D(2024, 2, 29), response.wsgi_request)[0])
+
+
+def test_list_query_count_does_not_grow_with_the_page(client, world):
+    counts = {}
+    for size in (1, 50):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(LIST, {"page_size": size})
+        assert response.status_code == 200
+        assert len(response.json()["results"]) == min(size, 9)
+        counts[size] = len(captured.captured_queries)
+    assert counts[1] == counts[50], counts
+    with CaptureQueriesContext(connection) as captured:
+        client.get(LIST, {"page_size": 1, "page": 5})  # kr-main: every kind of row
+    assert len(captured.captured_queries) == counts[1]
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+def csv_of(client, params) -> str:
+    response = client.get(LIST, {**params, "format": "csv"})
+    assert response.status_code == 200, response.content
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    return text
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"jurisdiction": "KR"}, {"within": "US"}, {"status": "adopted", "as_of": "2024-06-01"},
+     {"as_of": "2025-01-01"}, {"ordering": "-title"}],
+)
+def test_csv_matches_the_old_rows(client, world, params):
+    text = csv_of(client, params)
+    json_page = client.get(LIST, {**params, "page_size": 500}).json()["results"]
+    slugs = [r["slug"] for r in json_page]
+    as_of = D.fromisoformat(json_page[0]["as_of"])
+    response = client.get(LIST, {**params, "page_size": 500})
+    columns = views.InstrumentViewSet().csv_columns()
+    expected = "".join(csv_lines([c.header for c in columns],
+                                 table(old_rows(slugs, as_of, response.wsgi_request), columns)))
+    assert text.lstrip("\ufeff") == expected.lstrip("\ufeff")
+
+
+def test_csv_query_count_does_not_grow_with_the_rows(client, world):
+    counts = []
+    for more in (0, 25):
+        for n in range(more):
+            extra = F.instrument("GB", slug=f"gb-extra-{n}")
+            F.event(extra, "introduced", "2024-01-01")
+            F.assessment(extra, "production", "yes")
+            Identifier.objects.create(instrument=extra, scheme="national", value=str(n))
+        with CaptureQueriesContext(connection) as captured:
+            text = csv_of(client, {})
+        assert len(text.splitlines()) == 1 + 9 + more
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_csv_cells(client, world):
+    rows = list(csv.DictReader(io.StringIO(
+        csv_of(client, {"jurisdiction": "KR", "as_of": "2024-06-01"}).lstrip("\ufeff"))))
+    main = next(r for r in rows if r["slug"] == "kr-main")
+    assert (main["status"], main["status_date"], main["status_date_precision"],
+            main["status_approximate"], main["legal_force"]) == (
+        "adopted", "2024-06-01", "day", "true", "NotInForce")
+    assert main["in_force"] == "2025-01-01" and main["in_force_precision"] == "on_or_before"
+    assert main["sources"] == ("https://a.example.org/bill; https://m.example.org/news; "
+                               "https://z.example.org/gazette")
+    assert main["identifiers"] == ("eli:https://eli.example/kr/2024/1; national:20000; "
+                                   "other:a; other:b")
+    assert (main["assessment.possession"], main["assessment.production"],
+            main["assessment.distribution"]) == ("yes", "partial", "unclear")
+    assert main["title"] == "아동·청소년의 성보호에 관한 법률 — “deepfake” Ünïcode"
+    bare = next(r for r in rows if r["slug"] == "kr-none")
+    assert (bare["status"], bare["status_approximate"], bare["legal_force"]) == (
+        "", "false", "")
+
+
+# --- write answers -------------------------------------------------------------------------------
+@pytest.fixture
+def editor(django_user_model):
+    user = django_user_model.objects.create_user("ana-editor")
+    user.groups.add(Group.objects.get(name="editor"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def test_patch_and_put_answers_show_the_new_values(world, editor):
+    url = detail_url("kr-main")
+    tag = editor.get(url)["ETag"]
+    response = editor.patch(url, {"title": "Nouveau titre — ü", "summary": "new"},
+                            format="json", HTTP_IF_MATCH=tag, HTTP_X_CHANGE_REASON="test")
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert answer["title"] == "Nouveau titre — ü" and answer["summary"] == "new"
+    fresh = editor.get(url)
+    assert dumps(answer) == dumps(fresh.json())
+    assert dumps(answer) == dumps(old_rows(["kr-main"], D.today(), response.wsgi_request)[0])
+    # sources replaced by the write: the answer shows the new list, by URL
+    response = editor.patch(url, {"sources": ["https://z.example.org/gazette",
+                                              "https://a.example.org/bill"]},
+                            format="json", HTTP_IF_MATCH=fresh["ETag"])
+    assert response.status_code == 200, response.content
+    assert [s["url"] for s in response.json()["sources"]] == [
+        "https://a.example.org/bill", "https://z.example.org/gazette"]
+
+
+def test_put_answer(world, editor):
+    url = detail_url("kr-none")
+    tag = editor.get(url)["ETag"]
+    body = {"slug": "kr-none", "jurisdiction": "KR", "instrument_type": "bill",
+            "title": "Replaced — ö", "short_name": "SB 1", "sources": [
+                "https://z.example.org/gazette", "https://m.example.org/news"]}
+    response = editor.put(url, body, format="json", HTTP_IF_MATCH=tag)
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert (answer["title"], answer["short_name"], answer["instrument_type"]) == (
+        "Replaced — ö", "SB 1", "bill")
+    assert [s["url"] for s in answer["sources"]] == [
+        "https://m.example.org/news", "https://z.example.org/gazette"]
+    assert dumps(answer) == dumps(old_rows(["kr-none"], D.today(), response.wsgi_request)[0])
+    assert dumps(answer) == dumps(editor.get(url).json())
+
+
+def test_post_answer(world, editor):
+    response = editor.post(LIST, {"slug": "kr-new", "jurisdiction": "kr",
+                                  "instrument_type": "bill", "title": "Nëw bill",
+                                  "sources": ["https://m.example.org/news"]}, format="json")
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    assert answer["slug"] == "kr-new" and answer["title"] == "Nëw bill"
+    assert answer["status"] is None and answer["status_events"] == []
+    assert [s["url"] for s in answer["sources"]] == ["https://m.example.org/news"]
+    assert response["Location"] == answer["url"] == "http://testserver/api/v1/instruments/kr-new/"
+    assert dumps(answer) == dumps(old_rows(["kr-new"], D.today(), response.wsgi_request)[0])
+
+
+def test_options_head_and_accept_csv(client, world, editor):
+    assert client.options(LIST).status_code == 200
+    assert editor.options(detail_url("kr-main")).status_code == 200
+    assert client.head(detail_url("kr-main")).status_code == 200
+    response = client.get(LIST, {"jurisdiction": "KR"}, HTTP_ACCEPT="text/csv")
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert [line.split(",")[0] for line in text.lstrip("\ufeff").splitlines()[1:]] == [
+        "kr-a", "kr-b", "kr-main", "kr-none"]
+
+
+# --- found while testing: not caused by the rows builder (the ordering filter since a371691) ---
+@pytest.mark.xfail(
+    strict=True,
+    reason="StableOrderingFilter promises 'Empty values sort last in both directions, on every "
+    "database', but an empty short_name (blank, not NULL) sorts first with ordering=short_name: "
+    "nulls_last only moves NULLs, and no whitelisted instrument field is nullable.",
+)
+def test_empty_short_names_sort_last_in_both_directions(client, world):
+    Instrument.objects.exclude(slug__in=["kr-a", "kr-b"]).update(short_name="")
+    Instrument.objects.filter(slug="kr-a").update(short_name="ZZ 9")
+    Instrument.objects.filter(slug="kr-b").update(short_name="AB 1")
+    for ordering, first_two in (("short_name", ["kr-b", "kr-a"]),
+                                ("-short_name", ["kr-a", "kr-b"])):
+        rows = client.get(LIST, {"ordering": ordering}).json()["results"]
+        assert [r["slug"] for r in rows][:2] == first_two, ordering
