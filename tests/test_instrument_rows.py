@@ -613,3 +613,25 @@ def test_empty_short_names_sort_last_in_both_directions(client, world):
                                 ("-short_name", ["kr-a", "kr-b"])):
         rows = client.get(LIST, {"ordering": ordering}).json()["results"]
         assert [r["slug"] for r in rows][:2] == first_two, ordering
+
+
+def test_csv_in_small_batches_and_formula_cells(client, world, monkeypatch):
+    """Batches of two rows (five batches for nine instruments) give the same bytes as the old
+    rows; cells that start like a formula are neutralised with a quote."""
+    Instrument.objects.filter(slug="kr-b").update(title="=HYPERLINK(\"http://x\")",
+                                                 summary="@SUM(1)\nline two, \"quoted\"")
+    Identifier.objects.create(instrument=Instrument.objects.get(slug="kr-b"), scheme="other",
+                              value="-5")
+    monkeypatch.setattr(views, "CSV_BATCH", 2)
+    text = csv_of(client, {"as_of": "2024-06-01"})
+    response = client.get(LIST, {"as_of": "2024-06-01", "page_size": 500})
+    slugs = [r["slug"] for r in response.json()["results"]]
+    columns = views.InstrumentViewSet().csv_columns()
+    expected = "".join(csv_lines([c.header for c in columns], table(
+        old_rows(slugs, D(2024, 6, 1), response.wsgi_request), columns)))
+    assert text == expected
+    row = next(r for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+               if r["slug"] == "kr-b")
+    assert row["title"] == "'=HYPERLINK(\"http://x\")"
+    assert row["summary"] == "'@SUM(1)\nline two, \"quoted\""
+    assert row["identifiers"] == "other:-5"
