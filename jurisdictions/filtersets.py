@@ -31,9 +31,9 @@ import re
 import django_filters as filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import connections
-from django.db.models import Exists, F, OuterRef, Q
-from django.db.models.functions import Collate, Left
+from django.db import connections, models
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Collate, Left, NullIf
 from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 from django_filters.fields import BaseCSVField, RangeField
@@ -127,12 +127,25 @@ def parse_iso_datetime(value: str) -> datetime.datetime:
     return parsed
 
 
-def binary_text(path: str, using: str):
-    """``F(path)`` compared by code point: the same order on SQLite (BINARY) and PostgreSQL
-    ("C"), whatever collation the database was created with."""
+def binary_text(path: str, using: str, expression=None):
+    """``F(path)`` (or ``expression``) compared by code point: the same order on SQLite
+    (BINARY) and PostgreSQL ("C"), whatever collation the database was created with."""
+    expression = F(path) if expression is None else expression
     vendor = connections[using].vendor
     collation = {"sqlite": "BINARY", "postgresql": "C"}.get(vendor)
-    return Collate(F(path), collation) if collation else F(path)
+    return Collate(expression, collation) if collation else expression
+
+
+def may_be_empty_text(model, path: str) -> bool:
+    """Whether the text field at ``path`` (``jurisdiction__code``) of ``model`` may hold ``""``
+    (a ``CharField``/``TextField`` with ``blank=True``). Raises ``FieldDoesNotExist`` for an
+    unknown path."""
+    field = None
+    for part in path.split("__"):
+        field = model._meta.get_field(part)
+        if field.is_relation:
+            model = field.related_model
+    return isinstance(field, (models.CharField, models.TextField)) and field.blank
 
 
 # --- form fields: strict parsing of one parameter -------------------------------------------
@@ -459,7 +472,11 @@ class StableOrderingFilter(filters.OrderingFilter):
             name = self.get_ordering_value(param)
             descending = name.startswith("-")
             path = name.lstrip("-")
-            expression = binary_text(path, qs.db) if path in self.text else F(path)
+            expression = F(path)
+            if may_be_empty_text(qs.model, path):
+                expression = NullIf(expression, Value(""))  # "" sorts with NULL: last
+            if path in self.text:
+                expression = binary_text(path, qs.db, expression)
             order.append(
                 expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
             )

@@ -598,13 +598,7 @@ def test_options_head_and_accept_csv(client, world, editor):
         "kr-a", "kr-b", "kr-main", "kr-none"]
 
 
-# --- found while testing: not caused by the rows builder (the ordering filter since a371691) ---
-@pytest.mark.xfail(
-    strict=True,
-    reason="StableOrderingFilter promises 'Empty values sort last in both directions, on every "
-    "database', but an empty short_name (blank, not NULL) sorts first with ordering=short_name: "
-    "nulls_last only moves NULLs, and no whitelisted instrument field is nullable.",
-)
+# --- found while testing: empty text sorted first (the ordering filter since a371691) -----------
 def test_empty_short_names_sort_last_in_both_directions(client, world):
     Instrument.objects.exclude(slug__in=["kr-a", "kr-b"]).update(short_name="")
     Instrument.objects.filter(slug="kr-a").update(short_name="ZZ 9")

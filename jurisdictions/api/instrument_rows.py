@@ -78,9 +78,9 @@ def _cited(links, owner: str, context: dict) -> dict[int, list[dict]]:
     pairs = list(links.order_by().values_list(owner, "source_id"))
     if not pairs:
         return {}
-    sources = {}
+    sources = {}  # in URL order, compared as the database compares them (its collation)
     for pk, *values in (
-        Source.objects.filter(pk__in=links.values("source_id")).order_by().values_list(
+        Source.objects.filter(pk__in=links.values("source_id")).order_by("url").values_list(
             "pk", *Source.CITATION_FIELDS
         )
     ):
@@ -89,13 +89,13 @@ def _cited(links, owner: str, context: dict) -> dict[int, list[dict]]:
         brief["accessed_on"] = iso(brief["accessed_on"])
         brief["api_url"] = api_url(context, "source-detail", pk=pk)
         sources[pk] = brief
-    cited: dict[int, list[dict]] = defaultdict(list)
+    rank = {pk: position for position, pk in enumerate(sources)}
+    ranked: dict[int, list[int]] = defaultdict(list)
     for owner_id, source_id in pairs:
         if source_id in sources:  # not unlinked and deleted between the two reads
-            cited[owner_id].append(sources[source_id])
-    for briefs in cited.values():
-        briefs.sort(key=lambda brief: brief["url"])
-    return cited
+            ranked[owner_id].append(rank[source_id])
+    order = list(sources.values())
+    return {owner_id: [order[r] for r in sorted(ranks)] for owner_id, ranks in ranked.items()}
 
 
 def _amendment_briefs(links, other: str, owner: str, context: dict) -> dict[int, list[dict]]:
