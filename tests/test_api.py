@@ -238,11 +238,11 @@ def test_an_event_row_has_figures_jurisdictions_and_sources(client, world):
 QUERY_COUNTS = [
     ("jurisdiction-list", {"kind": "country,subdivision", "as_of": "2026-01-01"}, 12),
     ("jurisdiction-list", {"search": "a", "research_status": "reviewed,in_progress"}, 12),
-    # Instruments: the count, the page, its rows read again as plain values, and eleven
-    # queries that build them (api/instrument_rows.py); within= adds its hierarchy levels.
+    # Instruments: the page's keys with the count (one query), its rows read as plain values,
+    # and eleven queries that build them (api/instrument_rows.py); within= adds its levels.
     ("instrument-list", {"status": "in_force,introduced,in_committee", "as_of": "2026-01-01"},
-     14),
-    ("instrument-list", {"within": "US", "ordering": "-title"}, 18),
+     13),
+    ("instrument-list", {"within": "US", "ordering": "-title"}, 17),
     ("status-event-list", {"date_after": "2000-01-01", "status": "in_force,introduced"}, 3),
     ("criterion-list", {"retired": "false", "ordering": "-position"}, 2),
     ("criterion-list", {"search": "o"}, 3),
@@ -262,6 +262,27 @@ def test_list_query_count_is_the_same_for_one_row_and_fifty(client, world, name,
         assert data["count"] >= 2, "the filters must leave several rows"
         counts.append(len(queries))
     assert counts == [expected, expected]
+
+
+def test_instrument_pages_count_with_the_page_and_refuse_a_page_past_the_last(client, world):
+    # The instrument list reads the count in the page's own query (Pagination.paginate_keys).
+    everything = [r["slug"] for r in ok(client, "instrument-list", {"page_size": 500})["results"]]
+    total = Instrument.objects.count()
+    assert len(everything) == total >= 5
+    pages = [ok(client, "instrument-list", {"page_size": 2, "page": n})
+             for n in range(1, (total + 1) // 2 + 1)]
+    assert {page["count"] for page in pages} == {total}
+    assert [r["slug"] for page in pages for r in page["results"]] == everything
+    assert pages[0]["previous"] is None and pages[-1]["next"] is None
+    past = (total + 1) // 2 + 1
+    response = get(client, "instrument-list", {"page_size": 2, "page": past})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "page": [f"Page {past} is past the last page ({past - 1})."]
+    }
+    empty = ok(client, "instrument-list", {"jurisdiction": "KR", "as_of": "1900-01-01",
+                                           "status": "in_force"})
+    assert (empty["count"], empty["results"], empty["next"]) == (0, [], None)
 
 
 @pytest.mark.parametrize("batch,expected", [(500, 2 + 4), (3, 2 + 4 * 4)])

@@ -7,6 +7,8 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page
+from django.db.models import Count, Window
 from rest_framework.pagination import PageNumberPagination
 
 from .params import BadRequest, messages_of, parse_positive_int
@@ -56,12 +58,37 @@ class Pagination(PageNumberPagination):
         self.request = request
         number, page_size = self.check_parameters(request, view)
         paginator = self.django_paginator_class(queryset, page_size)
+        self._check_number(number, paginator, view)
+        return self._keep(paginator.page(number))
+
+    def paginate_keys(self, queryset, request, view=None) -> list:
+        """The page's primary keys, counted in the same query (``COUNT(*) OVER ()``): for
+        lists whose filters cost something per row (status as of a date, coverage), the
+        database evaluates them once instead of once for the count and again for the page.
+        A page past the last, which returns no row to read the count from, costs one more
+        query (the count). Raises :class:`BadRequest` like :meth:`paginate_queryset`."""
+        self.request = request
+        number, page_size = self.check_parameters(request, view)
+        start = (number - 1) * page_size
+        rows = list(
+            queryset.annotate(_total=Window(Count("pk")))
+            .values_list("pk", "_total")[start:start + page_size]
+        )
+        paginator = self.django_paginator_class(queryset, page_size)
+        # Paginator.count is a cached property: give it the count the page query returned.
+        paginator.__dict__["count"] = rows[0][1] if rows else queryset.count()
+        self._check_number(number, paginator, view)
+        return self._keep(Page([pk for pk, _ in rows], number, paginator))
+
+    def _check_number(self, number: int, paginator, view) -> None:
         if number > paginator.num_pages:
             raise BadRequest(
                 {"page": [f"Page {number} is past the last page ({paginator.num_pages})."]},
                 self._accepted(view),
             )
-        self.page = paginator.page(number)
-        if paginator.num_pages > 1 and self.template is not None:
+
+    def _keep(self, page) -> list:
+        self.page = page
+        if page.paginator.num_pages > 1 and self.template is not None:
             self.display_page_controls = True
-        return list(self.page)
+        return list(page)

@@ -319,9 +319,12 @@ class InstrumentViewSet(CollectionViewSet):
     from .export import csv_list  # CSV from plain values, not the serializer (export.py)
 
     def paginate_queryset(self, queryset):
-        """The page as primary keys only: api/instrument_rows.py reads the rows, so the page
-        query selects no columns and computes no status annotation for its output."""
-        return super().paginate_queryset(queryset.values_list("pk", flat=True))
+        """The page as primary keys, counted in the same query (``Pagination.paginate_keys``):
+        api/instrument_rows.py reads the rows, so the page query selects no columns, and the
+        status-as-of filters are evaluated once."""
+        if self.paginator is None:
+            return None
+        return self.paginator.paginate_keys(queryset, self.request, view=self)
 
     def csv_columns(self):
         criteria = list(Criterion.objects.filter(retired=False))
