@@ -40,9 +40,9 @@ effective value is not ``yes`` (:func:`gaps`).
 Queries: :func:`compute` reads the database in a fixed number of queries whatever the number of
 jurisdictions, criteria or instruments (the hierarchy, the memberships, the assessments with
 their instruments, the status events, and for each of the two kinds of citations the links, then
-the sources they name), plus one query for each
-of ``jurisdictions`` and ``criteria`` given as unevaluated querysets. Everything else is pure
-Python over plain values.
+the sources they name; without the citations when the caller shows no source), plus one query
+for each of ``jurisdictions`` and ``criteria`` given as unevaluated querysets. Everything else is
+pure Python over plain values.
 """
 
 from __future__ import annotations
@@ -398,10 +398,10 @@ def _citations(links, owner: str) -> dict[int, list[dict]]:
 
 
 def _load_assessments(
-    jurisdiction_ids: set[int], criterion_ids: list[int]
+    jurisdiction_ids: set[int], criterion_ids: list[int], with_sources: bool = True
 ) -> dict[tuple[int, int], list[_Assessment]]:
     """{(jurisdiction id, criterion id): [assessment, ...]} with instruments, their status
-    events and the citations — six queries.
+    events and (``with_sources``) the citations — six queries, two without the citations.
 
     The status events and citations are selected by subqueries of the assessments' query, so
     the database keeps to the selection with its indexes however many instruments it holds
@@ -461,19 +461,21 @@ def _load_assessments(
     for instrument in instruments.values():
         instrument.steps.sort(key=life_order_key)
 
-    cited = _citations(
-        AssessmentSource.objects.filter(assessment_id__in=selected.values("pk")), "assessment_id"
-    )
-    for assessment_id, sources in cited.items():
-        if assessment_id in assessments:
-            assessments[assessment_id].sources = tuple(sources)
+    if with_sources:
+        cited = _citations(
+            AssessmentSource.objects.filter(assessment_id__in=selected.values("pk")),
+            "assessment_id",
+        )
+        for assessment_id, sources in cited.items():
+            if assessment_id in assessments:
+                assessments[assessment_id].sources = tuple(sources)
 
-    cited = _citations(
-        InstrumentSource.objects.filter(instrument_id__in=instrument_ids), "instrument_id"
-    )
-    for instrument_id, sources in cited.items():
-        if instrument_id in instruments:
-            instruments[instrument_id].sources = tuple(sources)
+        cited = _citations(
+            InstrumentSource.objects.filter(instrument_id__in=instrument_ids), "instrument_id"
+        )
+        for instrument_id, sources in cited.items():
+            if instrument_id in instruments:
+                instruments[instrument_id].sources = tuple(sources)
 
     by_cell: dict[tuple[int, int], list[_Assessment]] = defaultdict(list)
     for assessment in assessments.values():
@@ -608,6 +610,7 @@ def compute(
     criteria: Iterable[Criterion],
     as_of: datetime.date,
     scope: str = Scope.APPLICABLE,
+    with_sources: bool = True,
 ) -> Coverage:
     """Effective coverage of ``jurisdictions`` for ``criteria`` as of ``as_of`` (module
     docstring for the rules).
@@ -616,6 +619,9 @@ def compute(
     Criterion; their order is kept and duplicates are dropped. ``as_of`` is a
     ``datetime.date`` (a ``datetime`` is cut to its date); ``scope`` is ``"applicable"`` or
     ``"own"`` (``choices.Scope``).
+
+    ``with_sources=False`` leaves every decider's ``sources`` empty, for callers that show
+    values only (the jurisdiction rows, the ``covers``/``lacks`` filters): four queries fewer.
 
     Reads the database in eight queries whatever the sizes (module docstring). Raises
     ``TypeError`` when ``as_of`` is not a date and ``ValueError`` for an unknown scope.
@@ -633,7 +639,7 @@ def compute(
     member_of = _memberships(set(own_ids) | ancestor_ids, as_of)
     bloc_ids = {b for blocs in member_of.values() for b in blocs}
     by_cell = _load_assessments(
-        set(own_ids) | ancestor_ids | bloc_ids, [c.pk for c in criterion_list]
+        set(own_ids) | ancestor_ids | bloc_ids, [c.pk for c in criterion_list], with_sources
     )
 
     statuses: dict[int, str | None] = {}

@@ -697,7 +697,9 @@ class JurisdictionFilterSet(LawtrackerFilterSet):
         from .coverage import compute
 
         scope = self.form.cleaned_data.get("scope") or Scope.APPLICABLE
-        coverage = compute(queryset.researched().order_by(), [criterion], self.as_of, scope)
+        coverage = compute(
+            queryset.researched().order_by(), [criterion], self.as_of, scope, with_sources=False
+        )
         return coverage.column(criterion.slug)
 
     def filter_covers(self, queryset, name, value):

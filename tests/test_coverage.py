@@ -716,6 +716,30 @@ def test_compute_runs_a_fixed_number_of_queries(size, django_assert_num_queries)
 
 
 @pytest.mark.parametrize("size", [2, 8])
+def test_compute_without_sources_gives_the_same_answers_in_four_queries(
+    size, django_assert_num_queries
+):
+    codes = _world(size)
+    jurisdictions = list(Jurisdiction.objects.filter(code__in=codes))
+    criteria = list(Criterion.objects.all())
+    full = compute(jurisdictions, criteria, D("2023-06-01"))
+    with django_assert_num_queries(4):  # hierarchy, memberships, assessments, status events
+        bare = compute(jurisdictions, criteria, D("2023-06-01"), with_sources=False)
+
+    def answer(cell):
+        return (cell.value, cell.approximate, slugs(cell.instruments), slugs(cell.considered),
+                slugs(cell.pending), slugs(cell.bloc_obligations), slugs(cell.not_commenced))
+
+    for (j, cells), (bare_j, bare_cells) in zip(full.rows(), bare.rows(), strict=True):
+        assert j == bare_j
+        for slug, cell in cells.items():
+            assert answer(bare_cells[slug]) == answer(cell)
+            assert all(d.sources == () for d in bare_cells[slug].considered)
+    assert any(d.sources for _, cells in full.rows() for cell in cells.values()
+               for d in cell.considered)
+
+
+@pytest.mark.parametrize("size", [2, 8])
 def test_compute_and_gaps_from_querysets_run_a_fixed_number_of_queries(
     size, django_assert_num_queries
 ):

@@ -224,7 +224,10 @@ class JurisdictionViewSet(CollectionViewSet):
         return self._criteria
 
     def extend_context(self, context, rows):
-        context["coverage"] = compute(rows, self.criteria(), self.as_of, self.scope)
+        # The rows show each cell's value, approximation and pending flag, never its sources.
+        context["coverage"] = compute(
+            rows, self.criteria(), self.as_of, self.scope, with_sources=False
+        )
 
     def csv_columns(self):
         return [
