@@ -163,9 +163,12 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         # API writes from scripts: "Authorization: Token <key>" (rest_framework.authtoken).
+        # First, so that a write without credentials is a 401 naming the scheme
+        # (WWW-Authenticate: Token), as RFC 9110 asks, not a 403.
         "rest_framework.authentication.TokenAuthentication",
+        # The browsable API after logging in to the admin.
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PAGINATION_CLASS": "jurisdictions.api.pagination.Pagination",
     "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "50")),

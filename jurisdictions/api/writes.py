@@ -4,8 +4,9 @@ updates are refused.
 - **Who.** Reading stays public. Creating, updating (PUT, PATCH) and deleting need an
   authenticated account — a session (the browsable API, after logging in to the admin) or a token
   (``Authorization: Token <key>``, ``rest_framework.authtoken``) — holding the model permission
-  (``add_``, ``change_``, ``delete_``; the ``editor`` and ``reviewer`` groups). Anonymous writes
-  are answered 403 (401 with a wrong token), writes without the permission 403.
+  (``add_``, ``change_``, ``delete_``; the ``editor`` and ``reviewer`` groups). A write with no
+  credentials or a token that is not valid is answered 401 with ``WWW-Authenticate: Token``;
+  a write without the permission, or a session write without its CSRF token, 403.
 - **Validation.** A write runs the same rules as the admin: the fields, then the model's
   ``full_clean()`` (``clean()``, unique and check constraints). Errors are 400
   ``{"errors": {field: [messages]}}``; an unknown field in the body is an error too. Relations
@@ -635,9 +636,11 @@ def write_schema(noun: str, read_serializer, write_serializer, path_key: str) ->
     errors = {
         400: OpenApiResponse(WRITE_ERROR.response, description="Invalid body or header, "
                              "named in errors; nothing was written."),
-        401: OpenApiResponse(DETAIL, description="A token that is not valid."),
-        403: OpenApiResponse(DETAIL, description="Not logged in, or without "
-                             "the model permission (or the verify/review permission)."),
+        401: OpenApiResponse(DETAIL, description="No credentials, or a token that is not "
+                             "valid (WWW-Authenticate: Token)."),
+        403: OpenApiResponse(DETAIL, description="Without the model permission (or the "
+                             "verify/review permission), or a session write without its CSRF "
+                             "token."),
     }
     conditional = {
         **errors,
