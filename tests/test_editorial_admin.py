@@ -157,6 +157,26 @@ def test_a_stale_admin_form_is_refused_and_shows_what_changed(client, member, dj
     )
 
 
+def test_saving_an_unchanged_form_keeps_the_version_and_blocks_no_one(client, member):
+    instrument = F.instrument("KR", slug="kr-act", title="Old title")
+    ana, ben = member("editor", "ana"), member("editor", "ben")
+    change_url = url(Instrument, "change", instrument.pk)
+    ben_client = client.__class__()
+    ben_form = form_data(login(ben_client, ben).get(change_url))  # Ben opens the page…
+
+    ana_form = form_data(login(client, ana).get(change_url))
+    ana_form["change_reason"] = "looked it over"  # …Ana saves it unchanged, with a reason.
+    assert client.post(change_url, ana_form).status_code == 302
+    instrument.refresh_from_db()
+    assert instrument.version == 1
+    assert Instrument.history.filter(id=instrument.pk).count() == 1  # the creation only
+
+    ben_form["title"] = "Ben's title"  # Ben's form is still current: it saves.
+    assert ben_client.post(change_url, ben_form).status_code == 302
+    instrument.refresh_from_db()
+    assert (instrument.title, instrument.version) == ("Ben's title", 2)
+
+
 def test_a_stale_inline_row_is_refused_but_untouched_stale_rows_do_not_block(client, member):
     instrument = F.instrument("KR", slug="kr-act")
     answer = F.assessment(instrument, "possession", "yes", pinpoint="s. 1", cite=False)
