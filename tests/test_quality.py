@@ -72,3 +72,7 @@ def test_admin_page_for_staff_only(seeded, client, django_user_model):
     assert "Data quality report" in html
     assert "Possible conflicts between sources" in html
     assert client.get(url + "?as_of=not-a-date").status_code == 200
+    # The admin's index links to it for those who may read it, and only for them.
+    assert f'href="{url}"' in client.get("/admin/").content.decode()
+    client.force_login(staff)
+    assert f'href="{url}"' not in client.get("/admin/").content.decode()
