@@ -652,6 +652,16 @@ def write_schema(noun: str, read_serializer, write_serializer, path_key: str) ->
     }
     written = OpenApiResponse(read_serializer, description="The row as written, with its new "
                               "ETag.")
+
+    def change(summary: str):
+        return extend_schema(
+            summary=summary,
+            description="Needs the change permission and If-Match.",
+            request=write_serializer,
+            parameters=[key, IF_MATCH, REASON],
+            responses={200: written, **conditional},
+        )
+
     return {
         "create": extend_schema(
             summary=f"Create one of the {noun}",
@@ -660,20 +670,8 @@ def write_schema(noun: str, read_serializer, write_serializer, path_key: str) ->
             parameters=[REASON],
             responses={201: written, **errors},
         ),
-        "update": extend_schema(
-            summary=f"Replace one of the {noun}",
-            description="Needs the change permission and If-Match.",
-            request=write_serializer,
-            parameters=[key, IF_MATCH, REASON],
-            responses={200: written, **conditional},
-        ),
-        "partial_update": extend_schema(
-            summary=f"Change fields of one of the {noun}",
-            description="Needs the change permission and If-Match.",
-            request=write_serializer,
-            parameters=[key, IF_MATCH, REASON],
-            responses={200: written, **conditional},
-        ),
+        "update": change(f"Replace one of the {noun}"),
+        "partial_update": change(f"Change fields of one of the {noun}"),
         "destroy": extend_schema(
             summary=f"Delete one of the {noun}",
             description="Needs the delete permission and If-Match; 409 while other legal data "
