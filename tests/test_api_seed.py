@@ -123,6 +123,17 @@ def test_gaps_for_the_eu_lists_exactly_the_members_without_yes(client, seeded, a
     assert gaps["covered_count"] == members["count"] - len(listed)
 
 
+@pytest.mark.parametrize("scope", [{"bloc": "EU"}, {"within": "US"}])
+def test_every_unresearched_place_in_the_eu_and_us_gap_lists_says_why(client, seeded, scope):
+    data = ok(client, "gaps", {"criterion": "ai_generated_explicit", **scope})
+    unresearched = [row["code"] for row in data["groups"]["not_researched"]]
+    expected = [] if "bloc" in scope else ["US-AS", "US-GU", "US-MP", "US-PR", "US-UM", "US-VI"]
+    assert unresearched == expected  # every state and DC researched; the territories say why
+    for code in unresearched:
+        notes = ok(client, "jurisdiction-detail", code=code)["research_notes"]
+        assert notes.startswith("Not researched. This round covered the 50 US states and DC")
+
+
 def test_an_answer_resting_on_a_later_on_or_before_step_is_approximate(client, seeded):
     before = ok(client, "compare", {"jurisdictions": "EU", "criteria": "possession",
                                     "as_of": "2013-06-01"})
