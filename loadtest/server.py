@@ -7,6 +7,7 @@ bind to 127.0.0.1 only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -202,3 +204,30 @@ def wait_healthy(server: Server, deadline_seconds: float = 60) -> dict:
             last = repr(exc)
         time.sleep(0.25)
     raise RuntimeError(f"/healthz not 200 within {deadline_seconds}s ({last}):\n{server.log()}")
+
+
+@contextlib.contextmanager
+def serving(
+    database_url: str,
+    env: dict[str, str],
+    log_path: Path,
+    setup: Callable[[dict[str, str]], object] | None = None,
+    migrate_timeout: float = 600,
+) -> Iterator[tuple[Server, object]]:
+    """A fresh PostgreSQL database at ``database_url``, migrated, prepared by ``setup(env)``
+    and served by gunicorn (``env`` from :func:`production_env`), healthy on ``/healthz``.
+
+    Yields ``(server, what setup returned)``; afterwards stops gunicorn and drops the database,
+    whatever happened. Raises what :func:`manage` and :func:`wait_healthy` raise."""
+    create_database(database_url)
+    server = None
+    try:
+        manage(env, "migrate", "--noinput", timeout=migrate_timeout)
+        prepared = setup(env) if setup is not None else None
+        server = start_gunicorn(env, log_path)
+        wait_healthy(server, deadline_seconds=60)
+        yield server, prepared
+    finally:
+        if server is not None:
+            server.stop()
+        drop_database(database_url)

@@ -70,18 +70,12 @@ def writable_api(tmp_path_factory):
         GUNICORN_THREADS="5",
         GUNICORN_ACCESS_LOG="off",
     )
-    srv.create_database(url)
-    server = None
-    try:
-        srv.manage(env, "migrate", "--noinput", timeout=600)
-        token = srv.manage(env, "shell", "-c", SETUP, timeout=120).stdout.strip().splitlines()[-1]
-        server = srv.start_gunicorn(env, tmp / "gunicorn.log")
-        srv.wait_healthy(server, deadline_seconds=60)
+
+    def setup(env):  # the instrument and the editor's token
+        return srv.manage(env, "shell", "-c", SETUP, timeout=120).stdout.strip().splitlines()[-1]
+
+    with srv.serving(url, env, tmp / "gunicorn.log", setup) as (server, token):
         yield server, token, url
-    finally:
-        if server is not None:
-            server.stop()
-        srv.drop_database(url)
 
 
 def call(method: str, url: str, token: str, body: dict | None = None,

@@ -111,18 +111,12 @@ def deployed(tmp_path_factory):
         WEB_CONCURRENCY="2",
         GUNICORN_TIMEOUT="30",
     )
-    srv.create_database(url)
-    server = None
-    try:
-        srv.manage(env, "migrate", "--noinput", timeout=300)
+
+    def setup(env):
         srv.manage(env, "collectstatic", "--noinput", timeout=300)
-        server = srv.start_gunicorn(env, tmp / "gunicorn.log")
-        srv.wait_healthy(server, deadline_seconds=60)
+
+    with srv.serving(url, env, tmp / "gunicorn.log", setup, migrate_timeout=300) as (server, _):
         yield server, tmp
-    finally:
-        if server is not None:
-            server.stop()
-        srv.drop_database(url)
 
 
 HTTPS = {"X-Forwarded-Proto": "https"}  # what the TLS-terminating balancer sends

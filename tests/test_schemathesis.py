@@ -50,7 +50,6 @@ def live_api(tmp_path_factory):
     reason = srv.postgres_reachable(url)
     if reason:
         pytest.skip(f"PostgreSQL not reachable: {reason}")
-    srv.create_database(url)
     env = srv.production_env(
         url,
         STATIC_ROOT=str(tmp / "static"),
@@ -62,17 +61,12 @@ def live_api(tmp_path_factory):
         GUNICORN_ACCESS_LOG="off",
         GUNICORN_MAX_REQUESTS="0",
     )
-    server = None
-    try:
-        srv.manage(env, "migrate", "--noinput", timeout=600)
+
+    def setup(env):  # the real seed data
         srv.manage({**env, "DEBUG": "1"}, "load_seed", timeout=600)
-        server = srv.start_gunicorn(env, tmp / "gunicorn.log")
-        srv.wait_healthy(server, deadline_seconds=60)
+
+    with srv.serving(url, env, tmp / "gunicorn.log", setup) as (server, _):
         yield server, tmp
-    finally:
-        if server is not None:
-            server.stop()
-        srv.drop_database(url)
 
 
 def _failures(junit: Path) -> list[str]:
