@@ -28,7 +28,7 @@ migrate: install
 seed: migrate
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_seed
 
-# Rebuild fixtures/ from ../shared/data/research.yaml and research/*.yaml.
+# Rebuild fixtures/ from research/*.yaml.
 fixtures: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py build_fixtures
 

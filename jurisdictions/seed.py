@@ -4,8 +4,8 @@ Three steps, each repeatable:
 
 1. ``sync_reference()`` creates or updates jurisdictions from ISO 3166 (pycountry), EU, UN and
    COE, the EU memberships and the default criteria.
-2. ``build_fixtures(paths)`` turns research files (``../shared/data/research.yaml`` and
-   ``research/*.yaml``; their shape is described in ``../shared/data/README.md``) into Django
+2. ``build_fixtures(paths)`` turns the research files (``research/*.yaml``, one per UN M49
+   region or smaller; their shape is described in ``research/README.md``) into Django
    fixtures with natural keys (``fixtures/research.json``), deterministically.
 3. ``load_fixture(path)`` loads a fixture through ``Model.save()`` — so validation runs and every
    write leaves a history record — creating or updating rows by natural key and skipping rows that
@@ -34,10 +34,9 @@ from .choices import DatePrecision, IdentifierScheme, JurisdictionKind, Research
 from .models import BlocMembership, Criterion, Jurisdiction, Source
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_RESEARCH_FILES = (
-    BASE_DIR.parent / "shared" / "data" / "research.yaml",
-    *sorted((BASE_DIR / "research").glob("*.yaml")),
-)
+# The project's own research files, one per UN M49 region or smaller (issue 15 moved the facts
+# of ../shared/data/research.yaml here, where they are corrected).
+DEFAULT_RESEARCH_FILES = tuple(sorted((BASE_DIR / "research").glob("*.yaml")))
 FIXTURES_DIR = BASE_DIR / "fixtures"
 RESEARCH_FIXTURE = FIXTURES_DIR / "research.json"
 

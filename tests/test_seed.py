@@ -102,10 +102,9 @@ def test_eu_recast_and_directive(seeded):
 
 
 def test_research_status_reviewed_only_where_the_research_says(seeded):
-    # the shared file left DC in progress; research/us_states_g20.yaml continued it
     dc = Jurisdiction.objects.get(code="US-DC")
     assert dc.research_status == "reviewed"
-    assert "Research continued in us_states_g20.yaml" in dc.research_notes
+    assert "code.dccouncil.gov" in dc.research_notes
     assert Jurisdiction.objects.get(code="PT").research_status == "reviewed"
     # a country no research file covers stays not researched, without a review date
     bf = Jurisdiction.objects.get(code="BF")

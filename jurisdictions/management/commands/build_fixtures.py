@@ -8,7 +8,7 @@ from jurisdictions.seed import DEFAULT_RESEARCH_FILES, RESEARCH_FIXTURE, build_f
 
 class Command(BaseCommand):
     help = (
-        "Build the seed fixture (natural keys) from ../shared/data/research.yaml and "
+        "Build the seed fixture (natural keys) from the project's research files, "
         "research/*.yaml. Deterministic: the same files give the same fixture."
     )
 
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument("files", nargs="*", help="Research YAML files (default: the shared file and research/*.yaml).")
+        parser.add_argument("files", nargs="*", help="Research YAML files (default: research/*.yaml).")
         parser.add_argument("--output", default=str(RESEARCH_FIXTURE))
 
     def handle(self, *args, files, output, **options):
