@@ -378,6 +378,7 @@ def test_editor_adds_a_bill_with_history_assessments_identifiers_and_citations(a
             "status_events-2-date_precision": "day",
             "assessments-0-criterion": possession.pk,
             "assessments-0-value": "yes",
+            "assessments-0-basis": "text",
             "assessments-0-pinpoint": "art. 14(4)",
             "identifiers-0-scheme": "national",
             "identifiers-0-value": "2206245",

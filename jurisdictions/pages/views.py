@@ -933,3 +933,24 @@ def instrument_detail(request, slug: str):
         csv_tables=[(t, _url(path, {**params, "table": t, "format": "csv"})) for t in INSTRUMENT_TABLES],
     )
     return render(request, "pages/instrument.html", context)
+
+
+@_page
+def methodology(request):
+    """``/methodology/``: how lawtracker decides its answers — the codebook per criterion, what
+    counts as law, the date rules, research statuses, confidence, verification, how to cite.
+    Takes no parameters (any is a 400, like every page)."""
+    query = PageQuery(request, [])
+    query.check()
+    from ..models import Criterion
+
+    return render(
+        request,
+        "pages/methodology.html",
+        {
+            "title": "Methodology",
+            "criteria": list(Criterion.objects.filter(retired=False)),
+            "legend": LEGEND,
+            "last_changed": changes.data_last_changed(),
+        },
+    )
