@@ -266,6 +266,9 @@ def _verified(raw, where: str) -> dict:
     """
     if raw in (None, {}):
         return {"verified_on": None, "verified_by": None, "verification_note": ""}
+    if isinstance(raw, dict):
+        # YAML 1.1 (PyYAML) reads an unquoted key ``on`` as the boolean true.
+        raw = {("on" if key is True else key): value for key, value in raw.items()}
     if not isinstance(raw, dict) or set(raw) - {"on", "by", "note"} or not raw.get("on") or not raw.get("by"):
         raise ResearchError(f"{where}: verified must be {{on: 'YYYY-MM-DD', by: account, note: …}}")
     try:

@@ -21,6 +21,8 @@ def _create(apps, model_name, **fields):
     model = apps.get_model("jurisdictions", model_name)
     historical = apps.get_model("jurisdictions", f"Historical{model_name}")
     row = model.objects.create(**fields)
+    if historical.objects.filter(id=row.pk).exists():
+        return row  # run with the live models, whose signals wrote the record already
     historical.objects.create(
         **{f.attname: getattr(row, f.attname) for f in model._meta.concrete_fields},
         history_date=timezone.now(),
