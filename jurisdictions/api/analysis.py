@@ -576,6 +576,7 @@ TIMELINE_COLUMNS = [
     Column("date_precision"),
     Column("type"),
     Column("status"),
+    Column("body"),
     Column("kind"),
     Column("title"),
     Column("instrument", "instrument.slug"),
@@ -590,7 +591,7 @@ def timeline_items(jurisdiction: Jurisdiction, as_of: datetime.date, context) ->
     one of its instruments), dated on or before ``as_of``, in date order.
 
     Same-day items: steps before events, steps in life order. Each item: ``{"date",
-    "date_precision", "type": "status_event"|"event", "status", "kind", "title",
+    "date_precision", "type": "status_event"|"event", "status", "body", "kind", "title",
     "description", "instrument", "event", "sources", "url"}``. Five queries.
     """
     steps = (
@@ -623,6 +624,7 @@ def timeline_items(jurisdiction: Jurisdiction, as_of: datetime.date, context) ->
             "date_precision": step.date_precision,
             "type": "status_event",
             "status": step.status,
+            "body": step.body or None,
             "kind": None,
             "title": step.instrument.short_name or step.instrument.title,
             "description": step.description,
@@ -637,6 +639,7 @@ def timeline_items(jurisdiction: Jurisdiction, as_of: datetime.date, context) ->
             "date_precision": event.date_precision,
             "type": "event",
             "status": None,
+            "body": None,
             "kind": event.kind,
             "title": event.title,
             "description": event.summary,

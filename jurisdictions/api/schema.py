@@ -207,6 +207,9 @@ TIMELINE_SCHEMA = inline_serializer(
                 "date_precision": serializers.CharField(),
                 "type": serializers.ChoiceField(choices=["status_event", "event"]),
                 "status": serializers.CharField(allow_null=True),
+                "body": serializers.CharField(
+                    allow_null=True, help_text="The body that took the step (steps only)."
+                ),
                 "kind": serializers.CharField(allow_null=True),
                 "title": serializers.CharField(),
                 "description": serializers.CharField(),

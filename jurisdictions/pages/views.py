@@ -727,12 +727,12 @@ def jurisdiction_detail(request, code: str):
         [
             {"when": _dated(e.date, e.date_precision), "kind": "status",
              "text": STATUS_LABELS.get(e.status, e.status), "instrument": i,
-             "description": e.description}
+             "body": e.get_body_display() if e.body else "", "description": e.description}
             for i in instruments for e in i.status_events.all()
         ]
         + [
             {"when": _dated(e.date, e.date_precision), "kind": "event", "text": e.title,
-             "instrument": None, "description": e.summary}
+             "instrument": None, "body": "", "description": e.summary}
             for e in events
         ],
         key=lambda item: (item["when"]["date"], item["kind"]),
@@ -766,9 +766,10 @@ def jurisdiction_detail(request, code: str):
                 for i in instruments
             )
         elif table == "timeline":
-            header = ["date", "date_precision", "kind", "what", "instrument", "description"]
+            header = ["date", "date_precision", "kind", "what", "body", "instrument",
+                      "description"]
             rows = (
-                [t["when"]["date"], t["when"]["precision"], t["kind"], t["text"],
+                [t["when"]["date"], t["when"]["precision"], t["kind"], t["text"], t["body"],
                  t["instrument"].slug if t["instrument"] else "", t["description"]]
                 for t in timeline
             )
