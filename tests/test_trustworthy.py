@@ -475,3 +475,68 @@ def test_the_methodology_page_explains_the_codebook_and_is_linked_everywhere(cli
     assert client.get("/methodology/", {"x": "1"}).status_code == 400
     for path in ("/", "/compare/", "/gaps/", "/map/", "/methodology/"):
         assert 'href="/methodology/"' in client.get(path).content.decode(), path
+
+
+def test_pages_show_basis_verification_body_and_notes(client, verified_world):
+    step = verified_world.status_events.get()
+    step.body, step.date_note = "unicameral", "Searched the gazette."
+    step.verified_on, step.verification_note = D("2026-12-02"), "Gazette p. 3"
+    step.save()
+    page = client.get("/jurisdictions/kr/").content.decode()
+    assert "Text of the provision" in page and "verified <time" in page
+    assert "Court’s reading" in page or "Court&#x27;s reading" in page
+    assert "not yet verified" in page
+    assert "Unicameral legislature" in page  # the timeline names the body
+    instrument = client.get("/instruments/kr-act/").content.decode()
+    for needle in ("Unicameral legislature", "Searched the gazette.", "Gazette p. 3",
+                   "Text of the provision"):
+        assert needle in instrument, needle
+    csv = client.get("/jurisdictions/kr/", {"format": "csv"}).content.decode("utf-8-sig")
+    header, *lines = csv.splitlines()
+    rows = [dict(zip(header.split(","), line.split(","))) for line in lines]
+    possession = next(r for r in rows if r["criterion"] == "possession")
+    assert (possession["basis"], possession["verified_on"]) == ("text", "2026-12-01")
+    gaps = client.get("/gaps/", {"criterion": "production", "jurisdictions": "KR"})
+    assert "Court" in gaps.content.decode() and "reading" in gaps.content.decode()
+
+
+def test_home_separates_legal_developments_from_recent_edits(client):
+    F.jurisdiction("KR", research_status="reviewed", research_compiled_on=D("2026-11-29"))
+    act = F.instrument("KR", slug="kr-act", short_name="Old Act")
+    F.event(act, "adopted", "1999-05-01", body="unicameral")
+    F.event(act, "in_force", "2099-01-01")  # not yet happened: not a development
+    page = client.get("/").content.decode()
+    developments = page.split('id="developments-heading"')[1].split('id="changes-heading"')[0]
+    assert "1999-05-01" in developments and "Old Act (KR)" in developments
+    assert "2099" not in developments
+    edits = page.split('id="changes-heading"')[1]
+    assert "Recent edits" in edits and "Old Act" in edits
+    # The citation gives the last change to the legal data and the research compile date.
+    assert "(research compiled 2026-11-29)" in page
+
+
+def test_data_last_changed_reads_the_legal_data_only(client):
+    from jurisdictions.pages.changes import data_last_changed
+
+    F.jurisdiction("KR")
+    assert data_last_changed() is None  # a jurisdiction is reference data
+    act = F.instrument("KR", slug="kr-act", cite=False)
+    assert data_last_changed() == act.history.get().history_date
+
+
+def test_in_the_admin_only_reviewers_edit_a_steps_verification(client, django_user_model):
+    from tests.test_admin import url
+
+    act = F.instrument("KR", slug="kr-act")
+    step = F.event(act, "adopted", "2024-10-16")
+    for role, editable in (("editor", False), ("reviewer", True)):
+        user = django_user_model.objects.create_user(role, is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        client.force_login(user)
+        form = client.get(url(StatusEvent, "change", step.pk)).context["adminform"].form
+        assert ("verified_on" in form.fields, "verification_note" in form.fields) == (
+            editable, editable), role
+        assert "body" in form.fields and "date_note" in form.fields
+        inline = client.get(url(Instrument, "change", act.pk)).context["inline_admin_formsets"]
+        step_form = next(f for f in inline if f.formset.model is StatusEvent).formset.forms[0]
+        assert ("verified_on" in step_form.fields) == editable, role
