@@ -170,7 +170,7 @@ def test_changelist_add_change_history_and_delete_pages_answer(admin_client, pop
     assert admin_client.get(url(model, "add")).status_code == 200
     assert admin_client.get(url(model, "change", obj.pk)).status_code == 200
     assert admin_client.get(url(model, "history", obj.pk)).status_code == 200
-    record = model.history.filter(pk=obj.pk).latest("history_date")
+    record = model.history.filter(id=obj.pk).latest("history_date")  # id: the row; pk: the record
     revert = reverse(
         f"admin:jurisdictions_{model._meta.model_name}_simple_history",
         args=[obj.pk, record.history_id],
