@@ -540,3 +540,12 @@ def test_in_the_admin_only_reviewers_edit_a_steps_verification(client, django_us
         inline = client.get(url(Instrument, "change", act.pk)).context["inline_admin_formsets"]
         step_form = next(f for f in inline if f.formset.model is StatusEvent).formset.forms[0]
         assert ("verified_on" in step_form.fields) == editable, role
+
+
+def test_the_jurisdiction_answer_shows_basis_and_verification(client, verified_world):
+    body = client.get(reverse("api:jurisdiction-detail", kwargs={"code": "kr"})).json()
+    assert body["coverage"]["possession"] == {
+        "value": "yes", "approximate": False, "pending": False, "basis": "text",
+        "verified_on": "2026-12-01",
+    }
+    assert body["coverage"]["production"]["basis"] == "court_reading"

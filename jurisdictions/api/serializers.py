@@ -27,6 +27,7 @@ from rest_framework import serializers
 
 from ..choices import (
     OCD_CLASSIFICATION,
+    AssessmentBasis,
     DatePrecision,
     EffectiveValue,
     LegalForce,
@@ -209,6 +210,10 @@ CELL_SCHEMA = {
         "value": {"type": "string", "enum": EffectiveValue.values},
         "approximate": {"type": "boolean"},
         "pending": {"type": "boolean"},
+        "basis": {"type": "string", "nullable": True, "enum": [*AssessmentBasis.values, None],
+                  "description": "What the deciding assessment rests on (/methodology/)."},
+        "verified_on": {"type": "string", "format": "date", "nullable": True,
+                        "description": "When a second reader verified the deciding assessment."},
     },
 }
 
@@ -328,6 +333,8 @@ class JurisdictionSerializer(Fast, serializers.ModelSerializer):
                 "value": cell.value,
                 "approximate": cell.approximate,
                 "pending": bool(cell.pending),
+                "basis": cell.basis or None,
+                "verified_on": iso(cell.verified_on),
             }
         return result
 
