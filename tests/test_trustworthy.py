@@ -21,7 +21,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from jurisdictions import coverage, lint
+from jurisdictions import lint
 from jurisdictions.choices import (
     OCD_CLASSIFICATION,
     PENDING_STATUSES,
@@ -473,6 +473,7 @@ def test_the_methodology_page_explains_the_codebook_and_is_linked_everywhere(cli
                    "Not researched", "verified", "Cite", "agreed"):
         assert needle in page, needle
     assert client.get("/methodology/", {"x": "1"}).status_code == 400
+    assert client.get("/methodology/", {"format": "csv"}).status_code == 400
     for path in ("/", "/compare/", "/gaps/", "/map/", "/methodology/"):
         assert 'href="/methodology/"' in client.get(path).content.decode(), path
 

@@ -41,7 +41,7 @@ from ..choices import (
     Status,
     legal_force_for,
 )
-from ..models import Event, Instrument, Jurisdiction, Source
+from ..models import Criterion, Event, Instrument, Jurisdiction, Source
 from . import changes, worldmap
 from .citation import Citation
 from .export import csv_response
@@ -975,9 +975,9 @@ def methodology(request):
     counts as law, the date rules, research statuses, confidence, verification, how to cite.
     Takes no parameters (any is a 400, like every page)."""
     query = PageQuery(request, [])
+    if query.value("format"):
+        query.fail("format", "This page is text only: it has no CSV download.")
     query.check()
-    from ..models import Criterion
-
     return render(
         request,
         "pages/methodology.html",
