@@ -754,6 +754,11 @@ class StatusEvent(TrackedModel):
                     "This instrument already has this status on this date with this precision."
                 ),
             ),
+            models.CheckConstraint(
+                condition=Q(body__in=["", *Body.values]),
+                name="statusevent_body_known",
+                violation_error_message="The body is one of " + ", ".join(Body.values) + ".",
+            ),
         ]
 
     def __str__(self):
@@ -874,6 +879,13 @@ class Assessment(TrackedModel):
                 fields=["instrument", "criterion"],
                 name="assessment_unique_per_criterion",
                 violation_error_message="This instrument is already assessed on this criterion.",
+            ),
+            # Blank only on rows loaded before issue 15 (clean_fields requires it of new rows).
+            models.CheckConstraint(
+                condition=Q(basis__in=["", *AssessmentBasis.values]),
+                name="assessment_basis_known",
+                violation_error_message="The basis is one of "
+                + ", ".join(AssessmentBasis.values) + ".",
             ),
         ]
 

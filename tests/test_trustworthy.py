@@ -550,3 +550,15 @@ def test_the_jurisdiction_answer_shows_basis_and_verification(client, verified_w
         "verified_on": "2026-12-01",
     }
     assert body["coverage"]["production"]["basis"] == "court_reading"
+
+
+def test_the_database_refuses_an_unknown_basis_or_body():
+    from django.db import IntegrityError, transaction
+
+    act = F.instrument("KR", slug="kr-act")
+    step = F.event(act, "adopted", "2024-10-16")
+    answer = F.assessment(act, "possession", "yes", basis="text")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Assessment.objects.filter(pk=answer.pk).update(basis="blog")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StatusEvent.objects.filter(pk=step.pk).update(body="senate")
