@@ -281,7 +281,9 @@ class HistoryAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
         reason = form.cleaned_data.get("change_reason")
         for inline_form in formset.forms:
             editorial.stamp(inline_form.instance, request.user, reason)
-            if isinstance(inline_form.instance, Assessment) and inline_form.has_changed():
+            if isinstance(inline_form.instance, (Assessment, StatusEvent)) and (
+                inline_form.has_changed()
+            ):
                 set_verifier(request, inline_form.instance, inline_form)
         super().save_formset(request, form, formset, change)
 
@@ -517,6 +519,7 @@ class JurisdictionAdmin(HistoryAdmin):
                     "research_status",
                     "last_reviewed_on",
                     "reviewed_by",
+                    "research_compiled_on",
                     "research_notes",
                     "instruments_link",
                 ]
@@ -666,13 +669,28 @@ def describe(obj) -> str:
     return str(obj)
 
 
-VERIFICATION_FIELDS = ["verified_on", "verified_by"]
+VERIFICATION_FIELDS = ["verified_on", "verified_by", "verification_note"]
 
 
-def set_verifier(request, assessment, form) -> None:
-    """A reviewer who sets the verification date is the verifier, unless they name someone."""
+def set_verifier(request, row, form) -> None:
+    """A reviewer who sets the verification date of an assessment or a status step is the
+    verifier, unless they name someone."""
     if "verified_on" in form.changed_data and "verified_by" not in form.changed_data:
-        assessment.verified_by = request.user if assessment.verified_on else None
+        row.verified_by = request.user if row.verified_on else None
+
+
+class VerificationFieldsMixin:
+    """Verification (date, verifier, note) is read-only except for reviewers
+    (``jurisdictions.verify_assessment``), on assessments and status steps alike."""
+
+    def has_verify_permission(self, request):
+        return request.user.has_perm("jurisdictions.verify_assessment")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not self.has_verify_permission(request):
+            fields += VERIFICATION_FIELDS
+        return fields
 
 
 # --- instruments ---------------------------------------------------------------------------
@@ -695,14 +713,26 @@ class DerivedStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class StatusEventInline(EditorialInlineMixin, admin.TabularInline):
+class StatusEventInline(VerificationFieldsMixin, EditorialInlineMixin, admin.TabularInline):
     """The status history of an instrument. Its sources are edited on the event's own page
     (the "change" link); here they are listed read-only."""
 
     model = StatusEvent
     extra = 1
-    fields = ["status", "date", "date_precision", "description", "cited_sources"]
+    fields = [
+        "status",
+        "date",
+        "date_precision",
+        "date_note",
+        "body",
+        "description",
+        "verified_on",
+        "verified_by",
+        "verification_note",
+        "cited_sources",
+    ]
     readonly_fields = ["cited_sources"]
+    autocomplete_fields = ["verified_by"]
     show_change_link = True
     formfield_overrides = COMPACT_TEXT
     verbose_name_plural = "status history"
@@ -717,7 +747,7 @@ class StatusEventInline(EditorialInlineMixin, admin.TabularInline):
         return source_links(obj.sources.all())
 
 
-class AssessmentInline(EditorialInlineMixin, admin.TabularInline):
+class AssessmentInline(VerificationFieldsMixin, EditorialInlineMixin, admin.TabularInline):
     """The instrument's answers to the criteria; sources are edited on each assessment's page."""
 
     model = Assessment
@@ -725,23 +755,19 @@ class AssessmentInline(EditorialInlineMixin, admin.TabularInline):
     fields = [
         "criterion",
         "value",
+        "basis",
         "pinpoint",
         "note",
         "commencement_date",
         "verified_on",
         "verified_by",
+        "verification_note",
         "cited_sources",
     ]
     readonly_fields = ["cited_sources"]
     autocomplete_fields = ["criterion", "verified_by"]
     show_change_link = True
     formfield_overrides = COMPACT_TEXT
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        if not request.user.has_perm("jurisdictions.verify_assessment"):
-            fields += VERIFICATION_FIELDS
-        return fields
 
     def get_queryset(self, request):
         return (
@@ -830,7 +856,7 @@ class InstrumentAdmin(EditorialImportExportMixin, HistoryAdmin):
             {"fields": ["derived_status", "derived_legal_force", "key_dates_display"]},
         ),
         ("Content", {"fields": ["summary", "max_penalty"]}),
-        ("Research", {"fields": ["confidence", "notes"]}),
+        ("Research", {"fields": ["confidence", "notes", "status_note"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     inlines = [
@@ -951,7 +977,7 @@ class InstrumentPartAdmin(EditorialImportExportMixin, HistoryAdmin):
 
 # --- status events -------------------------------------------------------------------------
 @admin.register(StatusEvent)
-class StatusEventAdmin(InstrumentPartAdmin):
+class StatusEventAdmin(VerificationFieldsMixin, InstrumentPartAdmin):
     resource_classes = [resources.StatusEventResource]
     list_display = [
         "instrument",
@@ -959,13 +985,15 @@ class StatusEventAdmin(InstrumentPartAdmin):
         "status",
         "date",
         "date_precision",
+        "body",
         "ocd_classification",
+        "verified_on",
         "source_count",
     ]
-    list_filter = ["status", "date_precision", "instrument__jurisdiction__kind"]
+    list_filter = ["status", "date_precision", "body", "instrument__jurisdiction__kind"]
     list_select_related = ["instrument__jurisdiction"]
     search_fields = ["instrument__search_text", "=instrument__jurisdiction__code", "description"]
-    autocomplete_fields = ["instrument"]
+    autocomplete_fields = ["instrument", "verified_by"]
     date_hierarchy = "date"
     readonly_fields = ["created_at", "updated_at"]
     inlines = [StatusEventSourceInline]
@@ -974,6 +1002,10 @@ class StatusEventAdmin(InstrumentPartAdmin):
     @admin.display(description="OCD classification")
     def ocd_classification(self, obj):
         return obj.ocd_classification
+
+    def save_model(self, request, obj, form, change):
+        set_verifier(request, obj, form)
+        super().save_model(request, obj, form, change)
 
 
 # --- criteria and assessments --------------------------------------------------------------
@@ -1005,13 +1037,14 @@ class CriterionAdmin(HistoryAdmin):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(InstrumentPartAdmin):
+class AssessmentAdmin(VerificationFieldsMixin, InstrumentPartAdmin):
     resource_classes = [resources.AssessmentResource]
     list_display = [
         "instrument",
         "jurisdiction_code",
         "criterion",
         "value",
+        "basis",
         "pinpoint",
         "commencement_date",
         "verified_on",
@@ -1019,6 +1052,7 @@ class AssessmentAdmin(InstrumentPartAdmin):
     ]
     list_filter = [
         "value",
+        "basis",
         "criterion",
         StaleVerificationFilter,
         "verified_on",
@@ -1037,15 +1071,6 @@ class AssessmentAdmin(InstrumentPartAdmin):
     readonly_fields = ["created_at", "updated_at"]
     inlines = [AssessmentSourceInline]
     citation_model, citing_field = AssessmentSource, "assessment"
-
-    def has_verify_permission(self, request):
-        return request.user.has_perm("jurisdictions.verify_assessment")
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        if not self.has_verify_permission(request):
-            fields += VERIFICATION_FIELDS
-        return fields
 
     def save_model(self, request, obj, form, change):
         set_verifier(request, obj, form)

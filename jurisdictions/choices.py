@@ -30,8 +30,26 @@ class InstrumentType(models.TextChoices):
     DIRECTIVE = "directive", "Directive"
     REGULATION = "regulation", "Regulation"
     CODE_PROVISION = "code_provision", "Code provision"
-    COURT_DECISION = "court_decision", "Court decision"
+    # Retired (issue 15): a judgment is not law here; it is a source and a court_ruling event.
+    # The slug is kept so that old exports and links keep their meaning.
+    COURT_DECISION = "court_decision", "Court decision (retired)"
     TREATY = "treaty", "Treaty"
+
+
+# Instrument types no new row may take; rows of these types never decide coverage.
+RETIRED_INSTRUMENT_TYPES = frozenset({InstrumentType.COURT_DECISION})
+# The types of law (DOMAIN.md, "What counts as law") whose adoption makes them law; bills and
+# proposals only ever appear as pending.
+ADOPTED_LAW_TYPES = frozenset(
+    {
+        InstrumentType.STATUTE,
+        InstrumentType.AMENDMENT,
+        InstrumentType.CODE_PROVISION,
+        InstrumentType.REGULATION,
+        InstrumentType.DIRECTIVE,
+        InstrumentType.TREATY,
+    }
+)
 
 
 class Status(models.TextChoices):
@@ -40,6 +58,9 @@ class Status(models.TextChoices):
     INTRODUCED = "introduced", "Introduced"
     IN_COMMITTEE = "in_committee", "In committee"
     PASSED_CHAMBER = "passed_chamber", "Passed a chamber"
+    # The chambers or institutions agreed one final text that awaits formal adoption (an EU
+    # trilogue's provisional agreement, a US conference report agreed by both houses).
+    AGREED = "agreed", "Agreed (awaiting adoption)"
     ADOPTED = "adopted", "Adopted"
     PARTIALLY_IN_FORCE = "partially_in_force", "Partially in force"
     IN_FORCE = "in_force", "In force"
@@ -53,7 +74,13 @@ class Status(models.TextChoices):
 
 # Statuses at which an instrument is pending (not yet applying, may still become law).
 PENDING_STATUSES = frozenset(
-    {Status.INTRODUCED, Status.IN_COMMITTEE, Status.PASSED_CHAMBER, Status.ADOPTED}
+    {
+        Status.INTRODUCED,
+        Status.IN_COMMITTEE,
+        Status.PASSED_CHAMBER,
+        Status.AGREED,
+        Status.ADOPTED,
+    }
 )
 # Statuses at which an instrument applies.
 APPLYING_STATUSES = frozenset({Status.IN_FORCE, Status.PARTIALLY_IN_FORCE})
@@ -95,6 +122,9 @@ OCD_CLASSIFICATION = {
     Status.INTRODUCED: "introduction",
     Status.IN_COMMITTEE: "referral-committee",
     Status.PASSED_CHAMBER: "passage",
+    # OCD has no action for an agreed final text; a conference report's adoption by both houses
+    # is recorded as passage.
+    Status.AGREED: "passage",
     Status.ADOPTED: "executive-signature",
     Status.PARTIALLY_IN_FORCE: "became-law",
     Status.IN_FORCE: "became-law",
@@ -121,6 +151,19 @@ STATUS_FOR_OCD = {
 }
 
 
+class Body(models.TextChoices):
+    """The body that took a step, as Open Civic Data actions name their organization."""
+
+    LOWER_HOUSE = "lower_house", "Lower house"
+    UPPER_HOUSE = "upper_house", "Upper house"
+    UNICAMERAL = "unicameral", "Unicameral legislature"
+    EUROPEAN_PARLIAMENT = "european_parliament", "European Parliament"
+    COUNCIL = "council", "Council"
+    EXECUTIVE = "executive", "Executive"
+    COURT = "court", "Court"
+    OTHER = "other", "Other"
+
+
 class DatePrecision(models.TextChoices):
     """How much of a date the sources give.
 
@@ -139,6 +182,21 @@ class AssessmentValue(models.TextChoices):
     PARTIAL = "partial", "Partial"
     NO = "no", "No"
     UNCLEAR = "unclear", "Unclear"
+
+
+class AssessmentBasis(models.TextChoices):
+    """What an assessment rests on (DOMAIN.md, the codebook): the text of the provision, a
+    court's reading of it, official guidance, or commentary. ``ai_generated_explicit`` reads the
+    text alone."""
+
+    TEXT = "text", "Text of the provision"
+    COURT_READING = "court_reading", "Court's reading"
+    OFFICIAL_GUIDANCE = "official_guidance", "Official guidance"
+    COMMENTARY = "commentary", "Commentary"
+
+
+# The criterion that reads the text alone: its only basis is ``text``.
+TEXT_ONLY_CRITERION = "ai_generated_explicit"
 
 
 class EffectiveValue(models.TextChoices):

@@ -17,6 +17,9 @@ jurisdiction J, a criterion C and a date D (``as_of``, a ``datetime.date``):
    law. The applying instruments of the blocs J is a member of at D (``BlocMembership``, start
    and end days included) are listed as ``bloc_obligations``: shown, never counted. Under
    ``scope="own"`` only J's own instruments count ("has California legislated?").
+   Instruments of a retired type (``court_decision``) never count: a court decision is not law
+   here (DOMAIN.md, "What counts as law"); a court's reading reaches a cell only as the
+   ``court_reading`` basis of the assessment of the provision it applied.
 3. **The value.** The strongest assessment for C among the counted instruments, ranked
    ``yes`` > ``partial`` > ``unclear`` > ``no`` (``choices.VALUE_STRENGTH``); ``none`` when
    there is no applicable assessment. An assessment whose ``commencement_date`` is after D does
@@ -58,6 +61,7 @@ from django.db.models import Q
 from .choices import (
     APPLYING_STATUSES,
     PENDING_STATUSES,
+    RETIRED_INSTRUMENT_TYPES,
     STATUS_SEQUENCE,
     VALUE_STRENGTH,
     AssessmentValue,
@@ -131,6 +135,8 @@ class Decider:
     pinpoint: str
     sources: tuple[dict, ...]
     commencement_date: datetime.date | None = None
+    basis: str = ""
+    verified_on: datetime.date | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,24 @@ class Cell:
     pending: tuple[Decider, ...]
     bloc_obligations: tuple[Decider, ...]
     not_commenced: tuple[Decider, ...] = ()
+
+    @property
+    def decider(self) -> Decider | None:
+        """The deciding assessment's instrument: the first of ``instruments`` (own law before
+        inherited law), or None when nothing decides the value."""
+        return self.instruments[0] if self.instruments else None
+
+    @property
+    def basis(self) -> str | None:
+        """What the deciding assessment rests on (``text``, ``court_reading``, …; ``""`` for a
+        row loaded before the basis existed), or None when nothing decides the value."""
+        return self.decider.basis if self.decider else None
+
+    @property
+    def verified_on(self) -> datetime.date | None:
+        """When a second reader verified the deciding assessment, or None (never, or nothing
+        decides the value)."""
+        return self.decider.verified_on if self.decider else None
 
 
 class Coverage:
@@ -318,6 +342,8 @@ class _Assessment:
     value: str
     pinpoint: str
     commencement_date: datetime.date | None
+    basis: str = ""
+    verified_on: datetime.date | None = None
     sources: tuple[dict, ...] = ()
 
     def counts_on(self, as_of: datetime.date) -> bool:
@@ -407,15 +433,20 @@ def _load_assessments(
     the database keeps to the selection with its indexes however many instruments it holds
     (bench/FINDINGS.md §4).
     """
-    selected = _limit(
-        Assessment.objects.order_by(), "instrument__jurisdiction_id", jurisdiction_ids
-    ).filter(criterion_id__in=criterion_ids)
+    # A court decision is not law: an instrument of a retired type never decides a cell.
+    selected = (
+        _limit(Assessment.objects.order_by(), "instrument__jurisdiction_id", jurisdiction_ids)
+        .filter(criterion_id__in=criterion_ids)
+        .exclude(instrument__instrument_type__in=RETIRED_INSTRUMENT_TYPES)
+    )
     rows = selected.order_by("pk").values_list(
         "pk",
         "criterion_id",
         "value",
         "pinpoint",
         "commencement_date",
+        "basis",
+        "verified_on",
         "instrument_id",
         "instrument__slug",
         "instrument__short_name",
@@ -432,6 +463,8 @@ def _load_assessments(
         value,
         pinpoint,
         commencement,
+        basis,
+        verified_on,
         instrument_id,
         slug,
         short_name,
@@ -447,7 +480,9 @@ def _load_assessments(
             instrument = instruments[instrument_id] = _Instrument(
                 instrument_id, slug, short_name, title, jurisdiction_id, code, kind
             )
-        assessments[pk] = _Assessment(pk, instrument, criterion_id, value, pinpoint, commencement)
+        assessments[pk] = _Assessment(
+            pk, instrument, criterion_id, value, pinpoint, commencement, basis, verified_on
+        )
 
     instrument_ids = selected.values("instrument_id")
     events = (
@@ -500,6 +535,8 @@ def _decider(assessment: _Assessment, status: str | None, inherited: bool) -> De
         pinpoint=assessment.pinpoint,
         sources=assessment.sources or instrument.sources,
         commencement_date=assessment.commencement_date,
+        basis=assessment.basis,
+        verified_on=assessment.verified_on,
     )
 
 

@@ -41,7 +41,9 @@ from django_filters.widgets import DateRangeWidget
 
 from .api import regions
 from .choices import (
+    AssessmentBasis,
     AssessmentValue,
+    Body,
     Confidence,
     DatePrecision,
     EventKind,
@@ -677,6 +679,7 @@ class JurisdictionFilterSet(LawtrackerFilterSet):
     unfiltered = {
         "id": "internal key: jurisdictions are addressed by code",
         "research_notes": "free-text notes, shown on the row",
+        "research_compiled_on": "the research file's compile date, shown on the row",
     }
 
     class Meta:
@@ -802,6 +805,7 @@ class InstrumentFilterSet(LawtrackerFilterSet):
         "official_url": "a link shown on the row; find instruments by search or identifier",
         "max_penalty": "free text, shown on the row",
         "notes": "free text, shown on the row",
+        "status_note": "free text (why an adopted law has no in-force step), shown on the row",
     }
 
     class Meta:
@@ -875,6 +879,8 @@ class StatusEventFilterSet(LawtrackerFilterSet):
     status = ChoicesFilter(choices=Status.choices)
     date = IsoDateRangeFilter(field_name="date")
     date_precision = ChoicesFilter(choices=DatePrecision.choices)
+    body = ChoicesFilter(choices=Body.choices, help_text="The body that took the step.")
+    verified = IsoDateRangeFilter(field_name="verified_on")
     source = _cited_source("the step")
     created = IsoDateRangeFilter(field_name="created_at", datetimes=True)
     updated_since = UpdatedSinceFilter()
@@ -890,6 +896,7 @@ class StatusEventFilterSet(LawtrackerFilterSet):
     )
 
     covered_by = {
+        "verified_on": "verified",
         "sources": "source",
         "created_at": "created",
         "updated_at": "updated_since",
@@ -897,6 +904,9 @@ class StatusEventFilterSet(LawtrackerFilterSet):
     unfiltered = {
         "id": "internal key",
         "description": "free text describing the step, shown on the row",
+        "date_note": "free text (what was searched for the date), shown on the row",
+        "verification_note": "free text, shown on the row",
+        "verified_by": "the verifier account, shown to staff in the admin only",
     }
 
     class Meta:
@@ -964,6 +974,9 @@ class AssessmentFilterSet(LawtrackerFilterSet):
     )
     criterion = KeysFilter(model=Criterion, noun="criterion", field_name="criterion__slug")
     value = ChoicesFilter(choices=AssessmentValue.choices)
+    basis = ChoicesFilter(
+        choices=AssessmentBasis.choices, help_text="What the value rests on (the codebook)."
+    )
     commencement = IsoDateRangeFilter(field_name="commencement_date")
     verified = IsoDateRangeFilter(field_name="verified_on")
     verified_by = filters.CharFilter(
@@ -1000,6 +1013,7 @@ class AssessmentFilterSet(LawtrackerFilterSet):
         "id": "internal key",
         "pinpoint": "free text (the section), shown on the row",
         "note": "free text, shown on the row",
+        "verification_note": "free text, shown on the row",
     }
 
     class Meta:

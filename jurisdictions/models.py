@@ -21,8 +21,12 @@ from . import choices
 from .choices import (
     APPLYING_STATUSES,
     PENDING_STATUSES,
+    RETIRED_INSTRUMENT_TYPES,
     STATUS_SEQUENCE,
+    TEXT_ONLY_CRITERION,
+    AssessmentBasis,
     AssessmentValue,
+    Body,
     Confidence,
     DatePrecision,
     EventKind,
@@ -213,6 +217,10 @@ class Jurisdiction(TrackedModel):
         related_name="reviewed_jurisdictions",
     )
     research_notes = models.TextField(blank=True)
+    # The date the research file describing the jurisdiction was compiled (its
+    # ``about.compiled_on``): a fact about the research, never a date of a legal step (the data
+    # lint refuses on_or_before steps dated on it).
+    research_compiled_on = models.DateField(null=True, blank=True)
     search_text = models.TextField(blank=True, editable=False)
 
     history = HistoricalRecords()
@@ -446,6 +454,8 @@ class Instrument(TrackedModel):
     max_penalty = models.TextField(blank=True)
     confidence = models.CharField(max_length=10, choices=Confidence.choices, blank=True)
     notes = models.TextField(blank=True)
+    # Why an adopted law has no in-force step, where that is so (DOMAIN.md, "Dates are facts").
+    status_note = models.TextField(blank=True)
     search_text = models.TextField(blank=True, editable=False)
     sources = models.ManyToManyField(
         Source, through="InstrumentSource", related_name="instruments", blank=True
@@ -476,6 +486,7 @@ class Instrument(TrackedModel):
         "max_penalty",
         "confidence",
         "notes",
+        "status_note",
     )
 
     class Meta:
@@ -500,6 +511,37 @@ class Instrument(TrackedModel):
 
     def natural_key(self):
         return (self.slug,)
+
+    def clean_fields(self, exclude=None):
+        """Field checks, and the rules for rows that people write (``full_clean``: the API, the
+        admin, the spreadsheet import): a retired type is refused.
+
+        ``save()`` does not run them, so that rows written before the type was retired can still
+        be loaded, re-saved and reverted (and are then excluded from coverage and named by the
+        data lint). Raises ``ValidationError`` naming ``instrument_type``.
+        """
+        super().clean_fields(exclude=exclude)
+        if (
+            self.instrument_type in RETIRED_INSTRUMENT_TYPES
+            and "instrument_type" not in (exclude or ())
+            and (self._state.adding or self._stored("instrument_type") != self.instrument_type)
+        ):
+            raise ValidationError(
+                {
+                    "instrument_type": (
+                        f"The type {self.instrument_type} is retired: a court decision is not "
+                        "law here. Record the judgment as an event of kind court_ruling citing "
+                        "the court as a source, and let it inform the assessments of the "
+                        "provision it applied (basis court_reading)."
+                    )
+                }
+            )
+
+    def _stored(self, field: str):
+        """The value of ``field`` as stored in the database (None for a new row)."""
+        if self.pk is None:
+            return None
+        return type(self)._default_manager.filter(pk=self.pk).values_list(field, flat=True).first()
 
     def clean(self):
         validate_http_url(self.official_url)
@@ -678,6 +720,20 @@ class StatusEvent(TrackedModel):
         max_length=20, choices=DatePrecision.choices, default=DatePrecision.DAY
     )
     description = models.TextField(blank=True)
+    # The body that took the step (a Senate vote and a House vote are two steps).
+    body = models.CharField(max_length=30, choices=Body.choices, blank=True)
+    # For an on_or_before step: what was searched for the real date and found missing.
+    date_note = models.TextField(blank=True)
+    verified_on = models.DateField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,  # losing an account must not lose the step
+        null=True,
+        blank=True,
+        related_name="verified_status_events",
+    )
+    # Where a second reader found the step in the cited sources.
+    verification_note = models.TextField(blank=True)
     sources = models.ManyToManyField(
         Source, through="StatusEventSource", related_name="status_events", blank=True
     )
@@ -697,6 +753,11 @@ class StatusEvent(TrackedModel):
                 violation_error_message=(
                     "This instrument already has this status on this date with this precision."
                 ),
+            ),
+            models.CheckConstraint(
+                condition=Q(body__in=["", *Body.values]),
+                name="statusevent_body_known",
+                violation_error_message="The body is one of " + ", ".join(Body.values) + ".",
             ),
         ]
 
@@ -788,6 +849,9 @@ class Assessment(TrackedModel):
     note = models.TextField(blank=True)
     # A provision that took effect later than the rest of its instrument counts from here.
     commencement_date = models.DateField(null=True, blank=True)
+    # What the value rests on (the codebook). Blank only on rows loaded before issue 15, until
+    # the research is rebuilt; new rows need one (clean_fields).
+    basis = models.CharField(max_length=20, choices=AssessmentBasis.choices, blank=True)
     verified_on = models.DateField(null=True, blank=True)
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -796,6 +860,8 @@ class Assessment(TrackedModel):
         blank=True,
         related_name="verified_assessments",
     )
+    # Where a second reader found the fact in the cited sources.
+    verification_note = models.TextField(blank=True)
     sources = models.ManyToManyField(
         Source, through="AssessmentSource", related_name="assessments", blank=True
     )
@@ -814,6 +880,13 @@ class Assessment(TrackedModel):
                 name="assessment_unique_per_criterion",
                 violation_error_message="This instrument is already assessed on this criterion.",
             ),
+            # Blank only on rows loaded before issue 15 (clean_fields requires it of new rows).
+            models.CheckConstraint(
+                condition=Q(basis__in=["", *AssessmentBasis.values]),
+                name="assessment_basis_known",
+                violation_error_message="The basis is one of "
+                + ", ".join(AssessmentBasis.values) + ".",
+            ),
         ]
 
     def __str__(self):
@@ -823,6 +896,36 @@ class Assessment(TrackedModel):
         return (*self.instrument.natural_key(), *self.criterion.natural_key())
 
     natural_key.dependencies = ["jurisdictions.instrument", "jurisdictions.criterion"]
+
+    def clean_fields(self, exclude=None):
+        """Field checks, and the rule for rows that people write (``full_clean``: the API, the
+        admin, the spreadsheet import): a new assessment states its basis.
+
+        ``save()`` does not run it, so that assessments loaded before the basis existed keep
+        loading until the research is rebuilt (the data lint names them). Raises
+        ``ValidationError`` naming ``basis``.
+        """
+        super().clean_fields(exclude=exclude)
+        if self._state.adding and not self.basis and "basis" not in (exclude or ()):
+            raise ValidationError(
+                {"basis": "Say what the value rests on: " + ", ".join(AssessmentBasis.values) + "."}
+            )
+
+    def clean(self):
+        """``ai_generated_explicit`` reads the text alone: its basis can only be ``text``.
+
+        A check across the criterion relation cannot be a database constraint; the data lint
+        checks stored rows too. Raises ``ValidationError`` naming ``basis``.
+        """
+        if self.basis and self.basis != AssessmentBasis.TEXT and self.criterion_id:
+            slug = Criterion.objects.filter(pk=self.criterion_id).values_list("slug", flat=True).first()
+            if slug == TEXT_ONLY_CRITERION:
+                raise ValidationError(
+                    {
+                        "basis": f"{TEXT_ONLY_CRITERION} reads the text of the provision alone: "
+                        f"its basis is always text, not {self.basis}."
+                    }
+                )
 
     def counts_on(self, as_of: datetime.date) -> bool:
         """False before the assessment's own commencement date, True otherwise."""

@@ -9,7 +9,8 @@ and the admin page ``/admin/data-report/``:
 - assessments not verified within ``stale_days`` days (never verified included);
 - status events dated only ``on_or_before`` (no source gives the day of the step);
 - conflicts between sources: instruments whose research notes record a disagreement, whose
-  confidence is ``low``, or that carry the same step twice on different dates.
+  confidence is ``low``, or that carry the same step twice on different dates;
+- the data lint (:mod:`jurisdictions.lint`): its counts per rule and every finding.
 
 A fixed number of queries whatever the size of the data.
 """
@@ -23,6 +24,7 @@ from collections import Counter, defaultdict
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q
 
+from . import lint
 from .api.regions import regions_for_code
 from .choices import DatePrecision, JurisdictionKind, ResearchStatus, SourceKind
 from .models import Assessment, Instrument, InstrumentSource, Jurisdiction, StatusEvent
@@ -142,6 +144,7 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
         "status_events_on_or_before": len(on_or_before),
         "possible_conflicts": len(conflicts),
     }
+    findings = lint.lint(today)
     return {
         "summary": summary,
         "research_status_by_bloc": blocs,
@@ -158,6 +161,12 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
             for c, s, st, d in on_or_before
         ],
         "possible_conflicts": conflicts,
+        "lint": {
+            "counts": lint.counts(findings),
+            "findings": [
+                {"rule": f.rule, "row": f.row, "detail": f.detail} for f in findings
+            ],
+        },
         "confidence": dict(
             Counter(Instrument.objects.values_list("confidence", flat=True)).most_common()
         ),
@@ -190,4 +199,9 @@ def summary_lines(report: dict) -> list[str]:
         "dated only on_or_before",
         f"- instruments with possible conflicts between sources: {s['possible_conflicts']}",
     ]
+    lint_counts = report["lint"]["counts"]
+    lines.append(
+        f"- data lint (data_report --check): {sum(lint_counts.values())} offending rows"
+    )
+    lines += [f"  - {lint.RULES[rule]}: {n}" for rule, n in lint_counts.items() if n]
     return lines

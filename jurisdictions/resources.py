@@ -19,7 +19,7 @@ The rules:
   cell is filled but older than the stored one is refused (someone edited the row since the
   export); leave the cell empty to overwrite deliberately.
 - **Only reviewers set verification**: an importer without ``jurisdictions.verify_assessment``
-  cannot change ``verified_on``/``verified_by``.
+  cannot change ``verified_on``/``verified_by``/``verification_note`` of an assessment or a step.
 - **Safe exports**: a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
   return is prefixed with ``'`` (OWASP "CSV Injection", the rule of the API's CSV too), in CSV and
   XLSX; on import that quote is taken off again, so a file round-trips. (The library's own
@@ -307,23 +307,65 @@ def instrument_field() -> fields.Field:
     )
 
 
-class StatusEventResource(LegalDataResource):
+def verifier_field() -> fields.Field:
+    return fields.Field(
+        attribute="verified_by",
+        column_name="verified_by",
+        widget=KeyWidget(get_user_model(), "username", "verified_by", "user named"),
+    )
+
+
+class VerifiedResource(LegalDataResource):
+    """Rows a second reader verifies (assessments, status steps): only reviewers
+    (``jurisdictions.verify_assessment``) change ``verified_on``, ``verified_by`` or
+    ``verification_note``; a reviewer who sets a date without naming a verifier is the
+    verifier."""
+
+    def import_instance(self, instance, row, **kwargs):
+        def verification():
+            return (instance.verified_on, instance.verified_by_id, instance.verification_note)
+
+        before = verification()
+        errors = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        user = kwargs.get("user")
+        changed = verification() != before
+        if changed and user is not None and not user.has_perm("jurisdictions.verify_assessment"):
+            errors.setdefault("verified_on", []).append(
+                "Only reviewers may set verified_on, verified_by and verification_note; leave "
+                "those columns as exported (or remove them from the file)."
+            )
+        elif changed and instance.verified_on and instance.verified_by_id is None and user:
+            instance.verified_by = user
+        if errors:
+            raise ValidationError(errors)
+
+
+class StatusEventResource(VerifiedResource):
     citation_model = StatusEventSource
     instrument = instrument_field()
     date = date_field("date")
+    verified_on = date_field("verified_on")
+    verified_by = verifier_field()
 
     class Meta:
         model = StatusEvent
         import_id_fields = ["instrument", "status", "date", "date_precision"]
-        fields = ["instrument", "status", "date", "date_precision", "description", "sources",
+        fields = ["instrument", "status", "date", "date_precision", "date_note", "body",
+                  "description", "verified_on", "verified_by", "verification_note", "sources",
                   "version"]
         export_order = fields
 
     def filter_export(self, queryset, **kwargs):
-        return super().filter_export(queryset, **kwargs).select_related("instrument")
+        return super().filter_export(queryset, **kwargs).select_related(
+            "instrument", "verified_by"
+        )
 
 
-class AssessmentResource(LegalDataResource):
+class AssessmentResource(VerifiedResource):
     citation_model = AssessmentSource
     instrument = instrument_field()
     criterion = fields.Field(
@@ -333,11 +375,7 @@ class AssessmentResource(LegalDataResource):
     )
     commencement_date = date_field("commencement_date")
     verified_on = date_field("verified_on")
-    verified_by = fields.Field(
-        attribute="verified_by",
-        column_name="verified_by",
-        widget=KeyWidget(get_user_model(), "username", "verified_by", "user named"),
-    )
+    verified_by = verifier_field()
 
     class Meta:
         model = Assessment
@@ -346,34 +384,17 @@ class AssessmentResource(LegalDataResource):
             "instrument",
             "criterion",
             "value",
+            "basis",
             "pinpoint",
             "note",
             "commencement_date",
             "verified_on",
             "verified_by",
+            "verification_note",
             "sources",
             "version",
         ]
         export_order = fields
-
-    def import_instance(self, instance, row, **kwargs):
-        before = (instance.verified_on, instance.verified_by_id)
-        errors = {}
-        try:
-            super().import_instance(instance, row, **kwargs)
-        except ValidationError as exc:
-            errors = exc.update_error_dict(errors)
-        user = kwargs.get("user")
-        changed = (instance.verified_on, instance.verified_by_id) != before
-        if changed and user is not None and not user.has_perm("jurisdictions.verify_assessment"):
-            errors.setdefault("verified_on", []).append(
-                "Only reviewers may set verified_on and verified_by; leave those columns as "
-                "exported (or remove them from the file)."
-            )
-        elif changed and instance.verified_on and instance.verified_by_id is None and user:
-            instance.verified_by = user
-        if errors:
-            raise ValidationError(errors)
 
     def filter_export(self, queryset, **kwargs):
         return super().filter_export(queryset, **kwargs).select_related(

@@ -26,11 +26,26 @@ from pathlib import Path
 
 import yaml
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
 from . import reference
-from .choices import DatePrecision, IdentifierScheme, JurisdictionKind, ResearchStatus
+from .choices import (
+    RETIRED_INSTRUMENT_TYPES,
+    AssessmentBasis,
+    AssessmentValue,
+    Body,
+    Confidence,
+    DatePrecision,
+    EventKind,
+    IdentifierScheme,
+    InstrumentType,
+    JurisdictionKind,
+    ResearchStatus,
+    SourceKind,
+    Status,
+)
 from .models import BlocMembership, Criterion, Jurisdiction, Source
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -224,6 +239,52 @@ def identifiers_from(citation: str, urls: list[str]) -> list[tuple[str, str]]:
     return list(found)
 
 
+class ResearchError(ValueError):
+    """A research file breaks the shape of ``research/README.md``; the message names the file
+    and the row."""
+
+
+def _choice(value, choices, field: str, where: str, blank: bool = False) -> str:
+    """``value`` as a slug of ``choices`` (a TextChoices class), or "" when blank is allowed.
+
+    Raises ``ResearchError`` naming ``where`` (file and row), the field and the values allowed.
+    """
+    if value in (None, "") and blank:
+        return ""
+    if str(value) not in choices.values:
+        raise ResearchError(
+            f"{where}: {field} {value!r} is not one of {', '.join(choices.values)}"
+        )
+    return str(value)
+
+
+def _verified(raw, where: str) -> dict:
+    """The ``verified: {on, by, note}`` of a step or an assessment as model fields
+    (``verified_on``, ``verified_by`` as a username natural key, ``verification_note``).
+
+    Raises ``ResearchError`` naming ``where`` when it is not such a mapping.
+    """
+    if raw in (None, {}):
+        return {"verified_on": None, "verified_by": None, "verification_note": ""}
+    if isinstance(raw, dict):
+        # YAML 1.1 (PyYAML) reads an unquoted key ``on`` as the boolean true.
+        raw = {("on" if key is True else key): value for key, value in raw.items()}
+    if not isinstance(raw, dict) or set(raw) - {"on", "by", "note"} or not raw.get("on") or not raw.get("by"):
+        raise ResearchError(f"{where}: verified must be {{on: 'YYYY-MM-DD', by: account, note: …}}")
+    try:
+        on = _date(raw["on"])
+    except ValueError as exc:
+        raise ResearchError(f"{where}: verified.on {raw['on']!r} is not an ISO date") from exc
+    by = str(raw["by"]).strip()
+    if not re.fullmatch(r"[\w.@+-]{1,150}", by):
+        raise ResearchError(f"{where}: verified.by {by!r} is not an account name")
+    return {
+        "verified_on": on,
+        "verified_by": [by],
+        "verification_note": (raw.get("note") or "").strip(),
+    }
+
+
 class FixtureBuilder:
     """Accumulates fixture objects (Django's serialization format with natural keys)."""
 
@@ -286,6 +347,9 @@ class FixtureBuilder:
 
 
 def _jurisdiction_fields(entry: dict, compiled_on: str) -> dict:
+    """The fixture fields of a research file's jurisdiction entry; ``compiled_on`` (ISO date) is
+    the file's ``about.compiled_on``: the review date of a reviewed place, and its
+    ``research_compiled_on``."""
     code = entry["code"].upper()
     kind = entry["kind"]
     if code in reference.NON_ISO_JURISDICTIONS:
@@ -313,14 +377,16 @@ def _jurisdiction_fields(entry: dict, compiled_on: str) -> dict:
         "research_status": status,
         "last_reviewed_on": compiled_on if status == ResearchStatus.REVIEWED else None,
         "research_notes": notes,
+        "research_compiled_on": compiled_on,
     }
 
 
 def build_fixture_objects(paths: list[Path]) -> list[dict]:
     """Read research files and return fixture objects (list of dicts, natural keys).
 
-    Raises ``ValueError`` when two files describe the same jurisdiction, or a row breaks the
-    vocabulary (the loader's model validation catches the rest).
+    Raises ``ValueError`` when two files describe the same jurisdiction, and ``ResearchError``
+    (a ``ValueError``) naming the file and the row when a row breaks the vocabulary (a retired
+    instrument type included); the loader's model validation catches the rest.
     """
     builder = FixtureBuilder()
     seen: dict[str, tuple[Path, dict, dict]] = {}
@@ -346,25 +412,49 @@ def build_fixture_objects(paths: list[Path]) -> list[dict]:
             else:
                 seen[code] = (path, entry, fields)
                 builder.add("jurisdictions.jurisdiction", fields)
-            for instrument in entry.get("instruments") or []:
-                _add_instrument(builder, code, instrument)
-        all_events.extend((event, compiled_on) for event in data.get("events") or [])
-    for event, _ in sorted(all_events, key=lambda pair: (str(pair[0]["date"]), pair[0]["title"])):
-        _add_event(builder, event)
+            for n, instrument in enumerate(entry.get("instruments") or [], start=1):
+                where = (
+                    f"{Path(path).name}: {code}, instrument {n} "
+                    f"({instrument.get('short_name') or instrument.get('title')})"
+                )
+                _add_instrument(builder, code, instrument, where)
+        all_events.extend(
+            (event, f"{Path(path).name}: event {n} ({event.get('title')})")
+            for n, event in enumerate(data.get("events") or [], start=1)
+        )
+    for event, where in sorted(
+        all_events, key=lambda pair: (str(pair[0]["date"]), pair[0]["title"])
+    ):
+        _add_event(builder, event, where)
     return builder.as_list()
 
 
-def _add_instrument(builder: FixtureBuilder, code: str, raw: dict) -> None:
+def _add_instrument(builder: FixtureBuilder, code: str, raw: dict, where: str = "") -> None:
+    """Add one instrument of a research file with its identifiers, citations, steps,
+    assessments and dated events. ``where`` names the file and the row in errors.
+
+    Raises ``ResearchError`` for a value outside its vocabulary or a retired instrument type.
+    """
+    instrument_type = _choice(raw.get("instrument_type"), InstrumentType, "instrument_type", where)
+    if instrument_type in RETIRED_INSTRUMENT_TYPES:
+        raise ResearchError(
+            f"{where}: instrument_type {instrument_type} is retired: a court decision is not "
+            "law here; record it under events (kind court_ruling) and cite it in the "
+            "source_urls of the assessments it informs (basis court_reading)"
+        )
+    _choice(raw.get("confidence"), Confidence, "confidence", where, blank=True)
     slug = _unique(
         _slug(f"{code} {raw.get('short_name') or raw['title']}", 110), builder.instrument_slugs
     )
     source_urls = [builder.source(s) for s in raw.get("sources") or []]
+    for source in raw.get("sources") or []:
+        _choice(source.get("kind"), SourceKind, "source kind", where, blank=True)
     builder.add(
         "jurisdictions.instrument",
         {
             "jurisdiction": [code],
             "slug": slug,
-            "instrument_type": raw["instrument_type"],
+            "instrument_type": instrument_type,
             "title": raw["title"].strip(),
             "original_title": (raw.get("original_title") or "").strip(),
             "short_name": (raw.get("short_name") or "").strip(),
@@ -374,6 +464,7 @@ def _add_instrument(builder: FixtureBuilder, code: str, raw: dict) -> None:
             "max_penalty": (raw.get("max_penalty") or "").strip(),
             "confidence": raw.get("confidence") or "",
             "notes": (raw.get("notes") or "").strip(),
+            "status_note": (raw.get("status_note") or "").strip(),
         },
     )
     for scheme, value in identifiers_from(raw.get("citation") or "", source_urls):
@@ -386,18 +477,25 @@ def _add_instrument(builder: FixtureBuilder, code: str, raw: dict) -> None:
     for url in dict.fromkeys(source_urls):
         builder.add("jurisdictions.instrumentsource", {"instrument": [slug], "source": [url]})
 
-    for step in raw.get("status_events") or []:
+    for n, step in enumerate(raw.get("status_events") or [], start=1):
+        at = f"{where}, step {n}"
+        status = _choice(step.get("status"), Status, "status", at)
         date = _date(step["date"])
-        precision = step.get("date_precision") or DatePrecision.DAY
-        key = [slug, step["status"], date, precision]
+        precision = _choice(
+            step.get("date_precision") or DatePrecision.DAY, DatePrecision, "date_precision", at
+        )
+        key = [slug, status, date, precision]
         builder.add(
             "jurisdictions.statusevent",
             {
                 "instrument": [slug],
-                "status": step["status"],
+                "status": status,
                 "date": date,
                 "date_precision": precision,
+                "date_note": (step.get("date_note") or "").strip(),
+                "body": _choice(step.get("body"), Body, "body", at, blank=True),
                 "description": (step.get("what") or "").strip(),
+                **_verified(step.get("verified"), at),
             },
         )
         own = [builder.source({"url": u}) for u in step.get("source_urls") or []]
@@ -405,25 +503,31 @@ def _add_instrument(builder: FixtureBuilder, code: str, raw: dict) -> None:
             builder.add("jurisdictions.statuseventsource", {"status_event": key, "source": [url]})
 
     for criterion, answer in (raw.get("assessments") or {}).items():
+        at = f"{where}, assessment {criterion}"
         builder.add(
             "jurisdictions.assessment",
             {
                 "instrument": [slug],
                 "criterion": [criterion],
-                "value": str(answer["value"]),
+                "value": _choice(answer.get("value"), AssessmentValue, "value", at),
+                "basis": _choice(answer.get("basis"), AssessmentBasis, "basis", at, blank=True),
                 "pinpoint": (answer.get("pinpoint") or "").strip(),
                 "note": (answer.get("note") or "").strip(),
                 "commencement_date": _date(answer.get("commencement_date")),
-                "verified_on": None,
+                **_verified(answer.get("verified"), at),
             },
         )
-        for url in dict.fromkeys(source_urls):
+        # The assessment's own sources (a judgment that reads the provision, a gazette's
+        # consolidated text) are cited besides the instrument's.
+        own = [builder.source({"url": u}) for u in answer.get("source_urls") or []]
+        for url in dict.fromkeys([*source_urls, *own]):
             builder.add(
                 "jurisdictions.assessmentsource",
                 {"assessment": [slug, criterion], "source": [url]},
             )
 
     for other in raw.get("other_events") or []:
+        _choice(other.get("kind"), EventKind, "event kind", f"{where}, other_events")
         date = _date(other["date"])
         event_slug = _unique(_slug(f"{date} {slug} {other['kind']}", 150), builder.event_slugs)
         builder.add(
@@ -446,7 +550,8 @@ def _add_instrument(builder: FixtureBuilder, code: str, raw: dict) -> None:
             builder.add("jurisdictions.eventsource", {"event": [event_slug], "source": [url]})
 
 
-def _add_event(builder: FixtureBuilder, raw: dict) -> None:
+def _add_event(builder: FixtureBuilder, raw: dict, where: str = "") -> None:
+    _choice(raw.get("kind"), EventKind, "kind", where)
     date = _date(raw["date"])
     slug = _unique(_slug(f"{date} {raw['title']}", 150), builder.event_slugs)
     builder.add(
@@ -479,6 +584,11 @@ def write_fixture(objects: list[dict], path: Path = RESEARCH_FIXTURE) -> Path:
 
 
 # --- 3. fixture -> database -------------------------------------------------------------------
+class SeedRowError(ValueError):
+    """A fixture row that cannot be loaded; the message names the file, the model and the row's
+    natural key."""
+
+
 @dataclass
 class LoadReport:
     """Rows created, updated and unchanged per model label."""
@@ -513,6 +623,8 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "jurisdictions.event": ("slug",),
     "jurisdictions.eventjurisdiction": ("event", "jurisdiction"),
     "jurisdictions.eventsource": ("event", "source"),
+    # The verifier of a step or an assessment (``verified_by``), by username.
+    "auth.user": ("username",),
 }
 SKIP_COMPARE = {"id", "created_at", "updated_at", "search_text"}
 
@@ -614,6 +726,11 @@ def load_fixture(path: Path = RESEARCH_FIXTURE, reason: str = "seed data load") 
     from simple_history.utils import bulk_create_with_history
 
     objects = json.loads(Path(path).read_text(encoding="utf-8"))
+    ensure_verifiers(
+        obj["fields"]["verified_by"][0]
+        for obj in objects
+        if obj["fields"].get("verified_by")
+    )
     index = _Index()
     report = LoadReport()
     by_model: "OrderedDict[str, list[dict]]" = OrderedDict()
@@ -625,14 +742,18 @@ def load_fixture(path: Path = RESEARCH_FIXTURE, reason: str = "seed data load") 
         index.load(label)
         new_objects = []
         for fields in rows:
-            values = _resolve_fields(index, model, fields)
-            key = index.resolved_key_of_row(label, values)
-            pk = index.pks[label].get(key)
-            if pk is None:
-                instance = model(**values)
-                instance.clean()
-                new_objects.append(instance)
-                continue
+            try:
+                values = _resolve_fields(index, model, fields)
+                key = index.resolved_key_of_row(label, values)
+                pk = index.pks[label].get(key)
+                if pk is None:
+                    instance = model(**values)
+                    instance.clean()
+                    new_objects.append(instance)
+                    continue
+            except (ValidationError, LookupError, ValueError) as exc:
+                natural = [fields.get(name) for name in NATURAL_KEYS.get(label, ())]
+                raise SeedRowError(f"{Path(path).name}: {label} {natural}: {exc}") from exc
             current = index.rows[label][pk]
             if all(current.get(k) == v for k, v in values.items() if k not in SKIP_COMPARE):
                 report.unchanged += 1
@@ -658,6 +779,25 @@ def load_fixture(path: Path = RESEARCH_FIXTURE, reason: str = "seed data load") 
                     index.pks[label][index.resolved_key_of_row(label, row)] = o.pk
             report.created[label] = report.created.get(label, 0) + len(created)
     return report
+
+
+def ensure_verifiers(usernames) -> list[str]:
+    """Create the verifier accounts named by the research (``research-review``) that do not
+    exist yet: not staff, with an unusable password — an account that records who verified a
+    fact, never one that logs in. Returns the usernames created, sorted."""
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    wanted = set(usernames)
+    existing = set(
+        user_model._default_manager.filter(username__in=wanted).values_list("username", flat=True)
+    )
+    created = sorted(wanted - existing)
+    for username in created:
+        user = user_model(username=username, is_staff=False, is_superuser=False)
+        user.set_unusable_password()
+        user.save()
+    return created
 
 
 def model_labels() -> list[str]:

@@ -106,7 +106,8 @@ PATHS: tuple[tuple[str, int, tuple[str, ...], tuple[str, ...]], ...] = (
     ("lapsed", 12, (S.INTRODUCED, S.IN_COMMITTEE, S.LAPSED), ("bill",)),
     ("vetoed", 3, (S.INTRODUCED, S.PASSED_CHAMBER, S.VETOED), ("bill",)),
     ("withdrawn", 4, (S.INTRODUCED, S.WITHDRAWN), ("bill", "proposal")),
-    ("in_force_only", 3, (S.IN_FORCE,), ("court_decision", "code_provision")),
+    # Court decisions are not instruments any more (issue 15): statutes took their place.
+    ("in_force_only", 3, (S.IN_FORCE,), ("statute", "code_provision")),
 )
 del S
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("compare/", views.compare, name="compare"),
     path("gaps/", views.gaps, name="gaps"),
     path("map/", views.world_map, name="map"),
+    path("methodology/", views.methodology, name="methodology"),
     # Codes are matched in any case (us-ca, US-CA); the view looks them up in upper case.
     path("jurisdictions/<str:code>/", views.jurisdiction_detail, name="jurisdiction"),
     path("instruments/<str:slug>/", views.instrument_detail, name="instrument"),

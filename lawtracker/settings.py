@@ -183,7 +183,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "lawtracker API",
     "DESCRIPTION": (
         "Comparative tracker of laws on AI-generated child sexual abuse imagery: "
-        "jurisdictions, instruments, status history, assessments, effective coverage and gaps."
+        "jurisdictions, instruments, status history, assessments, effective coverage and gaps. "
+        "How each value is decided, what counts as law, the date rules and what verification "
+        "means: [the methodology](/methodology/)."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -170,7 +170,7 @@ def test_changelist_add_change_history_and_delete_pages_answer(admin_client, pop
     assert admin_client.get(url(model, "add")).status_code == 200
     assert admin_client.get(url(model, "change", obj.pk)).status_code == 200
     assert admin_client.get(url(model, "history", obj.pk)).status_code == 200
-    record = model.history.filter(pk=obj.pk).latest("history_date")
+    record = model.history.filter(id=obj.pk).latest("history_date")  # id: the row; pk: the record
     revert = reverse(
         f"admin:jurisdictions_{model._meta.model_name}_simple_history",
         args=[obj.pk, record.history_id],
@@ -378,6 +378,7 @@ def test_editor_adds_a_bill_with_history_assessments_identifiers_and_citations(a
             "status_events-2-date_precision": "day",
             "assessments-0-criterion": possession.pk,
             "assessments-0-value": "yes",
+            "assessments-0-basis": "text",
             "assessments-0-pinpoint": "art. 14(4)",
             "identifiers-0-scheme": "national",
             "identifiers-0-value": "2206245",

@@ -139,12 +139,15 @@ def test_a_jurisdiction_row_shows_research_status_review_date_and_coverage(clien
     assert data["common_name"] == "South Korea"
     assert data["as_of"] == "2024-10-15"
     assert data["coverage"]["possession"] == {"value": "no", "approximate": False,
-                                              "pending": True}
+                                              "pending": True, "basis": None,
+                                              "verified_on": None}
     assert data["coverage"]["production"]["value"] == "yes"
     assert "old_question" not in data["coverage"]  # retired criteria are not answered
     after = ok(client, "jurisdiction-detail", {"as_of": "2024-10-16"}, code="KR")
+    # issue 15: the deciding assessment's basis and verification come with the value.
     assert after["coverage"]["possession"] == {"value": "yes", "approximate": False,
-                                               "pending": False}
+                                               "pending": False, "basis": "text",
+                                               "verified_on": "2026-10-01"}
 
 
 def test_jurisdiction_coverage_follows_scope(client, world):
@@ -153,7 +156,8 @@ def test_jurisdiction_coverage_follows_scope(client, world):
              code="US-OH")
     assert applicable["coverage"]["possession"]["value"] == "yes"  # federal law, inherited
     assert own["coverage"]["possession"] == {"value": "none", "approximate": False,
-                                             "pending": True}
+                                             "pending": True, "basis": None,
+                                             "verified_on": None}
     not_researched = ok(client, "jurisdiction-detail", code="FR")
     assert not_researched["coverage"]["possession"]["value"] == "not_researched"
 

@@ -110,7 +110,7 @@ def build_world() -> SimpleNamespace:
         [("introduced", "2024-08-01", "month"), ("adopted", "2024-10-16"),
          ("in_force", "2024-10-16")],
         [("possession", "yes", {"pinpoint": "art. 14-2", "verified_on": D("2026-10-01"),
-                                "verified_by": editor})],
+                                "verified_by": editor, "basis": "text"})],
         original_language="ko", confidence="high",
         summary="Makes possessing, buying, storing or viewing sexual deepfakes a crime.")
     InstrumentAmendment.objects.create(amending=w.i["kr-2024-amendment"], amended=w.i["kr-act"])
@@ -135,9 +135,10 @@ def build_world() -> SimpleNamespace:
         original_language="pt", summary="Protects children in São Paulo and everywhere else.")
     w.i["eu-csa-directive"].citations.create(source=w.s["eurlex"])
     w.i["kr-2024-amendment"].citations.create(source=w.s["news"])
-    w.i["kr-2024-amendment"].status_events.get(status="adopted").citations.create(
-        source=w.s["news"]
-    )
+    adopted = w.i["kr-2024-amendment"].status_events.get(status="adopted")
+    adopted.citations.create(source=w.s["news"])
+    adopted.body, adopted.verified_on, adopted.verified_by = "unicameral", D("2026-10-02"), editor
+    adopted.save()
     w.i["kr-2024-amendment"].assessments.get().citations.create(source=w.s["news"])
 
     def event(slug, date, kind, title, codes, precision="day", instrument=None, figures=None,

@@ -160,7 +160,7 @@ def test_status_events_assessments_and_sources_import_by_natural_key(client, edi
         StatusEvent: [{"instrument": "KR-ACT", "status": "introduced", "date": "2024-09-01",
                        "date_precision": "month", "description": "Tabled",
                        "sources": "https://example.org/gazette"}],
-        Assessment: [{"instrument": "kr-act", "criterion": "possession", "value": "yes",
+        Assessment: [{"instrument": "kr-act", "criterion": "possession", "value": "yes", "basis": "text",
                       "pinpoint": "art. 14(4)", "sources": "https://example.org/bill"}],
     }
     for model, rows in files.items():

@@ -97,6 +97,7 @@ def old_row(obj, as_of, context):
         "max_penalty": obj.max_penalty,
         "confidence": obj.confidence,
         "notes": obj.notes,
+        "status_note": obj.status_note,  # issue 15
         "as_of": iso(as_of),
         "status": status,
         "status_date": iso(step.date) if step else None,
@@ -112,8 +113,12 @@ def old_row(obj, as_of, context):
                 "status": e.status,
                 "date": iso(e.date),
                 "date_precision": e.date_precision,
+                "date_note": e.date_note,  # issue 15: date note, body, verification
+                "body": e.body or None,
                 "description": e.description,
                 "ocd_classification": OCD_CLASSIFICATION.get(e.status, ""),
+                "verified_on": iso(e.verified_on),
+                "verification_note": e.verification_note,
                 "sources": [source(s) for s in e.sources.all()],
                 "url": api_url(context, "status-event-detail", pk=e.pk),
             }
@@ -127,8 +132,10 @@ def old_row(obj, as_of, context):
                 "note": a.note,
                 "commencement_date": iso(a.commencement_date),
                 "counts_on_as_of": a.counts_on(as_of),
+                "basis": a.basis or None,  # issue 15
                 "verified_on": iso(a.verified_on),
                 "verified_by": a.verified_by.get_username() if a.verified_by else None,
+                "verification_note": a.verification_note,
                 "sources": [source(s) for s in a.sources.all()],
                 "url": api_url(context, "assessment-detail", pk=a.pk),
             }

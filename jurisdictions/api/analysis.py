@@ -231,6 +231,12 @@ class AnalysisView(StrictParametersMixin, APIView):
 
         return permalink(self.request, reverse(f"api:{self.url_name}"), params)
 
+    def methodology(self) -> str:
+        """The absolute URL of the methodology page: how every value of the answer is decided."""
+        from django.urls import reverse
+
+        return self.request.build_absolute_uri(reverse("pages:methodology"))
+
 
 def jurisdiction_dict(jurisdiction: Jurisdiction, context) -> dict:
     return {
@@ -259,6 +265,8 @@ def decider_dict(decider, context) -> dict:
         "commencement_date": (
             decider.commencement_date.isoformat() if decider.commencement_date else None
         ),
+        "basis": decider.basis or None,
+        "verified_on": decider.verified_on.isoformat() if decider.verified_on else None,
         "sources": [dict(source) for source in decider.sources],
     }
 
@@ -267,6 +275,8 @@ def cell_dict(cell, context) -> dict:
     return {
         "value": cell.value,
         "approximate": cell.approximate,
+        "basis": cell.basis or None,
+        "verified_on": cell.verified_on.isoformat() if cell.verified_on else None,
         "instruments": [decider_dict(d, context) for d in cell.instruments],
         "pending": [decider_dict(d, context) for d in cell.pending],
         "bloc_obligations": [decider_dict(d, context) for d in cell.bloc_obligations],
@@ -303,6 +313,9 @@ class CompareView(AnalysisView):
                     "scope": serializers.ChoiceField(choices=Scope.values),
                     "permalink": serializers.URLField(),
                     "criteria": serializers.ListField(child=serializers.SlugField()),
+                    "methodology": serializers.URLField(
+                        help_text="How each value is decided (the codebook)."
+                    ),
                     "rows": inline_serializer(
                         "ComparisonRow",
                         {
@@ -349,6 +362,7 @@ class CompareView(AnalysisView):
                     }
                 ),
                 "criteria": [c.slug for c in criteria],
+                "methodology": self.methodology(),
                 "rows": rows,
             }
         )
@@ -377,6 +391,8 @@ class CompareView(AnalysisView):
             Column("criterion"),
             Column("value"),
             Column("approximate"),
+            Column("basis"),
+            Column("verified_on"),
             Column("instruments", "instruments.slug"),
             Column(
                 "inherited_from",
@@ -446,6 +462,8 @@ class GapsView(AnalysisView):
                                     "research_status": serializers.CharField(),
                                     "url": serializers.URLField(),
                                     "approximate": serializers.BooleanField(),
+                                    "basis": serializers.CharField(allow_null=True),
+                                    "verified_on": serializers.DateField(allow_null=True),
                                     "pending": serializers.BooleanField(),
                                     "pending_instruments": DECIDER_SCHEMA.__class__(many=True),
                                     "instruments": DECIDER_SCHEMA.__class__(many=True),
@@ -460,6 +478,9 @@ class GapsView(AnalysisView):
                         help_text="Codes of the listed jurisdictions with a pending proposal.",
                     ),
                     "covered_count": serializers.IntegerField(),
+                    "methodology": serializers.URLField(
+                        help_text="How each value is decided (the codebook)."
+                    ),
                 },
             ), "The answer, as of as_of."),
         },
@@ -482,6 +503,11 @@ class GapsView(AnalysisView):
                 {
                     **jurisdiction_dict(j, context),
                     "approximate": answer["cells"][j.code].approximate,
+                    "basis": answer["cells"][j.code].basis or None,
+                    "verified_on": (
+                        answer["cells"][j.code].verified_on.isoformat()
+                        if answer["cells"][j.code].verified_on else None
+                    ),
                     "pending": j.code in answer["pending"],
                     "pending_instruments": [
                         decider_dict(d, context) for d in answer["cells"][j.code].pending
@@ -507,6 +533,8 @@ class GapsView(AnalysisView):
                 Column("kind"),
                 Column("research_status"),
                 Column("approximate"),
+                Column("basis"),
+                Column("verified_on"),
                 Column("pending"),
                 Column("pending_instruments", "pending_instruments.slug"),
                 Column("instruments", "instruments.slug"),
@@ -537,6 +565,7 @@ class GapsView(AnalysisView):
                 "groups": groups,
                 "pending": sorted(code for code in answer["pending"] if code in listed),
                 "covered_count": len(answer["covered"]),
+                "methodology": self.methodology(),
             }
         )
 
@@ -547,6 +576,7 @@ TIMELINE_COLUMNS = [
     Column("date_precision"),
     Column("type"),
     Column("status"),
+    Column("body"),
     Column("kind"),
     Column("title"),
     Column("instrument", "instrument.slug"),
@@ -561,7 +591,7 @@ def timeline_items(jurisdiction: Jurisdiction, as_of: datetime.date, context) ->
     one of its instruments), dated on or before ``as_of``, in date order.
 
     Same-day items: steps before events, steps in life order. Each item: ``{"date",
-    "date_precision", "type": "status_event"|"event", "status", "kind", "title",
+    "date_precision", "type": "status_event"|"event", "status", "body", "kind", "title",
     "description", "instrument", "event", "sources", "url"}``. Five queries.
     """
     steps = (
@@ -594,6 +624,7 @@ def timeline_items(jurisdiction: Jurisdiction, as_of: datetime.date, context) ->
             "date_precision": step.date_precision,
             "type": "status_event",
             "status": step.status,
+            "body": step.body or None,
             "kind": None,
             "title": step.instrument.short_name or step.instrument.title,
             "description": step.description,
@@ -608,6 +639,7 @@ def timeline_items(jurisdiction: Jurisdiction, as_of: datetime.date, context) ->
             "date_precision": event.date_precision,
             "type": "event",
             "status": None,
+            "body": None,
             "kind": event.kind,
             "title": event.title,
             "description": event.summary,

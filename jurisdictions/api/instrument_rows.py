@@ -125,10 +125,13 @@ def _assessments(ids: list[int], as_of: datetime.date, context: dict,
         AssessmentSource.objects.filter(assessment__instrument_id__in=ids), "assessment_id",
         context,
     )
-    for (instrument_id, pk, slug, label, value, pinpoint, note, commencement, verified_on,
-         verifier) in Assessment.objects.filter(instrument_id__in=ids).values_list(
+    for (instrument_id, pk, slug, label, value, pinpoint, note, commencement, basis,
+         verified_on, verifier, verification_note) in Assessment.objects.filter(
+            instrument_id__in=ids
+    ).values_list(
             "instrument_id", "pk", "criterion__slug", "criterion__label", "value", "pinpoint",
-            "note", "commencement_date", "verified_on", "verified_by__username",
+            "note", "commencement_date", "basis", "verified_on", "verified_by__username",
+            "verification_note",
     ):
         into[instrument_id].append({
             "criterion": {
@@ -141,8 +144,10 @@ def _assessments(ids: list[int], as_of: datetime.date, context: dict,
             "note": note,
             "commencement_date": iso(commencement),
             "counts_on_as_of": commencement is None or commencement <= as_of,
+            "basis": basis or None,
             "verified_on": iso(verified_on),
             "verified_by": verifier,
+            "verification_note": verification_note,
             "sources": cited.get(pk, []),
             "url": api_url(context, "assessment-detail", pk=pk),
         })
@@ -163,16 +168,18 @@ def instrument_rows(
         return []
 
     steps: dict[int, list[Step]] = defaultdict(list)
-    descriptions: dict[int, str] = {}
-    for instrument_id, date, status, precision, pk, *description in (
+    # What a step shows besides its date and status (not read for a CSV line).
+    shown = ("description", "body", "date_note", "verified_on", "verification_note")
+    details: dict[int, dict] = {}
+    for instrument_id, date, status, precision, pk, *detail in (
         StatusEvent.objects.filter(instrument_id__in=ids)
         .order_by()
         .values_list("instrument_id", "date", "status", "date_precision", "pk",
-                     *(() if flat else ("description",)))
+                     *(() if flat else shown))
     ):
         steps[instrument_id].append(Step(date, status, precision, pk))
-        if description:
-            descriptions[pk] = description[0]
+        if detail:
+            details[pk] = dict(zip(shown, detail))
     identifiers: dict[int, list[dict]] = defaultdict(list)
     for instrument_id, scheme, value in Identifier.objects.filter(
         instrument_id__in=ids
@@ -241,8 +248,12 @@ def instrument_rows(
                     "status": s.status,
                     "date": iso(s.date),
                     "date_precision": s.date_precision,
-                    "description": descriptions[s.pk],
+                    "date_note": details[s.pk]["date_note"],
+                    "body": details[s.pk]["body"] or None,
+                    "description": details[s.pk]["description"],
                     "ocd_classification": OCD_CLASSIFICATION.get(s.status, ""),
+                    "verified_on": iso(details[s.pk]["verified_on"]),
+                    "verification_note": details[s.pk]["verification_note"],
                     "sources": step_sources.get(s.pk, []),
                     "url": api_url(context, "status-event-detail", pk=s.pk),
                 }

@@ -18,7 +18,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from ..choices import EffectiveValue, Scope
+from ..choices import AssessmentBasis, EffectiveValue, Scope
 from . import serializers as api
 from .params import FORMAT_DESCRIPTION
 
@@ -151,6 +151,13 @@ DECIDER_SCHEMA = inline_serializer(
         "status": serializers.CharField(allow_null=True),
         "pinpoint": serializers.CharField(),
         "commencement_date": serializers.DateField(allow_null=True),
+        "basis": serializers.ChoiceField(
+            choices=AssessmentBasis.choices, allow_null=True,
+            help_text="What the assessment rests on (the codebook, /methodology/).",
+        ),
+        "verified_on": serializers.DateField(
+            allow_null=True, help_text="When a second reader found it in the cited sources."
+        ),
         "sources": SOURCE_SCHEMA.__class__(many=True),
     },
 )
@@ -160,6 +167,14 @@ CELL_SCHEMA = inline_serializer(
         "value": serializers.ChoiceField(choices=EffectiveValue.choices),
         "approximate": serializers.BooleanField(
             help_text="The answer rests on a step dated only on_or_before a later date."
+        ),
+        "basis": serializers.ChoiceField(
+            choices=AssessmentBasis.choices, allow_null=True,
+            help_text="What the deciding assessment rests on; null when nothing decides.",
+        ),
+        "verified_on": serializers.DateField(
+            allow_null=True,
+            help_text="When a second reader verified the deciding assessment; null if never.",
         ),
         "instruments": DECIDER_SCHEMA.__class__(many=True),
         "pending": DECIDER_SCHEMA.__class__(many=True),
@@ -192,6 +207,9 @@ TIMELINE_SCHEMA = inline_serializer(
                 "date_precision": serializers.CharField(),
                 "type": serializers.ChoiceField(choices=["status_event", "event"]),
                 "status": serializers.CharField(allow_null=True),
+                "body": serializers.CharField(
+                    allow_null=True, help_text="The body that took the step (steps only)."
+                ),
                 "kind": serializers.CharField(allow_null=True),
                 "title": serializers.CharField(),
                 "description": serializers.CharField(),

@@ -531,6 +531,8 @@ class APIRootView(StrictParametersMixin, routers.APIRootView):
         response = super().get(request, *args, **kwargs)
         for name in ("compare", "gaps", "changes"):
             response.data[name] = request.build_absolute_uri(reverse(f"api:{name}"))
+        # How the answers are decided (the codebook, dates, verification): a page for people.
+        response.data["methodology"] = request.build_absolute_uri(reverse("pages:methodology"))
         return response
 
 

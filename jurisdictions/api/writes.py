@@ -13,8 +13,8 @@ updates are refused.
   are given by public key: ``jurisdiction`` a code, ``instrument`` a slug, ``criterion`` a slug,
   ``sources`` a list of source URLs, an event's ``jurisdictions`` a list of codes. Public keys
   (code, slug) cannot change once a row exists: links depend on them.
-- **Verification.** Setting ``verified_on`` on an assessment needs
-  ``jurisdictions.verify_assessment`` (the ``reviewer`` group), ``last_reviewed_on`` on a
+- **Verification.** Setting ``verified_on`` or ``verification_note`` on an assessment or a
+  status step needs ``jurisdictions.verify_assessment`` (the ``reviewer`` group), ``last_reviewed_on`` on a
   jurisdiction ``jurisdictions.review_jurisdiction``; the verifier or reviewer recorded is the
   account making the request.
 - **No lost updates.** Every detail response carries an ``ETag`` naming the row's version
@@ -350,8 +350,32 @@ class InstrumentWriteSerializer(ModelValidatedSerializer):
         fields = [
             "slug", "jurisdiction", "instrument_type", "title", "original_title",
             "original_language", "short_name", "citation", "official_url", "summary",
-            "max_penalty", "confidence", "notes", "sources",
+            "max_penalty", "confidence", "notes", "status_note", "sources",
         ]
+
+
+def guard_verification(serializer, attrs: dict) -> dict:
+    """Only a reviewer (``jurisdictions.verify_assessment``) sets ``verified_on`` or
+    ``verification_note`` of an assessment or a status step; setting ``verified_on`` records
+    the writer as the verifier (cleared with it).
+
+    Raises ``PermissionDenied`` naming the field and the permission.
+    """
+    request = serializer.context.get("request")
+    instance = serializer.instance
+    for name in ("verified_on", "verification_note"):
+        before = getattr(instance, name) if instance else StatusEvent._meta.get_field(name).get_default()
+        if name in attrs and attrs[name] != before and not request.user.has_perm(
+            "jurisdictions.verify_assessment"
+        ):
+            raise PermissionDenied(
+                f"Marking an answer verified ({name}) needs the permission "
+                "jurisdictions.verify_assessment (the reviewer group)."
+            )
+    before = instance.verified_on if instance else None
+    if "verified_on" in attrs and attrs["verified_on"] != before:
+        attrs["verified_by"] = request.user if attrs["verified_on"] else None
+    return attrs
 
 
 class StatusEventWriteSerializer(ModelValidatedSerializer):
@@ -361,8 +385,14 @@ class StatusEventWriteSerializer(ModelValidatedSerializer):
 
     class Meta:
         model = StatusEvent
-        fields = ["instrument", "status", "date", "date_precision", "description", "sources"]
+        fields = [
+            "instrument", "status", "date", "date_precision", "date_note", "body",
+            "description", "verified_on", "verification_note", "sources",
+        ]
         validators = []  # the unique step is checked by full_clean, with the model's message
+
+    def validate(self, attrs):
+        return super().validate(guard_verification(self, attrs))
 
 
 class CriterionWriteSerializer(ModelValidatedSerializer):
@@ -382,22 +412,13 @@ class AssessmentWriteSerializer(ModelValidatedSerializer):
     class Meta:
         model = Assessment
         fields = [
-            "instrument", "criterion", "value", "pinpoint", "note", "commencement_date",
-            "verified_on", "sources",
+            "instrument", "criterion", "value", "basis", "pinpoint", "note",
+            "commencement_date", "verified_on", "verification_note", "sources",
         ]
         validators = []  # one answer per criterion: checked by full_clean
 
     def validate(self, attrs):
-        request = self.context.get("request")
-        before = self.instance.verified_on if self.instance else None
-        if "verified_on" in attrs and attrs["verified_on"] != before:
-            if not request.user.has_perm("jurisdictions.verify_assessment"):
-                raise PermissionDenied(
-                    "Marking an answer verified (verified_on) needs the permission "
-                    "jurisdictions.verify_assessment (the reviewer group)."
-                )
-            attrs["verified_by"] = request.user if attrs["verified_on"] else None
-        return super().validate(attrs)
+        return super().validate(guard_verification(self, attrs))
 
 
 class EventWriteSerializer(ModelValidatedSerializer):

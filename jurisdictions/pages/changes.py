@@ -1,9 +1,11 @@
-"""When the data last changed, and what changed recently, read from the history tables.
+"""When the legal data last changed, what was edited recently, and what happened in law
+recently — three different questions (issue 15: a data load is never news).
 
 Every model of the app keeps a history (django-simple-history): one row per write, with its
 time (``history_date``, UTC) and type (``+`` created, ``~`` changed, ``-`` deleted). Deletions
 leave a history row too, so the history tables, not ``updated_at``, say when the data last
-changed.
+changed. *Legal developments* are read from the dates of the steps and events themselves: when
+a law was adopted, not when someone typed it in.
 """
 
 from __future__ import annotations
@@ -13,9 +15,18 @@ from dataclasses import dataclass
 from itertools import chain
 
 from django.apps import apps
+from django.db.models import Max
 from django.urls import reverse
 
 from ..models import Assessment, Criterion, Event, Instrument, Jurisdiction, StatusEvent
+
+# The legal data: the law, its steps and answers, the events and the sources they cite. Not the
+# reference data (ISO jurisdictions and their research status, bloc memberships, criteria).
+LEGAL_DATA_MODELS = frozenset({
+    "instrument", "identifier", "instrumentamendment", "statusevent", "assessment", "event",
+    "eventjurisdiction", "source", "instrumentsource", "statuseventsource", "assessmentsource",
+    "eventsource",
+})
 
 ACTIONS = {"+": "added", "~": "changed", "-": "removed"}
 
@@ -25,12 +36,13 @@ def _history_models() -> list:
         model
         for model in apps.get_app_config("jurisdictions").get_models()
         if model.__name__.startswith("Historical")
+        and model.__name__.removeprefix("Historical").lower() in LEGAL_DATA_MODELS
     ]
 
 
 def data_last_changed() -> datetime.datetime | None:
-    """The time (aware, UTC) of the latest write to any lawtracker data, or None when nothing
-    was ever written. One query (a UNION over the history tables)."""
+    """The time (aware, UTC) of the latest write to the legal data (:data:`LEGAL_DATA_MODELS`),
+    or None when nothing was ever written. One query (a UNION over their history tables)."""
     querysets = [m.objects.order_by().values_list("history_date") for m in _history_models()]
     if not querysets:
         return None
@@ -38,6 +50,52 @@ def data_last_changed() -> datetime.datetime | None:
     latest = first.union(*rest).order_by("-history_date")[:1]
     row = next(iter(latest), None)
     return row[0] if row else None
+
+
+def research_compiled_on() -> datetime.date | None:
+    """The latest compile date of the research files the data was built from (their
+    ``about.compiled_on``), or None. One query."""
+    return Jurisdiction.objects.aggregate(latest=Max("research_compiled_on"))["latest"]
+
+
+@dataclass(frozen=True)
+class Development:
+    """One thing that happened in law, dated by when it happened: ``date`` and its
+    ``precision``, ``what`` (a status step's label or an event's kind), ``text``, ``url``."""
+
+    date: datetime.date
+    precision: str
+    what: str
+    text: str
+    url: str
+
+
+def legal_developments(as_of: datetime.date, limit: int = 15) -> list[Development]:
+    """The ``limit`` latest status steps and events dated on or before ``as_of``, latest first
+    (ties: steps before events, then by key). Two queries."""
+    steps = (
+        StatusEvent.objects.filter(date__lte=as_of)
+        .select_related("instrument__jurisdiction")
+        .order_by("-date", "-pk")[:limit]
+    )
+    events = Event.objects.filter(date__lte=as_of).order_by("-date", "-pk")[:limit]
+    found = [
+        (step.date, 1, step.pk, Development(
+            step.date, step.date_precision, step.get_status_display(),
+            f"{step.instrument.short_name or step.instrument.title} "
+            f"({step.instrument.jurisdiction.code})"
+            + (f" — {step.get_body_display()}" if step.body else ""),
+            reverse("pages:instrument", args=[step.instrument.slug]),
+        ))
+        for step in steps
+    ] + [
+        (event.date, 0, event.pk, Development(
+            event.date, event.date_precision, event.get_kind_display(), event.title, ""
+        ))
+        for event in events
+    ]
+    found.sort(key=lambda item: item[:3], reverse=True)
+    return [item[3] for item in found[:limit]]
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,9 @@ def tex_escape(text: str) -> str:
 @dataclass(frozen=True)
 class Citation:
     """``title`` of the page; ``as_of`` (date the answer is for, or None for a page without
-    one); ``retrieved`` (today); ``last_changed`` (date of the latest data write, or None);
-    ``url`` (the absolute permalink); ``key_hint`` (words for the BibTeX key)."""
+    one); ``retrieved`` (today); ``last_changed`` (date of the latest write to the legal data, or
+    None); ``url`` (the absolute permalink); ``key_hint`` (words for the BibTeX key);
+    ``research_compiled_on`` (the latest compile date of the research files, or None)."""
 
     title: str
     as_of: datetime.date | None
@@ -46,6 +47,13 @@ class Citation:
     last_changed: datetime.date | None
     url: str
     key_hint: str = ""
+    research_compiled_on: datetime.date | None = None
+
+    def _changed(self) -> str:
+        text = f"{self.last_changed.isoformat()}"
+        if self.research_compiled_on:
+            text += f" (research compiled {self.research_compiled_on.isoformat()})"
+        return text
 
     def plain(self) -> str:
         """``lawtracker (YYYY). Title, as of YYYY-MM-DD [data set]. Data last changed …;
@@ -55,7 +63,7 @@ class Citation:
             parts[0] += f", as of {self.as_of.isoformat()}"
         parts[0] += f" [data set: {SITE_DESCRIPTION}]."
         if self.last_changed:
-            parts.append(f"Data last changed {self.last_changed.isoformat()}.")
+            parts.append(f"Data last changed {self._changed()}.")
         parts.append(f"Retrieved {self.retrieved.isoformat()}, from {self.url}")
         return " ".join(parts)
 
@@ -72,7 +80,7 @@ class Citation:
         if self.as_of:
             notes.append(f"Data as of {self.as_of.isoformat()}")
         if self.last_changed:
-            notes.append(f"data last changed {self.last_changed.isoformat()}")
+            notes.append(f"data last changed {self._changed()}")
         notes.append(f"retrieved {self.retrieved.isoformat()}")
         fields = [
             ("title", "{" + tex_escape(title) + "}"),

@@ -4,7 +4,8 @@ same table as CSV (:mod:`.export`).
 
 Context given to every page template (:func:`_page`): ``as_of``, ``scope`` (where the page has
 one), ``permalink`` (absolute URL with every parameter, ``as_of`` included), ``csv_url``,
-``retrieved`` (today), ``last_changed`` (aware datetime of the latest data write),
+``retrieved`` (today), ``last_changed`` (aware datetime of the latest write to the legal data),
+``research_compiled_on`` (the latest compile date of the research files),
 ``citation`` (:class:`.citation.Citation`), ``legend`` (the effective values with symbol, label
 and meaning).
 """
@@ -30,6 +31,7 @@ from .. import coverage
 from ..api.regions import region_choices, regions_by_alpha2, regions_for_code
 from ..choices import (
     APPLYING_STATUSES,
+    AssessmentBasis,
     PENDING_STATUSES,
     EffectiveValue,
     JurisdictionKind,
@@ -39,7 +41,7 @@ from ..choices import (
     Status,
     legal_force_for,
 )
-from ..models import Event, Instrument, Jurisdiction, Source
+from ..models import Criterion, Event, Instrument, Jurisdiction, Source
 from . import changes, worldmap
 from .citation import Citation
 from .export import csv_response
@@ -136,6 +138,7 @@ def _url(path: str, params: dict) -> str:
 def _context(request, *, title: str, path: str, params: dict, as_of, key_hint: str, **extra):
     """The context every page shares (module docstring)."""
     last_changed = changes.data_last_changed()
+    compiled = changes.research_compiled_on()
     retrieved = today()
     permalink = request.build_absolute_uri(_url(path, params))
     return {
@@ -146,11 +149,13 @@ def _context(request, *, title: str, path: str, params: dict, as_of, key_hint: s
         "csv_url": _url(path, {**params, "format": "csv"}),
         "retrieved": retrieved,
         "last_changed": last_changed,
+        "research_compiled_on": compiled,
         "citation": Citation(
             title=title,
             as_of=as_of,
             retrieved=retrieved,
             last_changed=last_changed.date() if last_changed else None,
+            research_compiled_on=compiled,
             url=permalink,
             key_hint=key_hint,
         ),
@@ -184,7 +189,25 @@ def _decider_view(decider: coverage.Decider) -> dict:
         "pinpoint": decider.pinpoint,
         "sources": decider.sources,
         "commencement_date": decider.commencement_date,
+        "basis": decider.basis,
+        "basis_label": BASIS_LABELS.get(decider.basis, ""),
+        "verified_on": decider.verified_on,
         "url": _instrument_url(decider.slug),
+    }
+
+
+# How sure an answer is: what the deciding assessment rests on (the codebook's basis).
+BASIS_LABELS = dict(AssessmentBasis.choices)
+
+
+def _sureness(cell: coverage.Cell) -> dict:
+    """The basis of the deciding assessment (slug and label; "" when the row predates it) and
+    when it was verified (None: never), for a cell that something decides."""
+    return {
+        "decided": cell.decider is not None,
+        "basis": cell.basis or "",
+        "basis_label": BASIS_LABELS.get(cell.basis or "", "basis not recorded"),
+        "verified_on": cell.verified_on,
     }
 
 
@@ -203,6 +226,7 @@ def _cell_view(
             "shown": [_decider_view(d) for d in cell.instruments[:CELL_LINKS]],
             "more": max(0, len(cell.instruments) - CELL_LINKS),
             "pending": bool(cell.pending),
+            "sureness": _sureness(cell),
             "detail_url": f"{jurisdiction_url}#criterion-{criterion_slug}",
         }
     deciders = [_decider_view(d) for d in cell.instruments]
@@ -217,6 +241,7 @@ def _cell_view(
         "pending": [_decider_view(d) for d in cell.pending],
         "bloc_obligations": [_decider_view(d) for d in cell.bloc_obligations],
         "not_commenced": [_decider_view(d) for d in cell.not_commenced],
+        "sureness": _sureness(cell),
         "detail_url": f"{jurisdiction_url}#criterion-{criterion_slug}",
     }
 
@@ -381,6 +406,7 @@ def home(request):
         region_rows=region_rows,
         gap_values=[VALUES[v] for v in GAP_ORDER],
         changes=changes.recent_changes(),
+        developments=changes.legal_developments(as_of),
         is_today=as_of == today(),
     )
     return render(request, "pages/home.html", context)
@@ -416,8 +442,9 @@ def compare(request):
     }
     if fmt == "csv":
         header = ["code", "name", "kind", "research_status", "criterion", "value",
-                  "approximate", "deciding_instruments", "inherited_instruments",
-                  "pending_yes_instruments", "bloc_obligations", "sources", "as_of", "scope"]
+                  "approximate", "basis", "verified_on", "deciding_instruments",
+                  "inherited_instruments", "pending_yes_instruments", "bloc_obligations",
+                  "sources", "as_of", "scope"]
 
         def lines():
             for jurisdiction, cells in answer.rows():
@@ -425,7 +452,7 @@ def compare(request):
                     yield [
                         jurisdiction.code, _display_name(jurisdiction), jurisdiction.kind,
                         jurisdiction.research_status, slug, cell.value, cell.approximate,
-                        _slugs(cell.instruments),
+                        cell.basis, cell.verified_on, _slugs(cell.instruments),
                         _slugs(d for d in cell.instruments if d.inherited),
                         _slugs(cell.pending), _slugs(cell.bloc_obligations),
                         _source_urls(cell.instruments), as_of, scope,
@@ -485,7 +512,7 @@ def gaps(request):
 
     if fmt == "csv":
         header = ["group", "code", "name", "kind", "research_status", "last_reviewed_on",
-                  "gap", "value", "approximate", "considered_instruments",
+                  "gap", "value", "approximate", "basis", "verified_on", "considered_instruments",
                   "pending_yes_instruments", "criterion", "as_of", "scope"]
 
         def lines():
@@ -497,8 +524,9 @@ def gaps(request):
                         value, j.code, _display_name(j), j.kind, j.research_status,
                         j.last_reviewed_on,
                         value not in ("yes", EffectiveValue.NOT_RESEARCHED),
-                        cell.value, cell.approximate, _slugs(cell.considered),
-                        _slugs(cell.pending), criterion.slug, as_of, scope,
+                        cell.value, cell.approximate, cell.basis, cell.verified_on,
+                        _slugs(cell.considered), _slugs(cell.pending), criterion.slug, as_of,
+                        scope,
                     ]
 
         return csv_response(
@@ -699,12 +727,12 @@ def jurisdiction_detail(request, code: str):
         [
             {"when": _dated(e.date, e.date_precision), "kind": "status",
              "text": STATUS_LABELS.get(e.status, e.status), "instrument": i,
-             "description": e.description}
+             "body": e.get_body_display() if e.body else "", "description": e.description}
             for i in instruments for e in i.status_events.all()
         ]
         + [
             {"when": _dated(e.date, e.date_precision), "kind": "event", "text": e.title,
-             "instrument": None, "description": e.summary}
+             "instrument": None, "body": "", "description": e.summary}
             for e in events
         ],
         key=lambda item: (item["when"]["date"], item["kind"]),
@@ -716,11 +744,12 @@ def jurisdiction_detail(request, code: str):
     if fmt == "csv":
         name = f"lawtracker-{jurisdiction.code}-{table}-{as_of.isoformat()}.csv"
         if table == "coverage":
-            header = ["code", "criterion", "value", "approximate", "deciding_instruments",
-                      "inherited_instruments", "pending_yes_instruments", "bloc_obligations",
-                      "not_commenced", "sources", "as_of", "scope"]
+            header = ["code", "criterion", "value", "approximate", "basis", "verified_on",
+                      "deciding_instruments", "inherited_instruments", "pending_yes_instruments",
+                      "bloc_obligations", "not_commenced", "sources", "as_of", "scope"]
             rows = (
-                [jurisdiction.code, slug, c.value, c.approximate, _slugs(c.instruments),
+                [jurisdiction.code, slug, c.value, c.approximate, c.basis, c.verified_on,
+                 _slugs(c.instruments),
                  _slugs(d for d in c.instruments if d.inherited), _slugs(c.pending),
                  _slugs(c.bloc_obligations), _slugs(c.not_commenced),
                  _source_urls(c.instruments), as_of, scope]
@@ -737,9 +766,10 @@ def jurisdiction_detail(request, code: str):
                 for i in instruments
             )
         elif table == "timeline":
-            header = ["date", "date_precision", "kind", "what", "instrument", "description"]
+            header = ["date", "date_precision", "kind", "what", "body", "instrument",
+                      "description"]
             rows = (
-                [t["when"]["date"], t["when"]["precision"], t["kind"], t["text"],
+                [t["when"]["date"], t["when"]["precision"], t["kind"], t["text"], t["body"],
                  t["instrument"].slug if t["instrument"] else "", t["description"]]
                 for t in timeline
             )
@@ -884,20 +914,22 @@ def instrument_detail(request, slug: str):
     if fmt == "csv":
         name = f"lawtracker-{instrument.slug}-{table}.csv"
         if table == "status":
-            header = ["instrument", "date", "date_precision", "status", "legal_force",
-                      "ocd_classification", "description", "sources"]
+            header = ["instrument", "date", "date_precision", "date_note", "status", "body",
+                      "legal_force", "ocd_classification", "description", "verified_on",
+                      "verification_note", "sources"]
             rows = (
-                [instrument.slug, e.date, e.date_precision, e.status,
+                [instrument.slug, e.date, e.date_precision, e.date_note, e.status, e.body,
                  legal_force_for(e.status), e.ocd_classification, e.description,
-                 [s.url for s in e.sources.all()]]
+                 e.verified_on, e.verification_note, [s.url for s in e.sources.all()]]
                 for e in events
             )
         elif table == "assessments":
-            header = ["instrument", "criterion", "value", "pinpoint", "note",
-                      "commencement_date", "verified_on", "sources"]
+            header = ["instrument", "criterion", "value", "basis", "pinpoint", "note",
+                      "commencement_date", "verified_on", "verification_note", "sources"]
             rows = (
-                [instrument.slug, a.criterion.slug, a.value, a.pinpoint, a.note,
-                 a.commencement_date, a.verified_on, [s.url for s in a.sources.all()]]
+                [instrument.slug, a.criterion.slug, a.value, a.basis, a.pinpoint, a.note,
+                 a.commencement_date, a.verified_on, a.verification_note,
+                 [s.url for s in a.sources.all()]]
                 for a in assessments
             )
         else:
@@ -916,12 +948,14 @@ def instrument_detail(request, slug: str):
         jurisdiction_url=_jurisdiction_url(instrument.jurisdiction, as_of, Scope.APPLICABLE),
         events=[
             {"event": e, "status_label": STATUS_LABELS.get(e.status, e.status),
+             "body_label": e.get_body_display() if e.body else "",
              "legal_force": LEGAL_FORCE_LABELS.get(legal_force_for(e.status), ""),
              "future": e.date > as_of}
             for e in events
         ],
         assessments=[
             {"assessment": a, "display": VALUES[a.value],
+             "basis_label": BASIS_LABELS.get(a.basis, "basis not recorded"),
              "not_commenced": not a.counts_on(as_of)}
             for a in assessments
         ],
@@ -933,3 +967,24 @@ def instrument_detail(request, slug: str):
         csv_tables=[(t, _url(path, {**params, "table": t, "format": "csv"})) for t in INSTRUMENT_TABLES],
     )
     return render(request, "pages/instrument.html", context)
+
+
+@_page
+def methodology(request):
+    """``/methodology/``: how lawtracker decides its answers — the codebook per criterion, what
+    counts as law, the date rules, research statuses, confidence, verification, how to cite.
+    Takes no parameters (any is a 400, like every page)."""
+    query = PageQuery(request, [])
+    if query.value("format"):
+        query.fail("format", "This page is text only: it has no CSV download.")
+    query.check()
+    return render(
+        request,
+        "pages/methodology.html",
+        {
+            "title": "Methodology",
+            "criteria": list(Criterion.objects.filter(retired=False)),
+            "legend": LEGEND,
+            "last_changed": changes.data_last_changed(),
+        },
+    )

@@ -3,7 +3,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jurisdictions.seed import DEFAULT_RESEARCH_FILES, RESEARCH_FIXTURE, build_fixture_objects, write_fixture
+from jurisdictions.seed import (
+    DEFAULT_RESEARCH_FILES,
+    RESEARCH_FIXTURE,
+    ResearchError,
+    build_fixture_objects,
+    write_fixture,
+)
 
 
 class Command(BaseCommand):
@@ -26,6 +32,8 @@ class Command(BaseCommand):
             raise CommandError(f"research file(s) not found: {', '.join(missing)}")
         try:
             objects = build_fixture_objects(paths)
+        except ResearchError as exc:
+            raise CommandError(f"cannot build the fixture: {exc}") from exc
         except (ValueError, KeyError, StopIteration, LookupError) as exc:
             raise CommandError(f"cannot build the fixture: {exc!r}") from exc
         path = write_fixture(objects, Path(output))

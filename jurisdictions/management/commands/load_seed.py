@@ -1,15 +1,22 @@
 """``manage.py load_seed``: reference jurisdictions, criteria and the research seed, idempotently."""
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from jurisdictions.seed import RESEARCH_FIXTURE, load_fixture, referenced_codes, sync_reference
+from jurisdictions.seed import (
+    RESEARCH_FIXTURE,
+    SeedRowError,
+    load_fixture,
+    referenced_codes,
+    sync_reference,
+)
 
 
 class Command(BaseCommand):
     help = (
         "Sync ISO 3166 jurisdictions, EU memberships and the default criteria, then load "
-        "fixtures/research.json through model validation with history. Safe to run again."
+        "fixtures/research.json through model validation with history, creating the verifier "
+        "accounts it names (not staff, no usable password). Safe to run again."
     )
 
     def add_arguments(self, parser):
@@ -23,7 +30,10 @@ class Command(BaseCommand):
         if not skip_reference:
             report = sync_reference(extra_codes=referenced_codes(path))
             self.stdout.write("reference: " + "; ".join(report.lines()[:1]))
-        report = load_fixture(path)
+        try:
+            report = load_fixture(path)
+        except SeedRowError as exc:
+            raise CommandError(f"cannot load the seed, nothing was written: {exc}") from exc
         self.stdout.write(f"seed {path.name}:")
         for line in report.lines():
             self.stdout.write("  " + line)
