@@ -97,10 +97,12 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
         .values_list("instrument__jurisdiction__code", "instrument__slug", "status", "date")
     )
 
+    # The same step on two dates is a possible conflict between sources; two chambers' votes
+    # (the same status, different bodies) are two steps, not a conflict.
     repeated_steps = {
         (row["instrument__jurisdiction__code"], row["instrument__slug"], row["status"])
         for row in StatusEvent.objects.values(
-            "instrument__jurisdiction__code", "instrument__slug", "status"
+            "instrument__jurisdiction__code", "instrument__slug", "status", "body"
         )
         .annotate(n=Count("date", distinct=True))
         .filter(n__gt=1)

@@ -184,7 +184,7 @@ def test_round_trip_of_the_real_seed_loses_nothing(seeded, tmp_path, capsys):
     restorer = get_user_model().objects.create_user("ops")
     call_command("restore_legal_data", str(path), "--user", "ops")
     out = capsys.readouterr().out
-    assert "inactive accounts created: ana, rita" in out
+    assert "inactive accounts created: ana, research-review, rita" in out
 
     assert legal_dump.snapshot() == before
     assert keys() == before_keys

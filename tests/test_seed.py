@@ -96,7 +96,8 @@ def test_eu_recast_and_directive(seeded):
     directive = Instrument.objects.get(jurisdiction__code="EU", short_name="CSA Directive (2011)")
     assert directive.identifiers.filter(scheme="celex", value="32011L0093").exists()
     in_force = directive.status_events.get(status="in_force")
-    assert in_force.date_precision == "on_or_before"
+    # in force on publication in the Official Journal (OJ L 335, 17.12.2011)
+    assert (in_force.date, in_force.date_precision) == (datetime.date(2011, 12, 17), "day")
     deadline = Event.objects.get(instrument=directive, kind="transposition_deadline")
     assert deadline.date == datetime.date(2013, 12, 18)
 
@@ -114,7 +115,11 @@ def test_research_status_reviewed_only_where_the_research_says(seeded):
     assert not Jurisdiction.objects.members_of("EU", today).filter(research_status="not_researched")
     states = Jurisdiction.objects.filter(parent__code="US", subdivision_type__in=["State", "District"])
     assert states.count() == 51
-    assert not states.exclude(research_status="reviewed").exists()
+    assert not states.filter(research_status="not_researched").exists()
+    # a place whose existing law could not be read stays in progress, and says why
+    in_progress = states.exclude(research_status="reviewed")
+    assert [s.code for s in in_progress] == ["US-MA"]
+    assert all(s.research_notes for s in in_progress)
 
 
 def test_confidence_and_notes_are_kept(seeded):
