@@ -1,5 +1,5 @@
 """The collections and analysis endpoints of /api/v1/, through HTTP, on the hand-made world
-(tests/test_api_fixtures.py)."""
+(tests/world.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from django.urls import reverse
 
 from jurisdictions.api.views import ROUTES
 from jurisdictions.models import EventSource, Instrument
-from tests.test_api_fixtures import _world_module, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 

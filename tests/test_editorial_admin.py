@@ -23,26 +23,11 @@ from jurisdictions.models import (
     StaleVersion,
 )
 from tests import factories as F
-from tests.test_admin import errors_of, form_data, url
+from tests.admin_forms import errors_of, form_data, url
 
 pytestmark = pytest.mark.django_db
 
 TODAY = datetime.date.today()
-
-
-@pytest.fixture
-def member(django_user_model):
-    """``member(role, name)``: a staff account in the group ``role`` (None: no group)."""
-
-    def make(role: str | None, username: str | None = None):
-        user = django_user_model.objects.create_user(
-            username or role or "nobody", password="pw-not-used", is_staff=True
-        )
-        if role:
-            user.groups.add(Group.objects.get(name=role))
-        return user
-
-    return make
 
 
 def login(client, user):

@@ -33,22 +33,6 @@ TODAY = datetime.date.today()
 
 
 @pytest.fixture
-def account(django_user_model):
-    """``account(name, role)``: an API client logged in by token as a new user in ``role``."""
-
-    def make(username: str, role: str | None = None) -> APIClient:
-        user = django_user_model.objects.create_user(username)
-        if role:
-            user.groups.add(Group.objects.get(name=role))
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-        client.user = user
-        return client
-
-    return make
-
-
-@pytest.fixture
 def act():
     F.jurisdiction("KR", name="Korea, Republic of")
     F.criterion("possession")

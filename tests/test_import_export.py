@@ -31,14 +31,6 @@ CSV, XLSX = "0", "1"  # positions of the formats offered (EditorialImportExportM
 
 
 @pytest.fixture
-def editor(client, django_user_model):
-    user = django_user_model.objects.create_user("ana", password="pw-not-used", is_staff=True)
-    user.groups.add(Group.objects.get(name="editor"))
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def world():
     F.jurisdiction("KR", name="Korea, Republic of")
     F.jurisdiction("US-CA", name="California")
