@@ -43,7 +43,7 @@ test: install-dev
 
 # Regenerate the golden answers (tests/golden/) after an intended change; review the diff.
 golden: install-dev
-	$(BIN)/python -m pytest tests/test_golden_world.py tests/test_golden_seed.py --update-golden -q
+	$(BIN)/python -m pytest -m golden --update-golden -q
 
 # Benchmark on a synthetic dataset (bench/README.md): SCALE=small|medium|large; PostgreSQL too when
 # DATABASE_URL points at one. Datasette goes into its own venv, bench/.venv.

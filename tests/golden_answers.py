@@ -10,7 +10,7 @@ serves (``/api/schema/``).
 
 An intended change regenerates the files with ONE command, and the diff shows up in review::
 
-    make golden   # = .venv/bin/python -m pytest tests/test_golden_world.py tests/test_golden_seed.py --update-golden
+    make golden   # = .venv/bin/python -m pytest -m golden --update-golden
 
 Every named URL of the site must have a golden case here or be listed in NOT_GOLDEN with the
 reason: a new endpoint without a golden fails ``test_every_endpoint_and_page_has_a_golden``.

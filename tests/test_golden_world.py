@@ -16,6 +16,9 @@ from tests.golden_answers import (
 )
 
 
+pytestmark = pytest.mark.golden
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _frozen():
     with frozen_clock():
