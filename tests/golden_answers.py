@@ -191,7 +191,7 @@ def render_csv(response) -> str:
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     if rows:
         # Columns named id hold primary keys.
-        id_columns = [i for i, name in enumerate(rows[0]) if name in ("id", "pk")]
+        id_columns = [i for i, name in enumerate(rows[0]) if name in ("id", "pk", "object_id")]
         for row in rows[1:]:
             for i in id_columns:
                 if i < len(row) and row[i].isdigit():
