@@ -1,6 +1,9 @@
 """``dump_legal_data`` and ``restore_legal_data`` (issue 4): a round trip into an empty database
-loses nothing — every legal row compared field by field by natural key — keeps primary keys,
-versions, timestamps and the history, and gives every restored row a history record."""
+loses nothing — every legal row compared field by field, primary keys included — keeps primary
+keys, versions, timestamps and the history, and gives every restored row a history record.
+
+The comparison is independent of the dumper (tests/snapshots.py: Django's serializer over every
+model of the app), and the seed's round trip also checks literal values from the seed."""
 
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from jurisdictions.models import (
     Source,
 )
 from tests import factories as F
+from tests.snapshots import legal_models, rows_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -64,10 +68,16 @@ def add_editorial_data():
     editorial.stamp(gone, ana, "duplicate").delete()
 
 
+def _dump_order():
+    # Deleting children before parents: the dumper's order is the only one at hand (it is not
+    # under test here: a wrong order fails loudly on a foreign key, never silently).
+    return legal_dump.legal_models()
+
+
 def wipe():
     """Empty every legal and history table (no signals, no history) and drop the accounts:
     the state of a freshly migrated database."""
-    for model in reversed(legal_dump.legal_models()):
+    for model in reversed(_dump_order()):
         model.history.model.objects.all()._raw_delete(model.objects.db)
         model._default_manager.all()._raw_delete(model.objects.db)
     get_user_model().objects.all().delete()
@@ -77,7 +87,7 @@ def history_snapshot():
     """Every historical record: its key, row, kind, reason, version, date and the usernames of
     the accounts it names (author, verifier, reviewer)."""
     result = {}
-    for model in legal_dump.legal_models():
+    for model in legal_models():
         history = model.history.model
         accounts = [f"{f.name}__username" for f in history._meta.concrete_fields
                     if f.is_relation and f.related_model is get_user_model()]
@@ -97,17 +107,17 @@ def history_snapshot():
 
 def keys():
     return {m._meta.label_lower: sorted(m._default_manager.values_list("pk", flat=True))
-            for m in legal_dump.legal_models()}
+            for m in legal_models()}
 
 
 def test_restore_refuses_a_database_that_is_not_empty(tmp_path):
     F.instrument("KR", slug="kr-act")
     path = tmp_path / "legal.jsonl"
     legal_dump.dump(path)
-    before = legal_dump.snapshot()
+    before = rows_snapshot()
     with pytest.raises(CommandError, match="restores into an empty database"):
         call_command("restore_legal_data", str(path))
-    assert legal_dump.snapshot() == before
+    assert rows_snapshot() == before
 
 
 def test_restore_refuses_a_truncated_file_and_writes_nothing(tmp_path):
@@ -130,10 +140,10 @@ def test_dump_without_history_restores_rows_with_a_restore_record_each(tmp_path)
     act = F.instrument("KR", slug="kr-act")
     path = tmp_path / "legal.jsonl"
     call_command("dump_legal_data", str(path), "--no-history")
-    before = legal_dump.snapshot()
+    before = rows_snapshot()
     wipe()
     call_command("restore_legal_data", str(path), "--reason", "disaster recovery drill")
-    assert legal_dump.snapshot() == before
+    assert rows_snapshot() == before
     record = Instrument.history.get(id=act.pk)
     assert (record.history_type, record.history_change_reason) == (
         "+", "disaster recovery drill",
@@ -145,7 +155,7 @@ def test_restore_into_a_freshly_migrated_database(tmp_path):
     add_editorial_data()
     path = tmp_path / "legal.jsonl"
     legal_dump.dump(path)
-    expected = legal_dump.snapshot()
+    expected = rows_snapshot()
 
     env = {
         **os.environ,
@@ -163,7 +173,8 @@ def test_restore_into_a_freshly_migrated_database(tmp_path):
     manage("restore_legal_data", str(path))
     printed = manage(
         "shell", "-c",
-        "import json; from jurisdictions.dump import snapshot; print(json.dumps(snapshot()))",
+        "import json; from tests.snapshots import rows_snapshot; "
+        "print(json.dumps(rows_snapshot()))",
     )
     assert json.loads(printed.strip().splitlines()[-1]) == expected
 
@@ -171,7 +182,7 @@ def test_restore_into_a_freshly_migrated_database(tmp_path):
 # Last in the module: the seed, once loaded, stays for the rest of the module.
 def test_round_trip_of_the_real_seed_loses_nothing(seeded, tmp_path, capsys):
     add_editorial_data()
-    before, before_keys, before_history = legal_dump.snapshot(), keys(), history_snapshot()
+    before, before_keys, before_history = rows_snapshot(), keys(), history_snapshot()
     assert len(before["jurisdictions.instrument"]) > 100
     assert all(before.values()), "every legal table has rows"
 
@@ -186,7 +197,7 @@ def test_round_trip_of_the_real_seed_loses_nothing(seeded, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "inactive accounts created: ana, rita" in out
 
-    assert legal_dump.snapshot() == before
+    assert rows_snapshot() == before
     assert keys() == before_keys
     # The dumped history is back, and every row has one more record: its restore.
     after_history = history_snapshot()
@@ -196,6 +207,17 @@ def test_round_trip_of_the_real_seed_loses_nothing(seeded, tmp_path, capsys):
         assert {(r[2], r[6]) for r in restored} <= {("+", "ops")}
         assert all(r[3].startswith("restore_legal_data legal.jsonl.gz") for r in restored)
         assert set(records) <= set(after_history[label]), label
+
+    # Literal values of the seed, read back after the restore.
+    kr = Jurisdiction.objects.get(code="KR")
+    assert (kr.name, kr.research_status) == ("Korea, Republic of", "reviewed")
+    deepfakes = Instrument.objects.get(slug="kr-sexual-crimes-punishment-act-art-14-2-amendment")
+    assert deepfakes.short_name == "Sexual Crimes Punishment Act, art. 14-2 amendment"
+    assert deepfakes.jurisdiction == kr
+    assert Assessment.objects.get(instrument=deepfakes,
+                                  criterion__slug="ai_generated_explicit").value == "yes"
+    assert Jurisdiction.objects.get(code="GB").bloc_memberships.get(bloc__code="EU").end_date == (
+        datetime.date(2020, 1, 31))
 
     rita = get_user_model().objects.get(username="rita")
     assert (rita.is_active, rita.has_usable_password(), rita.email) == (
