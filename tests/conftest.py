@@ -10,9 +10,11 @@ test still runs in its own savepoint. Use it in modules that assert real values.
 import os
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.contrib.auth.models import Group
 from django.db import connections, transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -66,6 +68,20 @@ def _world_module(django_db_setup, django_db_blocker):
 def world(_world_module, db):
     """The hand-made world (tests/world.py); read it, writes roll back."""
     return _world_module
+
+
+# --- one clock ----------------------------------------------------------------------------------
+@pytest.fixture
+def today():
+    """Today as the project reads it (``jurisdictions.filtersets.today``: the date in UTC). The
+    clock is set to noon UTC of that day for the test and keeps ticking (history records still
+    get distinct times), so a test never sees midnight pass. Tests that need another day travel
+    with ``time_machine.travel``."""
+    from jurisdictions.filtersets import today as project_today
+
+    noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    with time_machine.travel(noon, tick=True):
+        yield project_today()
 
 
 # --- accounts: one way to make a user in a role ------------------------------------------------

@@ -194,7 +194,7 @@ def test_changelist_query_count_does_not_grow_with_rows(admin_client):
     assert changelist_query_counts(admin_client) == small
 
 
-def test_admin_on_the_real_seed_data(admin_client):
+def test_admin_on_the_real_seed_data(admin_client, today):
     """Every changelist on the real seed, in as many queries as on two rows; the change pages
     of seed instruments show the status their events give."""
     populate(0, 2)
@@ -205,7 +205,6 @@ def test_admin_on_the_real_seed_data(admin_client):
 
     # One instrument per (status today, precision of its step): every shape the derived status
     # takes in the real data, in a test that stays short.
-    today = datetime.date.today()
     shapes = {}
     for instrument in Instrument.objects.for_api():
         event = instrument.status_event_as_of(today)

@@ -33,11 +33,9 @@ def test_report_counts_match_the_database(seeded):
     assert any("more than one date" in r for r in conflicts[tottori])
 
 
-def test_verifying_an_assessment_takes_it_out_of_the_stale_count(seeded):
+def test_verifying_an_assessment_takes_it_out_of_the_stale_count(seeded, today):
     before = build_report()["summary"]["assessments_stale"]
-    Assessment.objects.filter(pk=Assessment.objects.first().pk).update(
-        verified_on=__import__("datetime").date.today()
-    )
+    Assessment.objects.filter(pk=Assessment.objects.first().pk).update(verified_on=today)
     assert build_report()["summary"]["assessments_stale"] == before - 1
 
 
