@@ -13,7 +13,8 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.contrib.auth.models import Group
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -82,6 +83,21 @@ def today():
     noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
     with time_machine.travel(noon, tick=True):
         yield project_today()
+
+
+# --- query counts -------------------------------------------------------------------------------
+# The contract (STYLE.md, "Queries") is "the same number for 1 and N rows, under a bound": tests
+# compare two sizes and assert a bound, not an exact count that any harmless change breaks.
+@pytest.fixture
+def count_queries():
+    """``count_queries(fn, *args, **kwargs)`` → ``(number of queries, fn's result)``."""
+
+    def count(fn, *args, **kwargs):
+        with CaptureQueriesContext(connection) as captured:
+            result = fn(*args, **kwargs)
+        return len(captured), result
+
+    return count
 
 
 # --- accounts: one way to make a user in a role ------------------------------------------------

@@ -98,5 +98,9 @@ def test_queries_per_batch_are_fixed(client, seeded, monkeypatch):
 
     total = len(export_bytes(client, {}).splitlines()) - 1
     one_batch = queries(total + 1)
-    two_batches = queries((total + 1) // 2)
-    assert two_batches - one_batch == 4  # steps, assessments, identifiers, source URLs
+    two_batches = queries(-(-total // 2))
+    size = -(-total // 4)
+    several = queries(size)
+    per_batch = two_batches - one_batch
+    assert 0 < per_batch <= 4  # steps, assessments, identifiers, source URLs
+    assert several == one_batch + (-(-total // size) - 1) * per_batch

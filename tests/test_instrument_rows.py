@@ -344,7 +344,7 @@ def test_list_query_count_does_not_grow_with_the_page(client, rows_world):
         assert response.status_code == 200
         assert len(response.json()["results"]) == min(size, 9)
         counts[size] = len(captured.captured_queries)
-    assert counts[1] == counts[50], counts
+    assert counts[1] == counts[50] <= 13, counts
     with CaptureQueriesContext(connection) as captured:
         client.get(LIST, {"page_size": 1, "page": 5})  # kr-main: every kind of row
     assert len(captured.captured_queries) == counts[1]
@@ -385,7 +385,7 @@ def test_csv_query_count_does_not_grow_with_the_rows(client, rows_world):
             text = csv_of(client, {})
         assert len(text.splitlines()) == 1 + 9 + more
         counts.append(len(captured.captured_queries))
-    assert counts[0] == counts[1], counts
+    assert counts[0] == counts[1] <= 8, counts
 
 
 def test_csv_cells(client, rows_world):
