@@ -206,7 +206,8 @@ NS = "{http://www.w3.org/1999/xhtml}"
 
 
 def _text(element) -> str:
-    return " ".join("".join(element.itertext()).split())
+    """The element's text, its parts (links, badges) separated by one space."""
+    return " ".join(" ".join(element.itertext()).split())
 
 
 def render_html(response) -> str:
