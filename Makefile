@@ -4,7 +4,7 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev migrate seed fixtures serve check clean loadtest bench
+.PHONY: run test golden install install-dev migrate seed fixtures serve check clean loadtest bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -40,6 +40,10 @@ run: seed
 # Set up everything and run the test suite (SQLite unless DATABASE_URL says otherwise).
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Regenerate the golden answers (tests/golden/) after an intended change; review the diff.
+golden: install-dev
+	$(BIN)/python -m pytest -m golden --update-golden -q
 
 # Benchmark on a synthetic dataset (bench/README.md): SCALE=small|medium|large; PostgreSQL too when
 # DATABASE_URL points at one. Datasette goes into its own venv, bench/.venv.

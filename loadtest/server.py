@@ -75,8 +75,28 @@ def postgres_reachable(url: str) -> str | None:
     try:
         with _connect(url):
             return None
-    except Exception as exc:  # any failure means "skip", with the reason shown
+    except Exception as exc:  # any failure is a reason, shown to whoever called
         return f"{type(exc).__name__}: {exc}".strip()
+
+
+def on_postgres() -> bool:
+    """True when ``$DATABASE_URL`` names PostgreSQL (the test run's PostgreSQL pass)."""
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+
+
+class PostgresUnusable(RuntimeError):
+    """``DATABASE_URL`` names PostgreSQL but its server cannot be used."""
+
+
+def require_postgres(url: str) -> None:
+    """Raise :class:`PostgresUnusable` when the server of ``url`` does not answer.
+
+    The PostgreSQL fixtures call this instead of skipping: when the run names PostgreSQL, a
+    driver, login or network error must fail the tests that need it, not skip them quietly
+    (issue 17). Runs that do not name PostgreSQL skip those tests before getting here."""
+    reason = postgres_reachable(url)
+    if reason:
+        raise PostgresUnusable(f"DATABASE_URL names PostgreSQL but {url} cannot be used: {reason}")
 
 
 def create_database(url: str) -> None:

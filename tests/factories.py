@@ -9,7 +9,12 @@ from jurisdictions.models import (
     Assessment,
     AssessmentSource,
     Criterion,
+    Event,
+    EventJurisdiction,
+    EventSource,
+    Identifier,
     Instrument,
+    InstrumentAmendment,
     InstrumentSource,
     Jurisdiction,
     Source,
@@ -82,3 +87,34 @@ def assessment(instr, slug="possession", value="yes", cite=True, **kw) -> Assess
     if cite:
         AssessmentSource.objects.create(assessment=obj, source=source())
     return obj
+
+
+def add_editorial_data():
+    from django.contrib.auth import get_user_model
+
+    from jurisdictions import editorial
+
+    """Rows the seed does not have: verification and review by named accounts, an event with
+    figures, identifiers, an amendment link, a deleted row, edits with reasons."""
+    User = get_user_model()
+    rita = User.objects.create_user("rita", first_name="Rita", email="rita@example.org")
+    ana = User.objects.create_user("ana")
+    kr = jurisdiction("KR")
+    kr.research_status, kr.last_reviewed_on = "reviewed", datetime.date(2026, 1, 2)
+    kr.reviewed_by = rita
+    editorial.stamp(kr, rita, "reviewed").save()
+    old = instrument("KR", slug="zz-old-act", title="Old act")
+    new = instrument("KR", slug="zz-new-act", title="New act", summary="São Paulo ünïcode")
+    InstrumentAmendment.objects.create(amending=new, amended=old)
+    Identifier.objects.create(instrument=new, scheme="national", value="No. 20459")
+    answer = assessment(new, "possession", "partial", pinpoint="s. 1")
+    answer.verified_on, answer.verified_by = datetime.date(2026, 1, 3), rita
+    editorial.stamp(answer, ana, "checked").save()
+    event = Event.objects.create(
+        slug="zz-operation", date=datetime.date(2025, 2, 1), date_precision="month",
+        title="Operation", kind="enforcement_operation", figures={"arrests": 25, "rate": 0.5},
+    )
+    EventJurisdiction.objects.create(event=event, jurisdiction=kr)
+    EventSource.objects.create(event=event, source=source())
+    gone = source(url="https://example.org/gone")
+    editorial.stamp(gone, ana, "duplicate").delete()

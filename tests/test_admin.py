@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import datetime
 import io
-import json
 
 import pytest
-from django import forms
 from django.contrib import admin
 from django.core.management import call_command
 from django.db import connection
@@ -36,6 +34,7 @@ from jurisdictions.models import (
     StatusEventSource,
 )
 from tests import factories as F
+from tests.admin_forms import errors_of, form_data, url
 
 pytestmark = pytest.mark.django_db
 
@@ -46,12 +45,6 @@ JURISDICTION_MODELS = sorted(
     key=lambda model: model._meta.model_name,
 )
 MODEL_IDS = [model._meta.model_name for model in JURISDICTION_MODELS]
-
-
-def url(model, view: str, *args) -> str:
-    """The admin URL of ``view`` (changelist, add, change, delete, history) for ``model``."""
-    opts = model._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
 
 
 def populate(start: int, count: int) -> None:
@@ -89,48 +82,6 @@ def populate(start: int, count: int) -> None:
         for jurisdiction in (country, eu, sao_paulo):
             EventJurisdiction.objects.create(event=event, jurisdiction=jurisdiction)
         EventSource.objects.create(event=event, source=F.source())
-
-
-def form_data(response) -> dict:
-    """POST data reproducing an admin change form as rendered: the main form and every inline
-    formset with its management form (unchanged extra rows are ignored by Django)."""
-    data: dict = {}
-
-    def add(form):
-        for name, field in form.fields.items():
-            bound = form[name]
-            value = field.prepare_value(bound.value())
-            if isinstance(field, forms.BooleanField):
-                if value:
-                    data[bound.html_name] = "on"
-                continue
-            if value is None:
-                value = ""
-            if isinstance(value, (list, tuple)):
-                data[bound.html_name] = [str(v) for v in value]
-            elif isinstance(value, (dict,)):
-                data[bound.html_name] = json.dumps(value)
-            else:
-                data[bound.html_name] = str(value)
-
-    add(response.context["adminform"].form)
-    for inline in response.context.get("inline_admin_formsets") or []:
-        formset = inline.formset
-        for key, value in formset.management_form.initial.items():
-            data[f"{formset.prefix}-{key}"] = str(value)
-        for form in formset.forms:
-            add(form)
-    return data
-
-
-def errors_of(response) -> str:
-    """The form and formset errors of an admin page, for assertion messages."""
-    if response.context is None or "adminform" not in response.context:
-        return ""
-    parts = [str(response.context["adminform"].form.errors)]
-    for inline in response.context.get("inline_admin_formsets") or []:
-        parts.append(str(inline.formset.errors) + str(inline.formset.non_form_errors()))
-    return " ".join(parts)
 
 
 @pytest.fixture(autouse=True)
@@ -243,7 +194,7 @@ def test_changelist_query_count_does_not_grow_with_rows(admin_client):
     assert changelist_query_counts(admin_client) == small
 
 
-def test_admin_on_the_real_seed_data(admin_client):
+def test_admin_on_the_real_seed_data(admin_client, today):
     """Every changelist on the real seed, in as many queries as on two rows; the change pages
     of seed instruments show the status their events give."""
     populate(0, 2)
@@ -254,7 +205,6 @@ def test_admin_on_the_real_seed_data(admin_client):
 
     # One instrument per (status today, precision of its step): every shape the derived status
     # takes in the real data, in a test that stays short.
-    today = datetime.date.today()
     shapes = {}
     for instrument in Instrument.objects.for_api():
         event = instrument.status_event_as_of(today)

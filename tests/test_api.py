@@ -1,5 +1,5 @@
 """The collections and analysis endpoints of /api/v1/, through HTTP, on the hand-made world
-(tests/test_api_fixtures.py)."""
+(tests/world.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from django.urls import reverse
 
 from jurisdictions.api.views import ROUTES
 from jurisdictions.models import EventSource, Instrument
-from tests.test_api_fixtures import _world_module, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -291,19 +290,23 @@ def test_instrument_pages_count_with_the_page_and_refuse_a_page_past_the_last(cl
     assert (empty["count"], empty["results"], empty["next"]) == (0, [], None)
 
 
-@pytest.mark.parametrize("batch,expected", [(500, 2 + 4), (3, 2 + 4 * 4)])
-def test_csv_exports_do_a_fixed_number_of_queries_per_batch(client, world, monkeypatch, batch,
-                                                            expected):
-    # One query for the criteria (the columns), one for the instruments (read in batches from
-    # one cursor), and per batch four (steps, assessments, identifiers, the sources' URLs).
+def test_csv_exports_do_a_fixed_number_of_queries_per_batch(client, world, monkeypatch):
+    # A fixed number for the export (the criteria, the instruments read in batches from one
+    # cursor), and a fixed number per batch (steps, assessments, identifiers, sources' URLs).
     from jurisdictions.api import views
 
-    monkeypatch.setattr(views, "CSV_BATCH", batch)
-    with CaptureQueriesContext(connection) as queries:
-        response = get(client, "instrument-list", {"format": "csv"})
-        lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
-    assert len(lines) == 1 + 10
-    assert len(queries) == expected
+    counts = {}
+    for batch in (500, 5, 3):  # 1, 2 and 4 batches of the 10 instruments
+        monkeypatch.setattr(views, "CSV_BATCH", batch)
+        with CaptureQueriesContext(connection) as queries:
+            response = get(client, "instrument-list", {"format": "csv"})
+            lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+        assert len(lines) == 1 + 10
+        counts[-(-10 // batch)] = len(queries)
+    per_batch = counts[2] - counts[1]
+    assert 0 < per_batch <= 4, counts
+    assert counts[4] == counts[1] + 3 * per_batch, counts
+    assert counts[1] - per_batch <= 2, counts
 
 
 # --- strict parameters ------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from django_filters import filters as df
 from jurisdictions import filtersets as fs
 from jurisdictions.api import analysis
 from jurisdictions.api.views import ROUTES
-from tests.test_api_fixtures import _world_module, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 

@@ -26,7 +26,7 @@ import pytest
 
 from loadtest import server as srv
 
-ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+ON_POSTGRES = srv.on_postgres()
 CLIENTS = 20
 ROUNDS = 5  # lock-step rounds: all 20 writers hold the same ETag
 WRITES_EACH = 3  # then free-for-all: each writer retries until 3 of its writes have landed
@@ -57,9 +57,7 @@ def writable_api(tmp_path_factory):
     """gunicorn (DEBUG off, 4 x 5 threads) on a migrated PostgreSQL database holding one
     instrument; yields ``(server, token, database_url)``."""
     url = srv.postgres_url(f"lt_concurrency_{os.getpid()}")
-    reason = srv.postgres_reachable(url)
-    if reason:
-        pytest.skip(f"PostgreSQL not reachable: {reason}")
+    srv.require_postgres(url)  # raises, never skips, when PostgreSQL is named but unusable
     tmp = tmp_path_factory.mktemp("concurrency")
     env = srv.production_env(
         url,

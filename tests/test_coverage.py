@@ -699,32 +699,32 @@ def _world(size):
     return COUNTRIES[:size] + STATES[:size]
 
 
-@pytest.mark.parametrize("size", [2, 8])
-def test_compute_runs_a_fixed_number_of_queries(size, django_assert_num_queries):
-    codes = _world(size)
+def test_compute_runs_the_same_queries_for_one_place_and_many(count_queries):
+    codes = _world(8)
     jurisdictions = list(Jurisdiction.objects.filter(code__in=codes))
     criteria = list(Criterion.objects.all())
+    one, _ = count_queries(compute, jurisdictions[:1], criteria, D("2023-06-01"))
+    many, result = count_queries(compute, jurisdictions, criteria, D("2023-06-01"))
     # hierarchy, memberships, assessments, status events, then links and sources for each of
     # the two kinds of citations
-    with django_assert_num_queries(8):
-        result = compute(jurisdictions, criteria, D("2023-06-01"))
+    assert one == many <= 8
     rows = result.rows()
-    assert len(rows) == 2 * size
+    assert len(rows) == 16
     assert all(cells["possession"].value == "partial" for j, cells in rows if "-" not in j.code)
     assert all(cells["possession"].value == "yes" for j, cells in rows if "-" in j.code)
     assert all(cells["possession"].approximate for j, cells in rows if "-" not in j.code)
 
 
-@pytest.mark.parametrize("size", [2, 8])
-def test_compute_without_sources_gives_the_same_answers_in_four_queries(
-    size, django_assert_num_queries
-):
-    codes = _world(size)
+def test_compute_without_sources_gives_the_same_answers_in_four_queries(count_queries):
+    codes = _world(8)
     jurisdictions = list(Jurisdiction.objects.filter(code__in=codes))
     criteria = list(Criterion.objects.all())
     full = compute(jurisdictions, criteria, D("2023-06-01"))
-    with django_assert_num_queries(4):  # hierarchy, memberships, assessments, status events
-        bare = compute(jurisdictions, criteria, D("2023-06-01"), with_sources=False)
+    one, _ = count_queries(compute, jurisdictions[:1], criteria, D("2023-06-01"),
+                           with_sources=False)
+    many, bare = count_queries(compute, jurisdictions, criteria, D("2023-06-01"),
+                               with_sources=False)
+    assert one == many <= 4  # hierarchy, memberships, assessments, status events
 
     def answer(cell):
         return (cell.value, cell.approximate, slugs(cell.instruments), slugs(cell.considered),
@@ -739,73 +739,21 @@ def test_compute_without_sources_gives_the_same_answers_in_four_queries(
                for d in cell.considered)
 
 
-@pytest.mark.parametrize("size", [2, 8])
-def test_compute_and_gaps_from_querysets_run_a_fixed_number_of_queries(
-    size, django_assert_num_queries
+def test_compute_and_gaps_from_querysets_run_the_same_queries_for_one_place_and_many(
+    count_queries
 ):
-    codes = _world(size)
-    # +1 query each for evaluating the jurisdictions and the criteria.
-    with django_assert_num_queries(10):
-        compute(
-            Jurisdiction.objects.filter(code__in=codes), Criterion.objects.all(), D("2024-06-01")
-        )
-    with django_assert_num_queries(10):  # the criterion, the jurisdictions, then compute
-        answer = gaps(
-            "possession",
-            D("2024-06-01"),
-            jurisdictions=Jurisdiction.objects.filter(code__in=codes),
-        )
-    assert answer["counts"]["partial"] == size
-    assert len(answer["covered"]) == size
-
-
-# --- real seed data ------------------------------------------------------------------------
-# Last in the module on purpose: ``seeded`` (tests/conftest.py) keeps the seed loaded until the
-# module ends, and the factory tests above expect an empty database. It is requested as an
-# argument, not through ``request.getfixturevalue``: loaded after ``db``, the seed would be rolled
-# back with the first test.
-KR_DEEPFAKE_AMENDMENT = "kr-sexual-crimes-punishment-act-art-14-2-amendment"
-
-
-def seed_cell(code, slug, as_of):
-    return compute(
-        Jurisdiction.objects.filter(code=code), Criterion.objects.filter(slug=slug), D(as_of)
-    ).cell(code, slug)
-
-
-def test_seed_korea_names_ai_material_once_its_2024_amendment_is_in_force(seeded):
-    assert seed_cell("KR", "ai_generated_explicit", "2024-01-01").value != "yes"
-    assert seed_cell("KR", "ai_generated_explicit", "2024-10-15").value != "yes"
-    result = seed_cell("KR", "ai_generated_explicit", "2025-01-01")
-    assert result.value == "yes"
-    decider = next(d for d in result.instruments if d.slug == KR_DEEPFAKE_AMENDMENT)
-    assert (decider.status, decider.inherited, decider.jurisdiction_code) == (
-        "in_force",
-        False,
-        "KR",
-    )
-    assert decider.sources and all(s["url"].startswith("http") for s in decider.sources)
-    assert seed_cell("KR", "ai_generated_explicit", "2024-10-16").value == "yes"
-
-
-def test_seed_eu_recast_is_pending_for_the_eu_and_not_inherited_by_germany(seeded):
-    eu = seed_cell("EU", "ai_generated_explicit", "2025-01-01")
-    assert "eu-recast-csa-directive" in slugs(eu.pending)
-    de = seed_cell("DE", "ai_generated_explicit", "2025-01-01")
-    assert "eu-recast-csa-directive" not in slugs(de.pending)
-    assert all(d.jurisdiction_code == "DE" for d in de.considered + de.pending)
-    assert "eu-csa-directive-2011" in slugs(de.bloc_obligations)
-
-
-def test_seed_the_2011_directive_binds_the_uk_until_brexit(seeded):
-    assert "eu-csa-directive-2011" in slugs(
-        seed_cell("GB", "possession", "2019-06-01").bloc_obligations
-    )
-    assert seed_cell("GB", "possession", "2021-01-01").bloc_obligations == ()
-
-
-def test_seed_whole_table_in_a_fixed_number_of_queries(seeded, django_assert_num_queries):
-    with django_assert_num_queries(10):
-        result = compute(Jurisdiction.objects.all(), Criterion.objects.all(), D("2025-06-01"))
-    assert len(result.rows()) == Jurisdiction.objects.count()
-    assert result.cell("KR", "possession").value == "yes"
+    codes = _world(8)
+    counts = {}
+    for selected in (codes[:1], codes):
+        # +1 query each for evaluating the jurisdictions and the criteria.
+        counts[("compute", len(selected))], _ = count_queries(
+            compute, Jurisdiction.objects.filter(code__in=selected), Criterion.objects.all(),
+            D("2024-06-01"))
+        # the criterion, the jurisdictions, then compute
+        counts[("gaps", len(selected))], answer = count_queries(
+            gaps, "possession", D("2024-06-01"),
+            jurisdictions=Jurisdiction.objects.filter(code__in=selected))
+    assert counts[("compute", 1)] == counts[("compute", 16)] <= 10, counts
+    assert counts[("gaps", 1)] == counts[("gaps", 16)] <= 10, counts
+    assert answer["counts"]["partial"] == 8
+    assert len(answer["covered"]) == 8

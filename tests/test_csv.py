@@ -12,7 +12,6 @@ from django.urls import reverse
 from jurisdictions.api import renderers, views
 from jurisdictions.models import Event, Instrument, Source
 from tests import factories as f
-from tests.test_api_fixtures import _world_module, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from django.urls import reverse
 from loadtest import server as srv
 
 REPO = Path(__file__).resolve().parent.parent
-ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+ON_POSTGRES = srv.on_postgres()
 
 
 def print_config(**env: str) -> dict[str, str]:
@@ -100,9 +100,7 @@ def deployed(tmp_path_factory):
     if not ON_POSTGRES:
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://… (CI's PostgreSQL pass)")
     url = srv.postgres_url(f"lt_deploy_{os.getpid()}")
-    reason = srv.postgres_reachable(url)
-    if reason:
-        pytest.skip(f"PostgreSQL not reachable: {reason}")
+    srv.require_postgres(url)  # raises, never skips, when PostgreSQL is named but unusable
     tmp = tmp_path_factory.mktemp("deploy")
     env = srv.production_env(
         url,

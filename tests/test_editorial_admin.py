@@ -23,26 +23,9 @@ from jurisdictions.models import (
     StaleVersion,
 )
 from tests import factories as F
-from tests.test_admin import errors_of, form_data, url
+from tests.admin_forms import errors_of, form_data, url
 
 pytestmark = pytest.mark.django_db
-
-TODAY = datetime.date.today()
-
-
-@pytest.fixture
-def member(django_user_model):
-    """``member(role, name)``: a staff account in the group ``role`` (None: no group)."""
-
-    def make(role: str | None, username: str | None = None):
-        user = django_user_model.objects.create_user(
-            username or role or "nobody", password="pw-not-used", is_staff=True
-        )
-        if role:
-            user.groups.add(Group.objects.get(name=role))
-        return user
-
-    return make
 
 
 def login(client, user):
@@ -316,7 +299,7 @@ def _actions(client, model):
             .fields["action"].choices]
 
 
-def test_a_reviewer_marks_answers_verified_today(client, member):
+def test_a_reviewer_marks_answers_verified_today(client, member, today):
     instrument = F.instrument("KR", slug="kr-act")
     answers = [F.assessment(instrument, slug) for slug in ("possession", "production")]
     reviewer = member("reviewer", "rita")
@@ -329,10 +312,10 @@ def test_a_reviewer_marks_answers_verified_today(client, member):
     assert response.status_code == 302
     for answer in answers:
         answer.refresh_from_db()
-        assert (answer.verified_on, answer.verified_by) == (TODAY, reviewer)
+        assert (answer.verified_on, answer.verified_by) == (today, reviewer)
         record = Assessment.history.filter(id=answer.pk).latest("history_date")
         assert (record.history_user, record.history_change_reason, record.verified_on) == (
-            reviewer, "admin: mark verified today", TODAY,
+            reviewer, "admin: mark verified today", today,
         )
 
 
@@ -370,7 +353,7 @@ def test_a_reviewer_setting_the_date_on_the_form_is_recorded_as_verifier(client,
     assert (answer.verified_on, answer.verified_by) == (datetime.date(2026, 2, 3), reviewer)
 
 
-def test_a_reviewer_marks_jurisdictions_reviewed_today(client, member):
+def test_a_reviewer_marks_jurisdictions_reviewed_today(client, member, today):
     kr = F.jurisdiction("KR", research_status="in_progress")
     reviewer = member("reviewer", "rita")
     login(client, reviewer)
@@ -379,7 +362,7 @@ def test_a_reviewer_marks_jurisdictions_reviewed_today(client, member):
                 {"action": "mark_reviewed_today", "_selected_action": [kr.pk]})
     kr.refresh_from_db()
     assert (kr.research_status, kr.last_reviewed_on, kr.reviewed_by) == (
-        "reviewed", TODAY, reviewer,
+        "reviewed", today, reviewer,
     )
     assert Jurisdiction.history.filter(id=kr.pk).latest("history_date").history_user == reviewer
 
@@ -387,11 +370,11 @@ def test_a_reviewer_marks_jurisdictions_reviewed_today(client, member):
     assert "mark_reviewed_today" not in _actions(client, Jurisdiction)
 
 
-def test_stale_filter_lists_answers_never_or_long_ago_verified(client, member, settings):
+def test_stale_filter_lists_answers_never_or_long_ago_verified(client, member, settings, today):
     settings.LAWTRACKER_STALE_DAYS = 365
     instrument = F.instrument("KR", slug="kr-act")
-    fresh = F.assessment(instrument, "possession", verified_on=TODAY - datetime.timedelta(10))
-    old = F.assessment(instrument, "production", verified_on=TODAY - datetime.timedelta(400))
+    fresh = F.assessment(instrument, "possession", verified_on=today - datetime.timedelta(10))
+    old = F.assessment(instrument, "production", verified_on=today - datetime.timedelta(400))
     never = F.assessment(instrument, "distribution")
     login(client, member("read_only_staff"))
     changelist = url(Assessment, "changelist")
@@ -408,10 +391,10 @@ def test_stale_filter_lists_answers_never_or_long_ago_verified(client, member, s
     assert listed({"stale": "true"}) == {never.pk}
 
 
-def test_review_staleness_filter_on_jurisdictions(client, member):
+def test_review_staleness_filter_on_jurisdictions(client, member, today):
     old = F.jurisdiction("KR", research_status="reviewed",
-                         last_reviewed_on=TODAY - datetime.timedelta(days=800))
-    fresh = F.jurisdiction("DE", research_status="reviewed", last_reviewed_on=TODAY)
+                         last_reviewed_on=today - datetime.timedelta(days=800))
+    fresh = F.jurisdiction("DE", research_status="reviewed", last_reviewed_on=today)
     login(client, member("read_only_staff"))
     response = client.get(url(Jurisdiction, "changelist"), {"review_stale": "false"})
     assert [j.code for j in response.context["cl"].result_list] == [fresh.code]

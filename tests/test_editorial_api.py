@@ -29,24 +29,6 @@ from tests import factories as F
 
 pytestmark = pytest.mark.django_db
 
-TODAY = datetime.date.today()
-
-
-@pytest.fixture
-def account(django_user_model):
-    """``account(name, role)``: an API client logged in by token as a new user in ``role``."""
-
-    def make(username: str, role: str | None = None) -> APIClient:
-        user = django_user_model.objects.create_user(username)
-        if role:
-            user.groups.add(Group.objects.get(name=role))
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-        client.user = user
-        return client
-
-    return make
-
 
 @pytest.fixture
 def act():
@@ -291,21 +273,21 @@ def test_deletes_refused_by_protect_are_409_and_change_nothing(act, account):
 
 
 # --- verification -------------------------------------------------------------------------------
-def test_only_reviewers_mark_answers_verified(act, account):
+def test_only_reviewers_mark_answers_verified(act, account, today):
     answer = F.assessment(act, "possession", cite=False)
     url = detail("assessment", pk=answer.pk)
     ana, rita = account("ana", "editor"), account("rita", "reviewer")
-    response = ana.patch(url, {"verified_on": TODAY.isoformat()}, format="json",
+    response = ana.patch(url, {"verified_on": today.isoformat()}, format="json",
                          HTTP_IF_MATCH=etag_of(ana, url))
     assert response.status_code == 403
     answer.refresh_from_db()
     assert answer.verified_on is None
 
-    response = rita.patch(url, {"verified_on": TODAY.isoformat()}, format="json",
+    response = rita.patch(url, {"verified_on": today.isoformat()}, format="json",
                           HTTP_IF_MATCH=etag_of(rita, url))
     assert response.status_code == 200, response.json()
     assert (response.json()["verified_on"], response.json()["verified_by"]) == (
-        TODAY.isoformat(), "rita",
+        today.isoformat(), "rita",
     )
     # An editor may still edit the answer's other fields.
     response = ana.patch(url, {"pinpoint": "s. 2"}, format="json",
@@ -315,11 +297,11 @@ def test_only_reviewers_mark_answers_verified(act, account):
     assert (answer.pinpoint, answer.verified_by, answer.version) == ("s. 2", rita.user, 3)
 
 
-def test_stale_filter_of_the_assessments(act, settings):
+def test_stale_filter_of_the_assessments(act, settings, today):
     settings.LAWTRACKER_STALE_DAYS = 365
     other = F.instrument("KR", slug="kr-other", cite=False)
-    fresh = F.assessment(act, "possession", verified_on=TODAY - datetime.timedelta(days=30))
-    old = F.assessment(act, "production", verified_on=TODAY - datetime.timedelta(days=366))
+    fresh = F.assessment(act, "possession", verified_on=today - datetime.timedelta(days=30))
+    old = F.assessment(act, "production", verified_on=today - datetime.timedelta(days=366))
     never = F.assessment(other, "possession")
     client = APIClient()
 

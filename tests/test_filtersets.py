@@ -1,5 +1,5 @@
 """Every filter of every collection, through HTTP, on the hand-made world
-(tests/test_api_fixtures.py); and every model field is filtered, covered by another filter or
+(tests/world.py); and every model field is filtered, covered by another filter or
 listed as deliberately unfiltered."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from django.urls import reverse
 
 from jurisdictions import filtersets
 from jurisdictions.api.views import ROUTES
-from tests.test_api_fixtures import _world_module, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 

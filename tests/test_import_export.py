@@ -31,15 +31,7 @@ CSV, XLSX = "0", "1"  # positions of the formats offered (EditorialImportExportM
 
 
 @pytest.fixture
-def editor(client, django_user_model):
-    user = django_user_model.objects.create_user("ana", password="pw-not-used", is_staff=True)
-    user.groups.add(Group.objects.get(name="editor"))
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def world():
+def import_targets():
     F.jurisdiction("KR", name="Korea, Republic of")
     F.jurisdiction("US-CA", name="California")
     F.criterion("possession")
@@ -109,7 +101,7 @@ def good_instruments():
 
 
 # --- a good file ------------------------------------------------------------------------------
-def test_good_csv_import_previews_then_creates_rows_with_history(client, editor, world):
+def test_good_csv_import_previews_then_creates_rows_with_history(client, editor, import_targets):
     response = preview(client, Instrument, csv_file(good_instruments()))
     assert response.status_code == 200
     result = response.context["result"]
@@ -135,9 +127,9 @@ def test_good_csv_import_previews_then_creates_rows_with_history(client, editor,
     assert {c.history_user for c in citations} == {editor}
 
 
-def test_good_xlsx_import_updates_a_row_and_its_citations(client, editor, world):
+def test_good_xlsx_import_updates_a_row_and_its_citations(client, editor, import_targets):
     act = F.instrument("KR", slug="kr-act-2024", title="Old title", cite=False)
-    InstrumentSource.objects.create(instrument=act, source=world["bill"])
+    InstrumentSource.objects.create(instrument=act, source=import_targets["bill"])
     rows = [dict(good_instruments()[0], sources="https://example.org/gazette")]
     response = preview(client, Instrument, xlsx_file(rows), fmt=XLSX)
     assert [row.import_type for row in response.context["result"].rows] == ["update"]
@@ -146,13 +138,13 @@ def test_good_xlsx_import_updates_a_row_and_its_citations(client, editor, world)
     act.refresh_from_db()
     assert (act.title, act.version) == ("Act on Special Cases (2024 amendment)", 2)
     assert list(act.sources.values_list("url", flat=True)) == ["https://example.org/gazette"]
-    removed = InstrumentSource.history.get(source_id=world["bill"].pk, history_type="-")
+    removed = InstrumentSource.history.get(source_id=import_targets["bill"].pk, history_type="-")
     assert (removed.history_user, removed.history_change_reason) == (
         editor, "import from instruments.xlsx",
     )
 
 
-def test_status_events_assessments_and_sources_import_by_natural_key(client, editor, world):
+def test_status_events_assessments_and_sources_import_by_natural_key(client, editor, import_targets):
     act = F.instrument("KR", slug="kr-act", cite=False)
     files = {
         Source: [{"url": "https://example.org/new", "title": "New page", "kind": "news",
@@ -179,7 +171,7 @@ def test_status_events_assessments_and_sources_import_by_natural_key(client, edi
         assert model.history.filter(history_user=editor, history_type="+").count() == 1
 
 
-def test_reimporting_an_unchanged_export_changes_nothing(client, editor, world):
+def test_reimporting_an_unchanged_export_changes_nothing(client, editor, import_targets):
     act = F.instrument("KR", slug="kr-act")
     F.assessment(act, "possession")
     for model in (Instrument, Assessment):
@@ -193,7 +185,7 @@ def test_reimporting_an_unchanged_export_changes_nothing(client, editor, world):
 
 
 # --- a bad file -------------------------------------------------------------------------------
-def test_one_bad_row_changes_nothing_and_names_the_row_and_column(client, editor, world):
+def test_one_bad_row_changes_nothing_and_names_the_row_and_column(client, editor, import_targets):
     existing = F.instrument("KR", slug="kr-act-2024", title="Kept title", cite=False)
     rows = good_instruments()
     rows[0]["title"] = "Changed title"  # a good row, rolled back with the rest
@@ -227,7 +219,7 @@ def test_one_bad_row_changes_nothing_and_names_the_row_and_column(client, editor
     assert existing.title == "Kept title"
 
 
-def test_model_validation_errors_name_their_column(client, editor, world):
+def test_model_validation_errors_name_their_column(client, editor, import_targets):
     rows = [
         {"instrument": "kr-act", "status": "introduced", "date": "2024-09-15",
          "date_precision": "month"},
@@ -254,7 +246,7 @@ def test_model_validation_errors_name_their_column(client, editor, world):
     assert not StatusEvent.objects.exists()
 
 
-def test_unknown_source_url_is_an_error_of_the_sources_column(client, editor, world):
+def test_unknown_source_url_is_an_error_of_the_sources_column(client, editor, import_targets):
     rows = [dict(good_instruments()[0], sources="https://example.org/nowhere")]
     response = preview(client, Instrument, csv_file(rows))
     assert describe_errors(response.context["result"]) == [
@@ -263,7 +255,7 @@ def test_unknown_source_url_is_an_error_of_the_sources_column(client, editor, wo
     ]
 
 
-def test_a_stale_spreadsheet_row_is_refused(client, editor, world, django_user_model):
+def test_a_stale_spreadsheet_row_is_refused(client, editor, import_targets, django_user_model):
     act = F.instrument("KR", slug="kr-act", title="Original")
     exported = export(client, Instrument, CSV).decode("utf-8-sig")
     ben = django_user_model.objects.create_user("ben")
@@ -282,7 +274,7 @@ def test_a_stale_spreadsheet_row_is_refused(client, editor, world, django_user_m
     assert act.title == "Ben's title"
 
 
-def test_only_reviewers_import_verification(client, editor, world):
+def test_only_reviewers_import_verification(client, editor, import_targets):
     F.assessment(F.instrument("KR", slug="kr-act"), "possession")
     rows = [{"instrument": "kr-act", "criterion": "possession", "value": "yes",
              "verified_on": "2026-01-05", "verified_by": "ana"}]
@@ -321,10 +313,10 @@ FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A
             "\tcmd", "\r=1+1"]
 
 
-def test_exports_use_natural_keys_and_neutralise_formulas(client, editor, world):
+def test_exports_use_natural_keys_and_neutralise_formulas(client, editor, import_targets):
     for i, text in enumerate(FORMULAS):
         act = F.instrument("KR", slug=f"kr-act-{i}", title=text, cite=False)
-        InstrumentSource.objects.create(instrument=act, source=world["gazette"])
+        InstrumentSource.objects.create(instrument=act, source=import_targets["gazette"])
 
     text = export(client, Instrument, CSV).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
@@ -349,7 +341,7 @@ def test_exports_use_natural_keys_and_neutralise_formulas(client, editor, world)
             assert cell.data_type != "f", f"{cell.coordinate} is a formula"
 
 
-def test_an_escaped_export_imports_back_unchanged(client, editor, world):
+def test_an_escaped_export_imports_back_unchanged(client, editor, import_targets):
     F.instrument("KR", slug="kr-act", title="=1+1 is not a formula", cite=False)
     exported = export(client, Instrument, CSV)
     response = preview(client, Instrument, SimpleUploadedFile("e.csv", exported))
@@ -363,12 +355,12 @@ def test_every_import_export_admin_offers_csv_and_xlsx():
         assert [f().get_title() for f in model_admin.get_export_formats()] == ["csv", "xlsx"]
 
 
-def test_a_file_that_became_invalid_before_confirmation_changes_nothing(client, editor, world):
+def test_a_file_that_became_invalid_before_confirmation_changes_nothing(client, editor, import_targets):
     """The preview passed, then a cited source was deleted: the confirmed import rolls back
     every row and says why."""
     response = preview(client, Instrument, csv_file(good_instruments()))
     assert "confirm_form" in response.context
-    world["gazette"].delete()
+    import_targets["gazette"].delete()
     response = confirm(client, Instrument, response)
     assert response.status_code == 302
     assert response["Location"] == admin_url(Instrument, "import")

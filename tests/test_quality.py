@@ -23,7 +23,8 @@ def test_report_counts_match_the_database(seeded):
     assert summary["assessments_stale"] == Assessment.objects.filter(verified_on=None).count()
     assert 0 < summary["assessments_stale"] < Assessment.objects.count()
     eu = report["research_status_by_bloc"]["EU"]
-    assert (eu["total"], eu["reviewed"], eu["not_researched"]) == (27, 27, 0)
+    # Belgium is in progress: its new Penal Code's provision is not yet assessed
+    assert (eu["total"], eu["reviewed"], eu["not_researched"]) == (27, 26, 0)
     us = report["research_status_us_states"]
     assert (us["total"], us["reviewed"]) == (51, 50)  # Massachusetts is in progress
     # an instrument citing only news is listed; one citing EUR-Lex is not
@@ -38,11 +39,10 @@ def test_report_counts_match_the_database(seeded):
     assert "ca-bill-c-291-csaem-terminology" not in conflicts
 
 
-def test_verifying_an_assessment_takes_it_out_of_the_stale_count(seeded):
+def test_verifying_an_assessment_takes_it_out_of_the_stale_count(seeded, today):
     before = build_report()["summary"]["assessments_stale"]
-    Assessment.objects.filter(pk=Assessment.objects.filter(verified_on=None).first().pk).update(
-        verified_on=__import__("datetime").date.today()
-    )
+    unverified = Assessment.objects.filter(verified_on=None).first()
+    Assessment.objects.filter(pk=unverified.pk).update(verified_on=today)
     assert build_report()["summary"]["assessments_stale"] == before - 1
 
 
@@ -50,7 +50,7 @@ def test_command_prints_the_summary_and_json(seeded):
     out = io.StringIO()
     call_command("data_report", stdout=out)
     text = out.getvalue()
-    assert "EU members: 27 (27 reviewed, 0 in progress, 0 not researched)" in text
+    assert "EU members: 27 (26 reviewed, 1 in progress, 0 not researched)" in text
     assert "Research status by UN M49 region" in text
     out = io.StringIO()
     call_command("data_report", "--json", stdout=out)

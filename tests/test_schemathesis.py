@@ -33,7 +33,7 @@ from django.test import Client
 from loadtest import server as srv
 
 REPO = Path(__file__).resolve().parent.parent
-ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+ON_POSTGRES = srv.on_postgres()
 MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25")
 MAX_TIME = os.environ.get("SCHEMATHESIS_MAX_TIME", "300")
 SEED = os.environ.get("SCHEMATHESIS_SEED", "20261129")
@@ -47,9 +47,7 @@ def live_api(tmp_path_factory):
                     "PostgreSQL pass); the regression tests below run on every database")
     tmp = tmp_path_factory.mktemp("schemathesis")
     url = srv.postgres_url(f"lt_schemathesis_{os.getpid()}")
-    reason = srv.postgres_reachable(url)
-    if reason:
-        pytest.skip(f"PostgreSQL not reachable: {reason}")
+    srv.require_postgres(url)  # raises, never skips, when PostgreSQL is named but unusable
     env = srv.production_env(
         url,
         STATIC_ROOT=str(tmp / "static"),

@@ -38,7 +38,7 @@ TINY = synthetic.SCALES["tiny"]
 
 
 @pytest.fixture(scope="module")
-def _world(django_db_setup, django_db_blocker):
+def _iso_reference(django_db_setup, django_db_blocker):
     """Every ISO 3166 jurisdiction and the default criteria, for the whole module."""
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
@@ -54,7 +54,8 @@ def _world(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def world(_world, db):
+def iso_reference(_iso_reference, db):
+    """Every ISO 3166 jurisdiction and the default criteria (no research data)."""
     return None
 
 
@@ -137,7 +138,7 @@ def seeded_snapshot(*args) -> dict[str, list[tuple]]:
     return result
 
 
-def test_tiny_scale_counts(world):
+def test_tiny_scale_counts(iso_reference):
     output = io.StringIO()
     call_command("seed_synthetic", "--scale", "tiny", stdout=output)
     instruments = Instrument.objects.filter(slug__startswith="syn-")
@@ -153,7 +154,7 @@ def test_tiny_scale_counts(world):
     assert "rows written (40 instruments), history included" in output.getvalue()
 
 
-def test_every_row_cites_a_source_and_is_marked_synthetic(world):
+def test_every_row_cites_a_source_and_is_marked_synthetic(iso_reference):
     seed("--scale", "tiny")
     assert not Instrument.objects.filter(citations__isnull=True).exists()
     assert not StatusEvent.objects.filter(citations__isnull=True).exists()
@@ -172,7 +173,7 @@ def test_every_row_cites_a_source_and_is_marked_synthetic(world):
         assert source.search_text == fold_for_search(source.title, source.publisher, source.url)
 
 
-def test_dates_follow_precision_and_life_order(world):
+def test_dates_follow_precision_and_life_order(iso_reference):
     seed("--scale", "tiny")
     by_instrument = defaultdict(list)
     for event in StatusEvent.objects.order_by("pk"):
@@ -194,7 +195,7 @@ def test_dates_follow_precision_and_life_order(world):
     )
 
 
-def test_history_for_every_synthetic_row(world):
+def test_history_for_every_synthetic_row(iso_reference):
     seed("--scale", "tiny")
     assert Instrument.history.filter(slug__startswith="syn-").count() == TINY
     assert Assessment.history.count() == Assessment.objects.count()
@@ -205,7 +206,7 @@ def test_history_for_every_synthetic_row(world):
     assert record.history_change_reason == synthetic.CHANGE_REASON
 
 
-def test_research_statuses_mixed_and_real_research_untouched(world):
+def test_research_statuses_mixed_and_real_research_untouched(iso_reference):
     kr = Jurisdiction.objects.get(code="KR")
     kr.research_status = ResearchStatus.IN_PROGRESS
     kr.research_notes = "Real research note."
@@ -220,7 +221,7 @@ def test_research_statuses_mixed_and_real_research_untouched(world):
     assert Jurisdiction.objects.filter(research_status="not_researched").count() > 1000
 
 
-def test_two_runs_give_identical_rows(world):
+def test_two_runs_give_identical_rows(iso_reference):
     first = seeded_snapshot("--scale", "tiny")
     second = seeded_snapshot("--scale", "tiny")
     assert len(first["instruments"]) == TINY
@@ -229,7 +230,7 @@ def test_two_runs_give_identical_rows(world):
     assert other_seed["instruments"] != first["instruments"]
 
 
-def test_second_run_at_same_size_writes_nothing(world):
+def test_second_run_at_same_size_writes_nothing(iso_reference):
     seed("--scale", "tiny")
     rows = Assessment.objects.count(), StatusEvent.objects.count(), Source.objects.count()
     output = seed("--scale", "tiny")
@@ -237,14 +238,14 @@ def test_second_run_at_same_size_writes_nothing(world):
     assert (Assessment.objects.count(), StatusEvent.objects.count(), Source.objects.count()) == rows
 
 
-def test_run_at_another_size_refuses(world):
+def test_run_at_another_size_refuses(iso_reference):
     seed("--instruments", "10")
     with pytest.raises(CommandError, match="already holds 10 synthetic instruments, not 40"):
         seed("--scale", "tiny")
     assert Instrument.objects.count() == 10
 
 
-def test_refuses_a_database_with_real_instruments(world):
+def test_refuses_a_database_with_real_instruments(iso_reference):
     factories.instrument("KR", slug="kr-real-act")
     with pytest.raises(CommandError, match="holds real instruments"):
         seed("--instruments", "5")
@@ -253,7 +254,7 @@ def test_refuses_a_database_with_real_instruments(world):
     assert Instrument.objects.filter(slug__startswith="syn-").count() == 5
 
 
-def test_generator_alone_is_deterministic(world):
+def test_generator_alone_is_deterministic(iso_reference):
     rows = synthetic.jurisdiction_rows()
     criteria = {c.slug: c for c in Criterion.objects.all()}
 

@@ -668,7 +668,9 @@ class EventSerializer(Fast, serializers.ModelSerializer):
             "kind": obj.kind,
             "summary": obj.summary,
             "notes": obj.notes,
-            "figures": obj.figures,
+            # By name: PostgreSQL's jsonb keeps no key order, SQLite keeps the order written;
+            # the same request must answer the same bytes on both (found by the golden tests).
+            "figures": dict(sorted(obj.figures.items())) if obj.figures else obj.figures,
             "confidence": obj.confidence,
             "instrument": (
                 InstrumentBriefSerializer(context=context).represent(obj.instrument)

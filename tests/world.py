@@ -1,4 +1,4 @@
-"""A small, hand-made world for the API tests (the real seed is tested in test_api_seed.py).
+"""The small, hand-made world of the tests (``world`` in conftest.py) (the real seed is tested in test_api_seed.py).
 
 Shaped after the research: an EU directive in force and a recast proposal pending; Korea's
 statute and its 2024 amendment; US federal law inherited by California and Ohio, Ohio's pending
@@ -14,9 +14,7 @@ from __future__ import annotations
 import datetime
 from types import SimpleNamespace
 
-import pytest
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
 from jurisdictions.models import (
     BlocMembership,
@@ -163,23 +161,3 @@ def build_world() -> SimpleNamespace:
           ["EU", "DE"], figures={"arrests": 25, "suspects": 273}, confidence="high",
           notes="Europol-coordinated.")
     return w
-
-
-@pytest.fixture(scope="module")
-def _world_module(django_db_setup, django_db_blocker):
-    # Built once per test module inside a transaction rolled back when the module ends; each
-    # test runs in its own savepoint (the ``db`` fixture), so its writes vanish after it.
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            yield build_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-
-
-@pytest.fixture
-def world(_world_module, db):
-    """The hand-made world (see the module docstring); read it, writes roll back."""
-    return _world_module
