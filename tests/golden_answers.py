@@ -81,6 +81,7 @@ def cases_of(world_name: str) -> list[tuple[str, str, str, str, tuple[str, ...]]
     source = _pick(Source.objects.order_by("url"))
     cases = [
         ("api-root", "api:api-root", reverse("api:api-root"), "", ("json",)),
+        ("page-methodology", "pages:methodology", reverse("pages:methodology"), "", ("html",)),
     ]
     collections = {
         "jurisdiction": ("code", country), "instrument": ("slug", slug),

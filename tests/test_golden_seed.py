@@ -51,5 +51,6 @@ def test_a_changed_seed_value_fails_the_golden_with_a_readable_diff(request, see
                             may_update=False)
     message = str(failure.value)
     assert "golden/seed/compare-2026-12-01.json" in message
-    # The demoted law no longer decides the cell: the diff shows it leaving, with its name.
-    assert f'-       "slug": "{assessment.instrument.slug}",' in message
+    # The diff shows the demoted value beside the law it belongs to.
+    assert f'+       "value": "{assessment.value}",' in message
+    assert f'"pinpoint": "{assessment.pinpoint}"' in message
