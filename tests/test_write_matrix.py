@@ -108,9 +108,10 @@ ROUTES = [
     Route(
         "assessment", Assessment, "pk",
         target=lambda: F.assessment(_instrument(), "production", "no", cite=False),
-        create={"instrument": "kr-act", "criterion": "old_question", "value": "unclear"},
+        create={"instrument": "kr-act", "criterion": "old_question", "value": "unclear",
+                "basis": "text"},
         put=lambda obj: {"instrument": obj.instrument.slug, "criterion": "production",
-                         "value": "partial", "pinpoint": "s. 2"},
+                         "value": "partial", "pinpoint": "s. 2", "basis": "text"},
         patch={"value": "yes"},
     ),
     Route(
