@@ -40,12 +40,13 @@ from pathlib import Path
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core import serializers
+from django.core.exceptions import ValidationError
 from django.core.management.color import no_style
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, transaction
 from django.utils import timezone
 
-from . import editorial
+from . import editorial, text
 
 FORMAT = "lawtracker-legal-data"
 FORMAT_VERSION = 1
@@ -396,6 +397,12 @@ def restore(path, user=None, reason: str | None = None, using: str = "default") 
                     raise DumpError(f"line {number}: {label!r} is not legal data")
                 builder = builder or _RowBuilder(using, user_pks)
                 obj = builder.build(record)
+                try:
+                    text.check_instance(obj)  # raw inserts skip save(): the policy here
+                except ValidationError as exc:
+                    problems = "; ".join(f"{k}: {v[0]}" for k, v in exc.message_dict.items())
+                    raise DumpError(f"line {number}: {label} {record.get('pk')}: {problems}") \
+                        from exc
                 if pending and type(pending[0]) is not type(obj):
                     flush_rows()
                 pending.append(obj)

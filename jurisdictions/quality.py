@@ -9,7 +9,9 @@ and the admin page ``/admin/data-report/``:
 - assessments not verified within ``stale_days`` days (never verified included);
 - status events dated only ``on_or_before`` (no source gives the day of the step);
 - conflicts between sources: instruments whose research notes record a disagreement, whose
-  confidence is ``low``, or that carry the same step twice on different dates.
+  confidence is ``low``, or that carry the same step twice on different dates;
+- stored text that breaks the text policy (:mod:`jurisdictions.text`: a control character,
+  stored before the policy or by a raw write): model, id, field and the problem.
 
 A fixed number of queries whatever the size of the data.
 """
@@ -25,7 +27,15 @@ from django.db.models import Count, Exists, OuterRef, Q
 
 from .api.regions import regions_for_code
 from .choices import DatePrecision, JurisdictionKind, ResearchStatus, SourceKind
-from .models import Assessment, Instrument, InstrumentSource, Jurisdiction, StatusEvent
+from . import text
+from .models import (
+    Assessment,
+    Instrument,
+    InstrumentSource,
+    Jurisdiction,
+    StatusEvent,
+    TrackedModel,
+)
 
 # Source kinds that count as primary: the text or its maker, not a report about it.
 PRIMARY_SOURCE_KINDS = (
@@ -48,6 +58,21 @@ def _status_counts(rows) -> dict[str, int]:
         counts[row] += 1
     counts["total"] = sum(counts.values())
     return counts
+
+
+def stored_control_characters() -> list[dict]:
+    """Every stored value of legal data that breaks the text policy, one query per model:
+    ``[{"model": "jurisdictions.source", "id": 3, "field": "title", "message": …}]``."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_app_config("jurisdictions").get_models():
+        if not issubclass(model, TrackedModel):
+            continue
+        names = [f.name for f in text.text_fields(model)]
+        rows = model._default_manager.order_by("pk").values("pk", *names)
+        found += text.control_characters(model, rows.iterator())
+    return found
 
 
 def build_report(today: datetime.date | None = None, stale_days: int | None = None) -> dict:
@@ -127,6 +152,7 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
             }
         )
 
+    control = stored_control_characters()
     summary = {
         "as_of": today.isoformat(),
         "stale_days": stale_days,
@@ -141,6 +167,7 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
         "status_events": StatusEvent.objects.count(),
         "status_events_on_or_before": len(on_or_before),
         "possible_conflicts": len(conflicts),
+        "control_characters": len(control),
     }
     return {
         "summary": summary,
@@ -158,6 +185,7 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
             for c, s, st, d in on_or_before
         ],
         "possible_conflicts": conflicts,
+        "control_characters": control,
         "confidence": dict(
             Counter(Instrument.objects.values_list("confidence", flat=True)).most_common()
         ),
@@ -189,5 +217,6 @@ def summary_lines(report: dict) -> list[str]:
         f"- status events: {s['status_events']}, of which {s['status_events_on_or_before']} "
         "dated only on_or_before",
         f"- instruments with possible conflicts between sources: {s['possible_conflicts']}",
+        f"- stored texts holding a control character: {s['control_characters']}",
     ]
     return lines
