@@ -370,7 +370,7 @@ STORED = "ctl\x01\x0b\x1f\x7fend"
 @pytest.fixture
 def stored_controls(world):
     """A control character in every text column of every legal row, written past validation
-    (QuerySet.update), and in a history record's reason."""
+    (QuerySet.update), and in the reason of every history record (what the feed shows)."""
     for model in [m for m in admin.site._registry if issubclass(m, TrackedModel)]:
         for field in text.text_fields(model):
             if isinstance(field, models.JSONField) or field.choices or field.name in (
@@ -380,7 +380,8 @@ def stored_controls(world):
             model.objects.update(**{field.name: Concat(  # the row's id keeps unique values
                 Value(STORED), Cast("pk", CharField()))})
     Event.objects.update(figures={"arr\x01ests": 1})
-    Source.history.filter(id=world[Source].pk).update(history_change_reason="reason\x01")
+    for model in [m for m in admin.site._registry if issubclass(m, TrackedModel)]:
+        model.history.update(history_change_reason="reason\x01")
     return world
 
 
@@ -616,3 +617,28 @@ def test_malformed_numbers_are_a_400_in_every_format(client, world, path, name, 
             continue
         assert response.status_code == 400, (path, name, value, fmt)
         assert name in response.json()["errors"]
+
+
+def test_the_schema_documents_the_write_rules():
+    """Each free string of a write body carries the text policy's pattern, multi-line text
+    its own; a list of keys names each row once."""
+    from jurisdictions.api.schema import (
+        NO_CONTROL_CHARACTERS,
+        NO_CONTROL_CHARACTERS_MULTILINE,
+    )
+
+    components = schema()["components"]["schemas"]
+    for model, name, kind in WRITE_FIELDS:
+        for component in (f"{model.__name__}Write", f"Patched{model.__name__}Write"):
+            prop = components[component]["properties"][name]
+            if kind == "keys":
+                assert prop["uniqueItems"] is True, (component, name)
+            elif kind == "text" and prop.get("type") == "string" and not (
+                    {"enum", "format"} & set(prop)) and name not in ("slug",):
+                field = model._meta.get_field(name)
+                if isinstance(field, models.URLField):  # an http(s) pattern without them
+                    assert "[^\\u0000-\\u001f\\u007f]+" in prop["pattern"], (component, name)
+                    continue
+                expected = NO_CONTROL_CHARACTERS_MULTILINE if text.is_multiline(field) else \
+                    NO_CONTROL_CHARACTERS
+                assert prop["pattern"] == expected, (component, name)

@@ -5,6 +5,11 @@ The server is started by this module: gunicorn with deploy/gunicorn.conf.py (DEB
 fresh PostgreSQL database of its own (on the server of ``DATABASE_URL``), migrated and loaded
 with the seed (``load_seed``); the fuzzing is skipped on SQLite runs.
 
+Reads are anonymous-compatible; every request carries an editor's API token (a superuser made
+for the run), so that the write operations — create, replace, change, delete of every
+collection — are fuzzed in their bodies and in stateful sequences, not only refused with 401
+(issue 11).
+
 schemathesis runs all its phases (the schema's examples, coverage of boundary and invalid values,
 random fuzzing, stateful sequences) in both modes (schema-valid and schema-invalid data), at most
 ``SCHEMATHESIS_MAX_EXAMPLES`` cases per operation (25) within ``SCHEMATHESIS_MAX_TIME`` seconds
@@ -62,10 +67,16 @@ def live_api(tmp_path_factory):
         GUNICORN_MAX_REQUESTS="0",
     )
 
-    def setup(env):  # the real seed data
+    token = []
+
+    def setup(env):  # the real seed data, and an editor's API token for the writes
         srv.manage({**env, "DEBUG": "1"}, "load_seed", timeout=600)
+        srv.manage({**env, "DEBUG": "1"}, "ensure_admin", "--username", "fuzz-editor")
+        created = srv.manage({**env, "DEBUG": "1"}, "drf_create_token", "fuzz-editor")
+        token.append(created.stdout.split()[2])  # "Generated token <key> for user …"
 
     with srv.serving(url, env, tmp / "gunicorn.log", setup) as (server, _):
+        server.token = token[0]
         yield server, tmp
 
 
@@ -89,6 +100,10 @@ def test_schemathesis_finds_nothing_in_any_operation(live_api):
     command = [
         cli, "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
         "run", f"{server.url}/api/schema/?format=json",
+        # Writes (POST, PUT, PATCH, DELETE) are fuzzed as an editor with every permission:
+        # bodies in every phase, and the stateful phase chains a create to its reads and
+        # writes (issue 11).
+        "--header", f"Authorization: Token {server.token}",
         "--checks", "all",
         "--mode", "all",
         "--phases", "examples,coverage,fuzzing,stateful",
