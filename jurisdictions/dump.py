@@ -396,9 +396,14 @@ def restore(path, user=None, reason: str | None = None, using: str = "default") 
                 if label not in models:
                     raise DumpError(f"line {number}: {label!r} is not legal data")
                 builder = builder or _RowBuilder(using, user_pks)
+                # Raw inserts skip save(): the text policy here, on the keys of relations
+                # before they are looked up, then on each column.
+                error = text.check_value(record.get("fields"), multiline=True)
+                if error:
+                    raise DumpError(f"line {number}: {label} {record.get('pk')}: {error}")
                 obj = builder.build(record)
                 try:
-                    text.check_instance(obj)  # raw inserts skip save(): the policy here
+                    text.check_instance(obj)
                 except ValidationError as exc:
                     problems = "; ".join(f"{k}: {v[0]}" for k, v in exc.message_dict.items())
                     raise DumpError(f"line {number}: {label} {record.get('pk')}: {problems}") \

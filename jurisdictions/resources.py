@@ -23,7 +23,7 @@ The rules:
 - **Safe exports**: a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
   return is prefixed with ``'`` (OWASP "CSV Injection", the rule of the API's CSV too), in CSV and
   XLSX, and so is one starting with ``'``; on import exactly that quote is taken off again, so a
-  file round-trips and a leading ``'`` of real text ("'s-Hertogenbosch") is kept. (The library's own
+  file round-trips, a leading ``'`` of real text included ("'-' marks a dash"). (The library's own
   ``IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT``, on in settings, only strips a leading ``=``.)
 """
 

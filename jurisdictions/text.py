@@ -15,7 +15,8 @@ the database:
   relation key is looked up;
 - spreadsheet imports: every cell (``LegalDataResource``), before a key is looked up;
 - query parameters of the API, the pages and the admin's change lists (:data:`CONTROL`);
-- ``restore_legal_data``: every restored row (:func:`check_instance`).
+- management commands: their text options (:func:`argument`), and ``restore_legal_data``
+  every restored row (:func:`check_instance`).
 
 ``manage.py data_report`` lists any value stored before this rule (:func:`control_characters`).
 
@@ -77,6 +78,17 @@ def validate_line(value: str) -> None:
     error = control_message(value or "")
     if error:
         raise ValidationError(error, code="control_character")
+
+
+def argument(value: str) -> str:
+    """An ``argparse`` type for a management command's text option (a username, a reason):
+    ``value`` unchanged, or ``ArgumentTypeError`` (a usage error naming the option)."""
+    import argparse
+
+    error = control_message(value)
+    if error:
+        raise argparse.ArgumentTypeError(error)
+    return value
 
 
 def check_value(value, multiline: bool = False) -> str | None:

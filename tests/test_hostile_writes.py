@@ -642,3 +642,53 @@ def test_the_schema_documents_the_write_rules():
                 expected = NO_CONTROL_CHARACTERS_MULTILINE if text.is_multiline(field) else \
                     NO_CONTROL_CHARACTERS
                 assert prop["pattern"] == expected, (component, name)
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("arguments", [
+    ["ensure_admin", "--username", "ad\x00min"],
+    ["ensure_admin", "--email", "a\x01@example.org"],
+    ["restore_legal_data", "dump\x00.jsonl"],
+    ["restore_legal_data", "dump.jsonl", "--user", "an\x00a"],
+    ["restore_legal_data", "dump.jsonl", "--reason", "why\x1b"],
+    ["dump_legal_data", "out\x00.jsonl"],
+], ids=lambda a: "-".join(x for x in a if x.isidentifier() or x.startswith("--")))
+def test_commands_refuse_control_characters_in_their_text_options(world, arguments):
+    from django.core.management.base import CommandError
+
+    users = get_user_model().objects.count()
+    with pytest.raises(CommandError, match="control character"):
+        call_command(*arguments, stdout=io.StringIO(), stderr=io.StringIO())
+    assert get_user_model().objects.count() == users
+
+
+
+# --- the filter forms, behind the parameter checks of the API and the pages ---------------------
+
+def filtersets() -> list:
+    from jurisdictions.filtersets import LawtrackerFilterSet
+
+    return [viewset.filterset_class for _, viewset, _ in ROUTES
+            if issubclass(getattr(viewset, "filterset_class", None) or object,
+                          LawtrackerFilterSet)]
+
+
+@pytest.mark.parametrize("filterset_class", filtersets(), ids=_id)
+def test_every_filter_refuses_control_characters_before_any_query(world, filterset_class,
+                                                                  django_assert_num_queries):
+    """Every parameter of every FilterSet, given NUL, is a form error naming it, cleaned
+    without a query (PostgreSQL refuses NUL in any comparison)."""
+    from django.http import QueryDict
+
+    names = filterset_class.parameter_names()
+    assert names
+    for name in names:
+        data = QueryDict(mutable=True)
+        data[name] = "KR\x00"
+        filterset = filterset_class(data, queryset=filterset_class._meta.model.objects.none())
+        with django_assert_num_queries(0):
+            assert not filterset.is_valid(), name
+        errors = filterset.parameter_errors()
+        assert any(name.startswith(key) or key.startswith(name) for key in errors), (name, errors)
+        assert "control character" in str(errors), (name, errors)
