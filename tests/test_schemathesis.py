@@ -299,3 +299,23 @@ def test_the_documented_bounds_and_empty_values_are_the_answered_ones(seeded, cl
                 assert response.status_code == 200, (template, name, response.content[:200])
             else:
                 assert response.status_code == 400, (template, name)
+
+
+@pytest.mark.django_db
+def test_a_write_body_that_is_not_json_answers_the_documented_400(seeded):
+    """ST108 (issue 11, found fuzzing the writes with a token): a body that does not parse was
+    answered DRF's ``{"detail": …}``, where every write documents ``{"errors": …}``."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(get_user_model().objects.create_superuser("st108", "s@e.org", "x"))
+    schema = openapi(Client())
+    for template, operations in schema["paths"].items():
+        if "post" not in operations:
+            continue
+        response = api.post(template, data=b"{not json", content_type="application/json")
+        assert response.status_code == 400, template
+        body = response.json()
+        assert list(body["errors"]) == ["non_field_errors"], (template, body)
+        assert "JSON parse error" in body["errors"]["non_field_errors"][0]

@@ -48,7 +48,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import APIException, ParseError, PermissionDenied
 from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly
 from rest_framework.response import Response
 
@@ -533,7 +533,12 @@ class EditorialWriteMixin:
 
     def write_serializer(self, request, instance=None, partial=False):
         serializer_class = self.get_write_serializer_class()
-        data = request.data
+        try:
+            data = request.data
+        except ParseError as exc:
+            # DRF would answer {"detail": …}: a write's 400 has one shape (found by
+            # schemathesis's body fuzzing, issue 11).
+            raise BadWrite({"non_field_errors": [str(exc.detail)]}) from exc
         if not hasattr(data, "keys"):
             raise BadWrite({"non_field_errors": ["Send a JSON object."]})
         accepted = set(serializer_class.Meta.fields)
