@@ -9,7 +9,8 @@ report — is built through :meth:`AdminSite.admin_view`, so the guard there hol
   (PostgreSQL cannot even compare a text holding NUL), and so is a list filter's value that
   its integer column cannot hold (``abc``, a number beyond the column's range);
 - an object id or history record id in the path that is not a valid key of its model (``abc``,
-  ``1.5``, a number beyond the column's range, a control character) is a 404.
+  ``1.5``, a number beyond the column's range, a control character) is a 404; a row selected
+  for an action (``_selected_action``) by such a key is a 400.
 
 Installed as the default site (``AdminConfig.default_site``), so ``admin.site`` is this one.
 """
@@ -21,6 +22,7 @@ import inspect
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path, unquote
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
@@ -116,6 +118,14 @@ class AdminSite(admin.AdminSite):
                     field = key_field(model, argument)
                     if field is not None and not is_valid_key(field, str(value)):
                         raise Http404(f"{value!r} is not a key of {model._meta.verbose_name}.")
+                selected = request.POST.getlist(ACTION_CHECKBOX_NAME) \
+                    if request.method == "POST" else []
+                if any(not is_valid_key(model._meta.pk, value) for value in selected):
+                    return HttpResponseBadRequest(
+                        f"The selected rows ({ACTION_CHECKBOX_NAME}) name keys that no "
+                        f"{model._meta.verbose_name} can have.",
+                        content_type="text/plain; charset=utf-8",
+                    )
                 bad = bad_filter_values(model, request.GET)
                 if bad:
                     return HttpResponseBadRequest(

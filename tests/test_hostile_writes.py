@@ -514,6 +514,19 @@ def test_admin_urls_answer_404_for_a_malformed_id(importer, world, model, name, 
             assert response.status_code == 404, (url, response.status_code)
 
 
+@pytest.mark.parametrize("model", list(admin.site._registry), ids=_id)
+def test_admin_actions_refuse_malformed_selected_rows(importer, world, model):
+    integer_key = isinstance(model._meta.pk, (models.AutoField, models.BigAutoField,
+                                              models.IntegerField))
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    count = model._default_manager.count()
+    for bad in (["abc", "1.5", "99999999999999999999", "1\x00"] if integer_key else ["1\x00"]):
+        response = importer.post(url, {"action": "delete_selected", "_selected_action": [bad],
+                                       "post": "yes"})
+        assert response.status_code == 400, (bad, response.status_code)
+    assert model._default_manager.count() == count
+
+
 def admin_filter_cases() -> list[tuple]:
     return [(model, name) for model, model_admin in admin.site._registry.items()
             for name in ["q", *filter_parameters(model, model_admin)]]
