@@ -43,7 +43,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import choices, editorial, resources
+from . import choices, editorial, resources, text
 from .choices import Status
 from .models import (
     StaleVersion,
@@ -183,6 +183,7 @@ class EditorialForm(VersionedForm):
         label="Reason for this change",
         required=False,
         max_length=editorial.REASON_MAX_LENGTH,
+        validators=[text.validate_line],
         help_text="Optional; kept in the record's history (e.g. “Gazette of 2025-03-01”).",
     )
 

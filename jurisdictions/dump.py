@@ -40,12 +40,13 @@ from pathlib import Path
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core import serializers
+from django.core.exceptions import ValidationError
 from django.core.management.color import no_style
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, transaction
 from django.utils import timezone
 
-from . import editorial
+from . import editorial, text
 
 FORMAT = "lawtracker-legal-data"
 FORMAT_VERSION = 1
@@ -395,7 +396,18 @@ def restore(path, user=None, reason: str | None = None, using: str = "default") 
                 if label not in models:
                     raise DumpError(f"line {number}: {label!r} is not legal data")
                 builder = builder or _RowBuilder(using, user_pks)
+                # Raw inserts skip save(): the text policy here, on the keys of relations
+                # before they are looked up, then on each column.
+                error = text.check_value(record.get("fields"), multiline=True)
+                if error:
+                    raise DumpError(f"line {number}: {label} {record.get('pk')}: {error}")
                 obj = builder.build(record)
+                try:
+                    text.check_instance(obj)
+                except ValidationError as exc:
+                    problems = "; ".join(f"{k}: {v[0]}" for k, v in exc.message_dict.items())
+                    raise DumpError(f"line {number}: {label} {record.get('pk')}: {problems}") \
+                        from exc
                 if pending and type(pending[0]) is not type(obj):
                     flush_rows()
                 pending.append(obj)

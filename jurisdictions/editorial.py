@@ -21,6 +21,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from . import text
+
 # simple_history's history_change_reason column is a CharField(max_length=100).
 REASON_MAX_LENGTH = 100
 
@@ -35,7 +37,9 @@ def stamp(instance, user=None, reason: str | None = None):
     if user is not None and getattr(user, "is_authenticated", False):
         instance._history_user = user
     if reason:
-        instance._change_reason = reason[:REASON_MAX_LENGTH]
+        # Forms and the API refuse a control character in a reason (text.validate_line); one
+        # in a derived reason (an imported file's name) is replaced, never stored.
+        instance._change_reason = text.CONTROL.sub(text.REPLACEMENT, reason[:REASON_MAX_LENGTH])
     return instance
 
 

@@ -19,6 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 
+from . import text
 from .api.analysis import CHANGE_TYPES, HISTORY, HISTORY_BY_NAME, history_rows
 
 # Rows whose key starts with their instrument's slug: they link to the instrument's page.
@@ -73,10 +74,20 @@ def change_link(model_name: str, key: str, object_id: int, change: str) -> str:
     return link
 
 
+class PrintableAtom1Feed(Atom1Feed):
+    """Atom 1.0 that holds whatever the history holds: every text of an entry passes through
+    :func:`text.printable` (a character XML cannot carry, stored before the text policy or in
+    a reason, would otherwise make the whole feed fail)."""
+
+    def add_item(self, *args, **kwargs):
+        super().add_item(*(text.printable(a) for a in args),
+                         **{k: text.printable(v) for k, v in kwargs.items()})
+
+
 class ChangesFeed(Feed):
     """Atom 1.0 feed of the latest changes (``limit`` entries, newest first)."""
 
-    feed_type = Atom1Feed
+    feed_type = PrintableAtom1Feed
     title = "lawtracker: latest changes to the legal data"
     subtitle = (
         "Every recorded edit of jurisdictions, instruments, status events, assessments, sources, "

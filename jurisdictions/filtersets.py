@@ -39,6 +39,7 @@ from django_filters.constants import EMPTY_VALUES
 from django_filters.fields import BaseCSVField, RangeField
 from django_filters.widgets import DateRangeWidget
 
+from . import text
 from .api import regions
 from .choices import (
     AssessmentBasis,
@@ -486,6 +487,31 @@ class StableOrderingFilter(filters.OrderingFilter):
 
 
 # --- the FilterSets --------------------------------------------------------------------------
+class TextPolicyForm(forms.Form):
+    """A filter form that applies the text policy (:mod:`jurisdictions.text`) to the raw query
+    before any field cleans it: a field's clean may look its keys up in the database, where
+    PostgreSQL refuses NUL with an error. A parameter holding a control character is left out
+    of the cleaning and gets the policy's error instead."""
+
+    def full_clean(self):
+        refused = {}
+        for key in list(self.data.keys()) if self.data is not None else []:
+            values = self.data.getlist(key) if hasattr(self.data, "getlist") else \
+                [self.data.get(key)]
+            error = text.check_value(values)
+            if error:
+                refused[key] = error
+        if refused:
+            self.data = self.data.copy()
+            for key in refused:
+                self.data.pop(key, None)
+        super().full_clean()
+        for key, error in refused.items():
+            name = key if key in self.fields else re.sub(r"_(after|before|min|max)$", "", key)
+            self.add_error(name if name in self.fields else None, f"{key}: {error}"
+                           if name != key else error)
+
+
 class LawtrackerFilterSet(filters.FilterSet):
     """Base: strict parameters, the ``as_of`` date and the field-coverage declarations.
 
@@ -500,6 +526,10 @@ class LawtrackerFilterSet(filters.FilterSet):
         "id": "internal key",
         "version": "edit counter against lost updates (optimistic locking)",
     }
+
+    def get_form_class(self):
+        form_class = super().get_form_class()
+        return type(form_class.__name__, (TextPolicyForm, form_class), {})
 
     @property
     def as_of(self) -> datetime.date:
@@ -536,6 +566,11 @@ class LawtrackerFilterSet(filters.FilterSet):
                 param = f"{name}_{suffix}"
                 raw = self.data.get(param)
                 if raw in EMPTY_VALUES:
+                    continue
+                error = text.check_value(raw)
+                if error:
+                    result[param] = [error]
+                    found = True
                     continue
                 try:
                     subfield.clean(raw)

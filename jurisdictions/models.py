@@ -13,11 +13,12 @@ import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from . import choices
+from . import choices, text
 from .choices import (
     APPLYING_STATUSES,
     PENDING_STATUSES,
@@ -46,6 +47,9 @@ from .querysets import (
 
 # ISO 3166-1 alpha-2 (KR), ISO 3166-2 (US-CA, GB-SCT, JP-31), or one of the non-ISO codes
 # lawtracker uses for blocs and organisations (EU is ISO's "exceptionally reserved" code).
+# The largest criterion position: PostgreSQL's smallint (2**15 - 1).
+POSITION_MAX = 32767
+
 CODE_RE = re.compile(r"^(?:[A-Z]{2}|[A-Z]{2}-[A-Z0-9]{1,3}|EU|UN|COE)$")
 
 
@@ -140,12 +144,29 @@ class TrackedModel(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
-        """Validate the row's own constraints (``clean``) before every save, however made;
-        on an update, write only if the stored version is still the one read, and count up.
+    def clean_fields(self, exclude=None):
+        """Django's field checks, and the text policy (:mod:`jurisdictions.text`): no control
+        character in any text or JSON column. Raises ``ValidationError`` naming each field."""
+        errors = {}
+        try:
+            text.check_instance(self, exclude or ())
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
-        Raises ``ValidationError`` (``clean``) or ``StaleVersion``.
+    def save(self, *args, **kwargs):
+        """Validate the row's own constraints (``clean``) and the text policy before every
+        save, however made (a script, a command); on an update, write only if the stored
+        version is still the one read, and count up.
+
+        Raises ``ValidationError`` (``clean``, the text policy) or ``StaleVersion``.
         """
+        text.check_instance(self)
         self.clean()
         if self._state.adding or self.pk is None:
             super().save(*args, **kwargs)
@@ -806,7 +827,11 @@ class Criterion(TrackedModel):
     slug = models.SlugField(max_length=60, unique=True)
     label = models.CharField(max_length=120)
     question = models.TextField()
-    position = models.PositiveSmallIntegerField(default=0)
+    # The limit written out, so that every database (SQLite has no smallint), the API and its
+    # schema refuse the same values: PostgreSQL's smallint.
+    position = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(POSITION_MAX)]
+    )
     retired = models.BooleanField(default=False)
 
     history = HistoricalRecords()

@@ -11,6 +11,8 @@ and the admin page ``/admin/data-report/``:
 - conflicts between sources: instruments whose research notes record a disagreement, whose
   confidence is ``low``, or that carry the same step twice on different dates;
 - the data lint (:mod:`jurisdictions.lint`): its counts per rule and every finding.
+- stored text that breaks the text policy (:mod:`jurisdictions.text`: a control character,
+  stored before the policy or by a raw write): model, id, field and the problem.
 
 A fixed number of queries whatever the size of the data.
 """
@@ -27,7 +29,15 @@ from django.db.models import Count, Exists, OuterRef, Q
 from . import lint
 from .api.regions import regions_for_code
 from .choices import DatePrecision, JurisdictionKind, ResearchStatus, SourceKind
-from .models import Assessment, Instrument, InstrumentSource, Jurisdiction, StatusEvent
+from . import text
+from .models import (
+    Assessment,
+    Instrument,
+    InstrumentSource,
+    Jurisdiction,
+    StatusEvent,
+    TrackedModel,
+)
 
 # Source kinds that count as primary: the text or its maker, not a report about it.
 PRIMARY_SOURCE_KINDS = (
@@ -50,6 +60,21 @@ def _status_counts(rows) -> dict[str, int]:
         counts[row] += 1
     counts["total"] = sum(counts.values())
     return counts
+
+
+def stored_control_characters() -> list[dict]:
+    """Every stored value of legal data that breaks the text policy, one query per model:
+    ``[{"model": "jurisdictions.source", "id": 3, "field": "title", "message": …}]``."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_app_config("jurisdictions").get_models():
+        if not issubclass(model, TrackedModel):
+            continue
+        names = [f.name for f in text.text_fields(model)]
+        rows = model._default_manager.order_by("pk").values("pk", *names)
+        found += text.control_characters(model, rows.iterator())
+    return found
 
 
 def build_report(today: datetime.date | None = None, stale_days: int | None = None) -> dict:
@@ -131,6 +156,7 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
             }
         )
 
+    control = stored_control_characters()
     summary = {
         "as_of": today.isoformat(),
         "stale_days": stale_days,
@@ -145,6 +171,7 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
         "status_events": StatusEvent.objects.count(),
         "status_events_on_or_before": len(on_or_before),
         "possible_conflicts": len(conflicts),
+        "control_characters": len(control),
     }
     findings = lint.lint(today)
     return {
@@ -169,6 +196,7 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
                 {"rule": f.rule, "row": f.row, "detail": f.detail} for f in findings
             ],
         },
+        "control_characters": control,
         "confidence": dict(
             Counter(Instrument.objects.values_list("confidence", flat=True)).most_common()
         ),
@@ -200,6 +228,7 @@ def summary_lines(report: dict) -> list[str]:
         f"- status events: {s['status_events']}, of which {s['status_events_on_or_before']} "
         "dated only on_or_before",
         f"- instruments with possible conflicts between sources: {s['possible_conflicts']}",
+        f"- stored texts holding a control character: {s['control_characters']}",
     ]
     lint_counts = report["lint"]["counts"]
     lines.append(

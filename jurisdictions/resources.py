@@ -22,7 +22,8 @@ The rules:
   cannot change ``verified_on``/``verified_by``/``verification_note`` of an assessment or a step.
 - **Safe exports**: a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
   return is prefixed with ``'`` (OWASP "CSV Injection", the rule of the API's CSV too), in CSV and
-  XLSX; on import that quote is taken off again, so a file round-trips. (The library's own
+  XLSX, and so is one starting with ``'``; on import exactly that quote is taken off again, so a
+  file round-trips, a leading ``'`` of real text included ("'-' marks a dash"). (The library's own
   ``IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT``, on in settings, only strips a leading ``=``.)
 """
 
@@ -31,10 +32,10 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from import_export import fields, resources, widgets
 
-from . import editorial
+from . import editorial, text
 from .api.renderers import FORMULA_STARTS
 from .models import (
     Assessment,
@@ -52,20 +53,30 @@ ISO_DATE = "%Y-%m-%d"
 URL_SEPARATORS = re.compile(r"[;\n\r]+")
 
 
+# What the export's guard prefixes with ``'``: a formula start, or a ``'`` itself — so that every
+# exported cell starting with ``'`` carries the guard, and import takes off exactly that.
+GUARDED_STARTS = (*FORMULA_STARTS, "'")
+
+
 def escape_cell(value):
     """A cell safe to open in a spreadsheet: ``None`` is empty, text that a spreadsheet would
-    read as a formula gets a leading ``'``; other values are returned as they are."""
+    read as a formula (or that starts with ``'``, which a spreadsheet would hide) gets a leading
+    ``'``, and any character XML cannot carry (XLSX) is replaced (:func:`text.printable`); other
+    values are returned as they are."""
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    if isinstance(value, str):
+        value = text.printable(value)
+        if value.startswith(GUARDED_STARTS):
+            return "'" + value
     return value
 
 
 def unescape_cell(value):
-    """Undo :func:`escape_cell` on an imported cell."""
+    """The exact inverse of :func:`escape_cell` on text: take off the ``'`` it adds (before a
+    formula start or another ``'``); a leading ``'`` before anything else is real text, kept."""
     if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1:].startswith(
-        FORMULA_STARTS
+        GUARDED_STARTS
     ):
         return value[1:]
     return value
@@ -118,10 +129,36 @@ class LegalDataResource(resources.ModelResource):
         return super().import_data(dataset, *args, **kwargs)
 
     def before_import_row(self, row, **kwargs):
+        """Undo the export's formula guard and strip each cell; refuse any cell breaking the
+        text policy (:mod:`jurisdictions.text`) before a key in it is looked up. Raises
+        ``ValidationError`` naming each such column."""
+        errors = {}
         for key, value in list(row.items()):
             row[key] = unescape_cell(value)
             if isinstance(row[key], str):
                 row[key] = row[key].strip()
+                error = text.check_value(row[key], self.multiline(key))
+                if error:
+                    errors[key] = error
+        if errors:
+            raise ValidationError(errors)
+
+    def multiline(self, column: str) -> bool:
+        """Whether ``column`` may span lines: a ``TextField``'s, or ``sources`` (one URL a
+        line)."""
+        if column == "sources":
+            return True
+        field = self.fields.get(column)
+        attribute = getattr(field, "attribute", None) or column
+        try:
+            return text.is_multiline(self._meta.model._meta.get_field(attribute))
+        except FieldDoesNotExist:
+            return False
+
+    def _check_import_id_fields(self, headers):
+        # The library refuses a file missing a key column as a whole, with a traceback on the
+        # page; get_or_init_instance names the missing column on each row instead.
+        return None
 
     def get_or_init_instance(self, instance_loader, row):
         # The key columns are read before anything else: name each bad one (the library would

@@ -111,7 +111,11 @@ DANGEROUS = ["=HYPERLINK(\"http://evil.example\")", "+1+2", "-3+4", "@SUM(A1)", 
 
 def test_cells_that_would_start_a_formula_are_neutralised(client, world):
     for i, text in enumerate(DANGEROUS):
-        f.source(f"https://example.org/formula/{i}", title=text, publisher=text)
+        # Written past validation: a tab or carriage return may no longer start a single line
+        # of text (jurisdictions/text.py), but a stored one must still come out neutralised.
+        f.source(f"https://example.org/formula/{i}")
+        Source.objects.filter(url=f"https://example.org/formula/{i}").update(
+            title=text, publisher=text)
     Instrument.objects.filter(slug="kr-act").update(summary="=1+1", notes="@cmd")
     Event.objects.filter(slug="kr-police-report").update(title="-2+3")
     sources = {r["url"]: r for r in read_csv(csv_get(client, "source-list",

@@ -57,6 +57,26 @@ def test_restore_refuses_a_truncated_file_and_writes_nothing(tmp_path):
         call_command("restore_legal_data", str(tmp_path / "other.json"))
 
 
+@pytest.mark.parametrize("column,where", [("title", "row"), ("instrument", "key")])
+def test_restore_refuses_a_control_character_and_writes_nothing(tmp_path, column, where):
+    """Raw inserts skip save(): the restore applies the text policy (issue 11) to every row,
+    to the keys of its relations before they are looked up (PostgreSQL refuses NUL in any
+    lookup), and writes nothing."""
+    instrument = F.instrument("KR", slug="kr-act")
+    F.event(instrument, "introduced", "2024-01-02")
+    path = tmp_path / "legal.jsonl"
+    legal_dump.dump(path)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    model = "jurisdictions.instrument" if where == "row" else "jurisdictions.statusevent"
+    row = next(r for r in records if r.get("type") == "row" and r["model"] == model)
+    row["fields"][column] = (["kr-act\x00"] if where == "key" else "An act\x00")
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    wipe()
+    with pytest.raises(CommandError, match=r"line \d+: .*U\+0000"):
+        call_command("restore_legal_data", str(path))
+    assert not Jurisdiction.objects.exists() and not Jurisdiction.history.exists()
+
+
 def test_dump_without_history_restores_rows_with_a_restore_record_each(tmp_path):
     act = F.instrument("KR", slug="kr-act")
     path = tmp_path / "legal.jsonl"

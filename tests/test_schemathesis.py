@@ -5,6 +5,11 @@ The server is started by this module: gunicorn with deploy/gunicorn.conf.py (DEB
 fresh PostgreSQL database of its own (on the server of ``DATABASE_URL``), migrated and loaded
 with the seed (``load_seed``); the fuzzing is skipped on SQLite runs.
 
+Reads are anonymous-compatible; every request carries an editor's API token (a superuser made
+for the run), so that the write operations — create, replace, change, delete of every
+collection — are fuzzed in their bodies and in stateful sequences, not only refused with 401
+(issue 11).
+
 schemathesis runs all its phases (the schema's examples, coverage of boundary and invalid values,
 random fuzzing, stateful sequences) in both modes (schema-valid and schema-invalid data), at most
 ``SCHEMATHESIS_MAX_EXAMPLES`` cases per operation (25) within ``SCHEMATHESIS_MAX_TIME`` seconds
@@ -60,10 +65,16 @@ def live_api(tmp_path_factory):
         GUNICORN_MAX_REQUESTS="0",
     )
 
-    def setup(env):  # the real seed data
+    token = []
+
+    def setup(env):  # the real seed data, and an editor's API token for the writes
         srv.manage({**env, "DEBUG": "1"}, "load_seed", timeout=600)
+        srv.manage({**env, "DEBUG": "1"}, "ensure_admin", "--username", "fuzz-editor")
+        created = srv.manage({**env, "DEBUG": "1"}, "drf_create_token", "fuzz-editor")
+        token.append(created.stdout.split()[2])  # "Generated token <key> for user …"
 
     with srv.serving(url, env, tmp / "gunicorn.log", setup) as (server, _):
+        server.token = token[0]
         yield server, tmp
 
 
@@ -87,6 +98,10 @@ def test_schemathesis_finds_nothing_in_any_operation(live_api):
     command = [
         cli, "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
         "run", f"{server.url}/api/schema/?format=json",
+        # Writes (POST, PUT, PATCH, DELETE) are fuzzed as an editor with every permission:
+        # bodies in every phase, and the stateful phase chains a create to its reads and
+        # writes (issue 11).
+        "--header", f"Authorization: Token {server.token}",
         "--checks", "all",
         "--mode", "all",
         "--phases", "examples,coverage,fuzzing,stateful",
@@ -282,3 +297,23 @@ def test_the_documented_bounds_and_empty_values_are_the_answered_ones(seeded, cl
                 assert response.status_code == 200, (template, name, response.content[:200])
             else:
                 assert response.status_code == 400, (template, name)
+
+
+@pytest.mark.django_db
+def test_a_write_body_that_is_not_json_answers_the_documented_400(seeded):
+    """ST108 (issue 11, found fuzzing the writes with a token): a body that does not parse was
+    answered DRF's ``{"detail": …}``, where every write documents ``{"errors": …}``."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(get_user_model().objects.create_superuser("st108", "s@e.org", "x"))
+    schema = openapi(Client())
+    for template, operations in schema["paths"].items():
+        if "post" not in operations:
+            continue
+        response = api.post(template, data=b"{not json", content_type="application/json")
+        assert response.status_code == 400, template
+        body = response.json()
+        assert list(body["errors"]) == ["non_field_errors"], (template, body)
+        assert "JSON parse error" in body["errors"]["non_field_errors"][0]

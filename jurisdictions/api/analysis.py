@@ -908,7 +908,10 @@ class ChangesView(AnalysisView):
                 ),
             }
 
+        paginator = self.pagination_class()
         if self.wants_csv():
+            # Every change, not one page; a malformed page is still refused, as in JSON.
+            paginator.check_parameters(request, self)
             # The +/~/- symbols are left out: a cell starting with + or - would be quoted
             # against formula injection, change_type says the same in words.
             columns = [Column(n) for n in
@@ -919,7 +922,6 @@ class ChangesView(AnalysisView):
                 [c.header for c in columns],
                 table((shape(r) for r in rows.iterator()), columns),
             )
-        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         response = paginator.get_paginated_response([shape(r) for r in page])
         response.data = {

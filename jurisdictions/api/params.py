@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
@@ -23,12 +22,10 @@ from django.core.exceptions import ValidationError
 from rest_framework.exceptions import APIException
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 
+from .. import text
 from ..choices import Scope
 from ..filtersets import IsoDateField, today
 
-# C0 control characters and DEL: never meaningful in a parameter, and PostgreSQL rejects NUL in
-# text (a 500 if it reached a query).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 # Longer values are refused before any query: SQLite cannot even run a LIKE pattern of 50 000
 # bytes (a search of that length was a database error), and no code list needs this much.
@@ -133,7 +130,7 @@ class StrictParametersMixin:
                 errors[name] = [
                     "Given more than once: give it once, with several values comma-separated."
                 ]
-            elif any(CONTROL_CHARACTERS.search(v) for v in params.getlist(name)):
+            elif any(text.CONTROL.search(v) for v in params.getlist(name)):
                 errors[name] = ["Contains a control character."]
             elif any(len(v) > MAX_VALUE_LENGTH for v in params.getlist(name)):
                 errors[name] = [f"Longer than {MAX_VALUE_LENGTH} characters."]

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from django.http import StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
 
+from ..text import printable
+
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LIST_SEPARATOR = "; "
@@ -46,8 +48,9 @@ def cell_text(value) -> str:
 
     ``value``: ``None``, a bool, a date or date-time, a list or tuple of such values, or
     anything ``str()`` can write. Only the start of the whole cell is neutralised (a list's
-    later items cannot start a formula). Raises only what ``str(value)`` raises."""
-    text = value if type(value) is str else _plain(value)
+    later items cannot start a formula); a character no spreadsheet can hold is replaced
+    (:func:`jurisdictions.text.printable`). Raises only what ``str(value)`` raises."""
+    text = printable(value if type(value) is str else _plain(value))
     if text.startswith(FORMULA_STARTS):
         text = "'" + text
     return text

@@ -225,13 +225,45 @@ TIMELINE_SCHEMA = inline_serializer(
 
 
 # --- what the generated schema cannot know (found by schemathesis, issue 7) ---------------------
+# The text policy (jurisdictions/text.py) as JSON Schema patterns: a single line, multi-line text.
 NO_CONTROL_CHARACTERS = r"^[^\u0000-\u001f\u007f]*$"
+NO_CONTROL_CHARACTERS_MULTILINE = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
 
 # Addresses as the research wrote them: http(s) (the database checks it), but not always a
 # strict URI or IRI (non-ASCII characters, an unencoded quote), so no "format".
-SOURCE_URL = {"type": "string", "maxLength": 2000, "pattern": "^[hH][tT][tT][pP][sS]?://.+$",
+SOURCE_URL = {"type": "string", "maxLength": 2000,
+              "pattern": "^[hH][tT][tT][pP][sS]?://[^\\u0000-\\u001f\\u007f]+$",
               "description": "An http(s) address, as the source gives it (non-ASCII "
               "characters kept)."}
+
+
+def write_patterns(components: dict) -> None:
+    """Document the write rules a serializer cannot declare (issue 11): each free string of a
+    write body, and each key in a list of keys, gets the pattern of the text policy for its
+    kind of text; a list of keys names each row once (``uniqueItems``)."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    from .. import text
+    from .writes import WRITE_SERIALIZERS
+
+    for serializer_class in WRITE_SERIALIZERS.values():
+        base = serializer_class.__name__.removesuffix("Serializer")
+        model = serializer_class.Meta.model
+        for name in (base, f"Patched{base}"):
+            properties = components.get(name, {}).get("properties", {})
+            for field, schema in properties.items():
+                try:
+                    multiline = text.is_multiline(model._meta.get_field(field))
+                except FieldDoesNotExist:
+                    multiline = False
+                if schema.get("type") == "array" and not schema.get("readOnly"):
+                    schema["uniqueItems"] = True  # the same row twice is a 400
+                target = schema.get("items", schema)
+                if target.get("type") == "string" and not {"enum", "pattern", "format"} & set(
+                    target
+                ) and not schema.get("readOnly"):
+                    target["pattern"] = (NO_CONTROL_CHARACTERS_MULTILINE if multiline
+                                         else NO_CONTROL_CHARACTERS)
 
 
 def public_reads(result: dict, generator, request, public) -> dict:
@@ -287,6 +319,7 @@ def public_reads(result: dict, generator, request, public) -> dict:
                 response.setdefault("content", {}).setdefault(
                     "text/html", {"schema": {"type": "string"}})
     components = result.get("components", {}).get("schemas", {})
+    write_patterns(components)
     for name, component in components.items():
         properties = component.get("properties", {})
         if (name.startswith("Source") or name == "CitedSource") and "url" in properties:
@@ -295,7 +328,8 @@ def public_reads(result: dict, generator, request, public) -> dict:
         for field in ("archived_url", "official_url"):
             if field in properties:
                 properties[field] = {**properties[field], **SOURCE_URL,
-                                     "pattern": "^([hH][tT][tT][pP][sS]?://.+)?$",
+                                     "pattern": "^([hH][tT][tT][pP][sS]?://"
+                                                "[^\\u0000-\\u001f\\u007f]+)?$",
                                      "description": "An http(s) address, or empty."}
                 properties[field].pop("format", None)
     return result

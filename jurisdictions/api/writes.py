@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import F, ProtectedError
@@ -48,11 +48,11 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import APIException, ParseError, PermissionDenied
 from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly
 from rest_framework.response import Response
 
-from .. import editorial
+from .. import editorial, text
 from ..choices import ResearchStatus
 from ..models import (
     Assessment,
@@ -214,6 +214,36 @@ class ModelValidatedSerializer(serializers.ModelSerializer):
     immutable: tuple[str, ...] = ()
     citations: tuple | None = None
     related_lists: tuple[str, ...] = ("sources",)
+
+    def to_internal_value(self, data):
+        """Apply the text policy (:mod:`jurisdictions.text`) to the raw body first, so that no
+        control character reaches a relation lookup or the database; then check that no
+        to-many list names one row twice. Raises ``ValidationError`` naming each field."""
+        errors = {}
+        model = self.Meta.model
+        for name in self.Meta.fields:
+            if hasattr(data, "getlist") and name in data:
+                value = data.getlist(name)
+            elif name in data:
+                value = data[name]
+            else:
+                continue
+            try:
+                multiline = text.is_multiline(model._meta.get_field(name))
+            except FieldDoesNotExist:
+                multiline = False
+            error = text.check_value(value, multiline)
+            if error:
+                errors[name] = [error]
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs = super().to_internal_value(data)
+        for name in self.related_lists:
+            if name in attrs and len({obj.pk for obj in attrs[name]}) != len(attrs[name]):
+                errors[name] = ["Names the same row more than once: list each once."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -517,11 +547,19 @@ class EditorialWriteMixin:
             raise BadWrite(
                 {REASON_HEADER: [f"At most {editorial.REASON_MAX_LENGTH} characters."]}
             )
+        error = text.control_message(reason)
+        if error:
+            raise BadWrite({REASON_HEADER: [error]})
         return reason or None
 
     def write_serializer(self, request, instance=None, partial=False):
         serializer_class = self.get_write_serializer_class()
-        data = request.data
+        try:
+            data = request.data
+        except ParseError as exc:
+            # DRF would answer {"detail": …}: a write's 400 has one shape (found by
+            # schemathesis's body fuzzing, issue 11).
+            raise BadWrite({"non_field_errors": [str(exc.detail)]}) from exc
         if not hasattr(data, "keys"):
             raise BadWrite({"non_field_errors": ["Send a JSON object."]})
         accepted = set(serializer_class.Meta.fields)

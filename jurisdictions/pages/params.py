@@ -21,11 +21,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..api.regions import countries_in, region_choices
+from .. import text
 from ..choices import JurisdictionKind, Scope
 from ..models import Criterion, Jurisdiction
 
 ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 FORMATS = ("html", "csv")
 RESEARCH_CHOICES = ("researched", "all")
 # Above this many rows a matrix stops being readable and starts being slow: ask for a filter.
@@ -65,13 +65,13 @@ class PageQuery:
                 self.fail(name, "Unknown parameter.")
             elif name not in self.multi and len(self.params.getlist(name)) > 1:
                 self.fail(name, "Given more than once: give it once.")
-            elif any(CONTROL_RE.search(v) for v in self.params.getlist(name)):
+            elif any(text.CONTROL.search(v) for v in self.params.getlist(name)):
                 # PostgreSQL cannot even compare a text containing NUL: refuse it here.
                 self.fail(name, "Contains a control character.")
 
     def fail(self, name: str, message: str) -> None:
         # A parameter's name is shown on the 400 page: no control character reaches the HTML.
-        self.errors.setdefault(CONTROL_RE.sub("\ufffd", name), message)
+        self.errors.setdefault(text.CONTROL.sub("\ufffd", name), message)
 
     def value(self, name: str) -> str | None:
         """The stripped value of ``name``; None when absent, empty or already bad."""

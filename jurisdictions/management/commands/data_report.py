@@ -59,6 +59,7 @@ class Command(BaseCommand):
                 "instruments_without_primary_source",
                 "status_events_on_or_before",
                 "possible_conflicts",
+                "control_characters",
             ):
                 self.stdout.write(f"{section}:")
                 for row in report[section]:

@@ -3,6 +3,7 @@
 
 from django.core.management.base import BaseCommand
 
+from jurisdictions import text
 from jurisdictions.dump import dump
 
 
@@ -15,7 +16,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file")
+        parser.add_argument("file", type=text.argument)
         parser.add_argument(
             "--no-history", action="store_true", help="Leave the history records out."
         )

@@ -9,13 +9,15 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from jurisdictions import text
+
 
 class Command(BaseCommand):
     help = "Create a local superuser with a generated password (printed once) if none exists."
 
     def add_arguments(self, parser):
-        parser.add_argument("--username", default="admin")
-        parser.add_argument("--email", default="admin@localhost")
+        parser.add_argument("--username", default="admin", type=text.argument)
+        parser.add_argument("--email", default="admin@localhost", type=text.argument)
 
     def handle(self, *args, username, email, **options):
         User = get_user_model()

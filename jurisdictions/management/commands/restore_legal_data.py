@@ -4,6 +4,7 @@ database, all or nothing (see jurisdictions/dump.py)."""
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from jurisdictions import text
 from jurisdictions.dump import DumpError, restore
 
 
@@ -15,9 +16,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file")
-        parser.add_argument("--user", help="Username recorded as the author of the restore.")
-        parser.add_argument("--reason", help="Reason recorded in the history (max 100 chars).")
+        parser.add_argument("file", type=text.argument)
+        parser.add_argument("--user", type=text.argument,
+                            help="Username recorded as the author of the restore.")
+        parser.add_argument("--reason", type=text.argument,
+                            help="Reason recorded in the history (max 100 chars).")
 
     def handle(self, *args, file, user=None, reason=None, **options):
         account = None
