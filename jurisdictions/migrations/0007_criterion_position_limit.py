@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jurisdictions', '0004_editorial_roles'),
+        ('jurisdictions', '0006_court_decisions_to_events'),
     ]
 
     operations = [
