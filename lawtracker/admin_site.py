@@ -60,6 +60,9 @@ def is_valid_key(field, value: str) -> bool:
     return True
 
 
+LOOKUPS = {"exact", "iexact", "in", "gt", "gte", "lt", "lte", "isnull", "range"}
+
+
 def lookup_field(model, parameter: str):
     """The model field a list-filter ``parameter`` compares (``criterion__exact``: the
     criterion's key; ``groups__in``: a group's key), and its lookup; ``(None, None)`` for a
@@ -73,9 +76,6 @@ def lookup_field(model, parameter: str):
     if field.is_relation:
         field = field.target_field
     return field, lookup
-
-
-LOOKUPS = {"exact", "iexact", "in", "gt", "gte", "lt", "lte", "isnull", "range"}
 
 
 def bad_filter_values(model, params) -> list[str]:
@@ -98,7 +98,10 @@ class AdminSite(admin.AdminSite):
     def admin_view(self, view, cacheable=False):
         model = getattr(getattr(view, "__self__", None), "model", None)
         # django-simple-history routes its record page with positional arguments.
-        names = [p for p in inspect.signature(view).parameters if p != "request"]
+        try:
+            names = [p for p in inspect.signature(view).parameters if p != "request"]
+        except (TypeError, ValueError):  # a callable without a signature
+            names = []
 
         @functools.wraps(view)
         def guarded(request, *args, **kwargs):
