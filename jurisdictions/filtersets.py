@@ -40,6 +40,7 @@ from django_filters.fields import BaseCSVField, RangeField
 from django_filters.widgets import DateRangeWidget
 
 from .api import regions
+from .suggest import code_hint, hint
 from .choices import (
     AssessmentBasis,
     AssessmentValue,
@@ -246,6 +247,15 @@ class ListField(BaseCSVField):
         return values
 
 
+def _key_hint(model, key: str, value: str) -> str:
+    """`` Did you mean 'GB'?`` for an unknown code or slug (``UK``), or ``''`` (one query, only
+    when answering a 400)."""
+    if key not in ("code", "slug"):
+        return ""
+    known = list(model._default_manager.values_list(key, flat=True))
+    return code_hint(value, known) if key == "code" else hint(value, known)
+
+
 class KeyListField(ListField, forms.CharField):
     """Comma-separated public keys of ``model`` (``key`` = ``code``/``slug``/``url``), checked to
     exist in one query; normalised to the stored case (codes upper, slugs lower)."""
@@ -263,7 +273,10 @@ class KeyListField(ListField, forms.CharField):
         )
         missing = [v for v in values if v not in found]
         if missing:
-            raise ValidationError(f"Unknown {self.noun}: {', '.join(missing)}.")
+            raise ValidationError(
+                f"Unknown {self.noun}: {', '.join(missing)}."
+                + _key_hint(self.model, self.key, missing[0])
+            )
         return values
 
 
@@ -284,7 +297,9 @@ class KeyField(forms.CharField):
         try:
             return self.model._default_manager.get(**{self.key: value})
         except self.model.DoesNotExist:
-            raise ValidationError(f"Unknown {self.noun}: {value}.") from None
+            raise ValidationError(
+                f"Unknown {self.noun}: {value}." + _key_hint(self.model, self.key, value)
+            ) from None
 
 
 class BlocField(KeyField):

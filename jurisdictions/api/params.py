@@ -25,6 +25,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 
 from ..choices import Scope
 from ..filtersets import IsoDateField, today
+from ..suggest import hint
 
 # C0 control characters and DEL: never meaningful in a parameter, and PostgreSQL rejects NUL in
 # text (a 500 if it reached a query).
@@ -128,7 +129,7 @@ class StrictParametersMixin:
         params = request.query_params
         for name in params:
             if name not in accepted:
-                errors[name] = ["Unknown parameter."]
+                errors[name] = ["Unknown parameter." + hint(name, accepted)]
             elif len(params.getlist(name)) > 1:
                 errors[name] = [
                     "Given more than once: give it once, with several values comma-separated."

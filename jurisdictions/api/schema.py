@@ -18,7 +18,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from ..choices import AssessmentBasis, EffectiveValue, Scope
+from ..choices import AssessmentBasis, EffectiveValue, JurisdictionKind, Scope
 from . import serializers as api
 from .params import FORMAT_DESCRIPTION
 
@@ -116,17 +116,39 @@ def collection_schema(
 
 JURISDICTIONS = OpenApiParameter(
     "jurisdictions", {"type": "array", "items": {"type": "string"}}, explode=False,
-    description="Jurisdiction codes, comma-separated, any case (KR,GB,US-CA).",
+    description="Jurisdiction codes, comma-separated, any case (KR,GB,US-CA). Like every "
+    "selection parameter, it narrows the set together with the others (AND).",
 )
 BLOC = OpenApiParameter(
     "bloc", OpenApiTypes.STR,
-    description="A bloc's code (EU): its members on as_of are added.",
+    description="A bloc's code (EU): only its members on as_of.",
+)
+GROUP = OpenApiParameter(
+    "group", {"type": "string", "enum": ["UN", "G7", "G20", "OECD", "COE"]},
+    description="A group of countries (UN member states, G7, G20, OECD, Council of Europe "
+    "members; memberships from the country_converter library): only its members on as_of. "
+    "Nothing is inherited from a group.",
 )
 WITHIN = OpenApiParameter(
     "within", OpenApiTypes.STR,
-    description="A jurisdiction code: it and all its descendants are added (US: the federal "
-    "level and every state).",
+    description="A jurisdiction code: only it and its descendants (US: the federal level and "
+    "every state).",
 )
+REGION = OpenApiParameter(
+    "region", OpenApiTypes.STR,
+    description="A UN M49 region slug (eastern-asia): only the countries in it and their "
+    "subdivisions.",
+)
+KIND = OpenApiParameter(
+    "kind", {"type": "array", "items": {"type": "string", "enum": JurisdictionKind.values}},
+    explode=False, description="Only jurisdictions of these kinds, comma-separated.",
+)
+RESEARCH = OpenApiParameter(
+    "research", {"type": "string", "enum": ["all", "researched"]},
+    description="all (default) or researched: only jurisdictions whose research has started.",
+)
+# The selection parameters (jurisdictions.selection), in the order the pages list them.
+SELECTION = [JURISDICTIONS, BLOC, GROUP, WITHIN, REGION, KIND, RESEARCH]
 SOURCE_SCHEMA = inline_serializer(
     "CitedSource",
     {

@@ -41,6 +41,7 @@ from ..choices import (
     Status,
     legal_force_for,
 )
+from ..groups import group_choices
 from ..models import Criterion, Event, Instrument, Jurisdiction, Source
 from . import changes, worldmap
 from .citation import Citation
@@ -278,6 +279,7 @@ def _filter_options(filters: Filters | None = None) -> dict:
                 "code", "name"
             )
         ),
+        "country_groups": group_choices(),
         "regions": region_choices(),
         "kinds": JurisdictionKind.choices,
         "research_choices": RESEARCH_CHOICES,
@@ -413,7 +415,7 @@ def home(request):
 
 
 # --- /compare/ --------------------------------------------------------------------------------
-COMPARE_PARAMETERS = [*FILTER_PARAMETERS, "research", "criterion", "as_of", "scope"]
+COMPARE_PARAMETERS = [*FILTER_PARAMETERS, "criterion", "as_of", "scope"]
 
 
 @_page
@@ -422,7 +424,7 @@ def compare(request):
     query = PageQuery(request, COMPARE_PARAMETERS, multi={"criterion", "kind", "jurisdictions"})
     as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
     criteria = parse_criteria(query)
-    filters = parse_filters(query)
+    filters = parse_filters(query, research_default="researched")
     query.check()
     jurisdictions = filters.apply(as_of)
     if len(jurisdictions) > MAX_MATRIX_ROWS:
@@ -501,13 +503,15 @@ def gaps(request):
     query = PageQuery(request, GAPS_PARAMETERS, multi={"kind", "jurisdictions"})
     as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
     criterion = parse_criterion(query)
-    filters = parse_filters(query, research=False)
+    filters = parse_filters(query)
     if criterion is None and "criterion" not in query.errors:
         query.fail("criterion", "There is no criterion to answer for.")
     query.check()
     answer = coverage.gaps(criterion, as_of, scope, jurisdictions=filters.apply(as_of))
     params = {**filters.params(), "criterion": criterion.slug, "as_of": as_of.isoformat(),
               "scope": scope}
+    if filters.research != "all":
+        params["research"] = filters.research
     cells = answer["cells"]
 
     if fmt == "csv":
