@@ -303,20 +303,41 @@ class KeyField(forms.CharField):
 
 
 class BlocField(KeyField):
-    """The code of a bloc or international organisation (kind ``supranational`` or
-    ``international``: EU, COE, UN)."""
+    """The code of a bloc that makes law (kind ``supranational``: EU). The UN and the Council of
+    Europe are groups of countries: ``group=UN`` (issue 16: one meaning per parameter)."""
 
     def clean(self, value):
         jurisdiction = super().clean(value)
-        if jurisdiction is not None and jurisdiction.kind not in (
-            JurisdictionKind.SUPRANATIONAL,
-            JurisdictionKind.INTERNATIONAL,
-        ):
+        if jurisdiction is not None and jurisdiction.kind != JurisdictionKind.SUPRANATIONAL:
+            from .groups import groups
+
+            if jurisdiction.code in groups():
+                raise ValidationError(
+                    f"{jurisdiction.code} is a group of countries, not a bloc that makes law: "
+                    f"use group={jurisdiction.code}."
+                )
             raise ValidationError(
-                f"{jurisdiction.code} is not a bloc: use the code of a supranational bloc or an "
-                "international organisation (EU, COE, UN)."
+                f"{jurisdiction.code} is not a bloc: use the code of a supranational bloc (EU)."
             )
         return jurisdiction
+
+
+class GroupField(forms.CharField):
+    """The code of a group of countries (:mod:`jurisdictions.groups`: UN, G7, G20, OECD, COE),
+    any case; returns the ``Group``."""
+
+    def clean(self, value):
+        from .groups import groups
+
+        value = super().clean(value)
+        if value in self.empty_values:
+            return None
+        known = groups()
+        if value.strip().upper() not in known:
+            raise ValidationError(
+                f"Unknown group: {value}; known: {', '.join(known)}." + hint(value, known)
+            )
+        return known[value.strip().upper()]
 
 
 # --- filters ---------------------------------------------------------------------------------
@@ -350,6 +371,10 @@ class KeyFilter(filters.CharFilter):
 
 class BlocFilter(filters.CharFilter):
     field_class = BlocField
+
+
+class GroupFilter(filters.CharFilter):
+    field_class = GroupField
 
 
 class StrictBooleanFilter(filters.BooleanFilter):
@@ -635,6 +660,11 @@ class JurisdictionFilterSet(LawtrackerFilterSet):
         BlocFilter, method="filter_bloc",
         help_text="Members of this bloc on as_of (EU: the UK until 2020-01-31).",
     )
+    group = GroupFilter(
+        method="filter_group",
+        help_text="Members on as_of of a group of countries (UN, G7, G20, OECD, COE; from the "
+        "country_converter library); nothing is inherited from a group.",
+    )
     region = ChoicesFilter(
         choices=regions.region_choices(),
         method="filter_region",
@@ -708,6 +738,9 @@ class JurisdictionFilterSet(LawtrackerFilterSet):
         members = Jurisdiction.objects.members_of(value, self.as_of)
         return queryset.filter(pk__in=members.values("pk"))
 
+    def filter_group(self, queryset, name, value):
+        return queryset.filter(code__in=value.member_codes(self.as_of))
+
     def filter_region(self, queryset, name, value):
         return queryset.annotate(_country_code=Left("code", 2)).filter(_region_q(value))
 
@@ -743,6 +776,11 @@ class InstrumentFilterSet(LawtrackerFilterSet):
         BlocFilter, method="filter_bloc",
         help_text="Instruments of the bloc's members on as_of and of their subdivisions (not "
         "the bloc's own instruments: use jurisdiction=EU for those).",
+    )
+    group = GroupFilter(
+        method="filter_group",
+        help_text="Instruments of the members on as_of of a group of countries (UN, G7, G20, "
+        "OECD, COE) and of their subdivisions.",
     )
     slug = KeysFilter(model=Instrument, noun="instrument slug", field_name="slug")
     instrument_type = ChoicesFilter(choices=InstrumentType.choices)
@@ -831,7 +869,19 @@ class InstrumentFilterSet(LawtrackerFilterSet):
         return queryset.filter(jurisdiction__in=_within_ids(value))
 
     def filter_bloc(self, queryset, name, value):
-        members = Jurisdiction.objects.members_of(value, self.as_of).values("pk")
+        return self._of_members(
+            queryset, Jurisdiction.objects.members_of(value, self.as_of).values("pk")
+        )
+
+    def filter_group(self, queryset, name, value):
+        return self._of_members(
+            queryset,
+            Jurisdiction.objects.filter(code__in=value.member_codes(self.as_of)).values("pk"),
+        )
+
+    @staticmethod
+    def _of_members(queryset, members):
+        """Instruments of ``members`` (a pk subquery) and of their subdivisions."""
         return queryset.filter(
             Q(jurisdiction__in=members)
             | Q(jurisdiction__parent__in=members)
