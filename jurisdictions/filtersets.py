@@ -34,13 +34,11 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Collate, Left, NullIf
-from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 from django_filters.fields import BaseCSVField, RangeField
 from django_filters.widgets import DateRangeWidget
 
 from .api import regions
-from .suggest import code_hint, hint
 from .choices import (
     AssessmentBasis,
     AssessmentValue,
@@ -56,6 +54,7 @@ from .choices import (
     SourceKind,
     Status,
 )
+from .clock import today  # noqa: F401  (imported from here by older code)
 from .models import (
     Assessment,
     Criterion,
@@ -68,17 +67,13 @@ from .models import (
     StatusEvent,
     fold_for_search,
 )
+from .suggest import code_hint, hint
 
 ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 ISO_DATETIME_RE = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
     r"(Z|[+-][0-9]{2}:?[0-9]{2})?$"
 )
-
-
-def today() -> datetime.date:
-    """Today's date in UTC (settings.TIME_ZONE), the default ``as_of``."""
-    return timezone.localdate()
 
 
 def parse_iso_date(value: str) -> datetime.date:

@@ -296,9 +296,9 @@ def test_csv_exports_do_a_fixed_number_of_queries_per_batch(client, world, monke
                                                             expected):
     # One query for the criteria (the columns), one for the instruments (read in batches from
     # one cursor), and per batch four (steps, assessments, identifiers, the sources' URLs).
-    from jurisdictions.api import views
+    from jurisdictions.api import renderers, views
 
-    monkeypatch.setattr(views, "CSV_BATCH", batch)
+    monkeypatch.setattr(renderers, "CSV_BATCH", batch)
     with CaptureQueriesContext(connection) as queries:
         response = get(client, "instrument-list", {"format": "csv"})
         lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()

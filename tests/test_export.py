@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from jurisdictions.api import export, views
+from jurisdictions.api import export, renderers, views
 from jurisdictions.api.renderers import csv_lines, table
 
 pytestmark = pytest.mark.django_db
@@ -55,9 +55,9 @@ def test_the_csv_says_what_the_json_list_says_byte_for_byte(client, seeded, para
 
 
 def test_batches_neither_repeat_nor_skip_rows(client, seeded, monkeypatch):
-    monkeypatch.setattr(views, "CSV_BATCH", 7)
+    monkeypatch.setattr(renderers, "CSV_BATCH", 7)
     small = export_bytes(client, monkeypatch, export.csv_list, {})
-    monkeypatch.setattr(views, "CSV_BATCH", 500)
+    monkeypatch.setattr(renderers, "CSV_BATCH", 500)
     whole = export_bytes(client, monkeypatch, export.csv_list, {})
     assert small == whole
     slugs = [line.split(",")[0] for line in whole.decode("utf-8-sig").splitlines()[1:]]
@@ -66,7 +66,7 @@ def test_batches_neither_repeat_nor_skip_rows(client, seeded, monkeypatch):
 
 def test_queries_per_batch_are_fixed(client, seeded, monkeypatch):
     def queries(batch):
-        monkeypatch.setattr(views, "CSV_BATCH", batch)
+        monkeypatch.setattr(renderers, "CSV_BATCH", batch)
         with CaptureQueriesContext(connection) as captured:
             export_bytes(client, monkeypatch, export.csv_list, {})
         return len(captured)

@@ -27,7 +27,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from jurisdictions.api import views
+from jurisdictions.api import renderers, views
 from jurisdictions.api.renderers import csv_lines, table
 from jurisdictions.api.serializers import (
     CriterionBriefSerializer,
@@ -623,7 +623,7 @@ def test_csv_in_small_batches_and_formula_cells(client, world, monkeypatch):
                                                  summary="@SUM(1)\nline two, \"quoted\"")
     Identifier.objects.create(instrument=Instrument.objects.get(slug="kr-b"), scheme="other",
                               value="-5")
-    monkeypatch.setattr(views, "CSV_BATCH", 2)
+    monkeypatch.setattr(renderers, "CSV_BATCH", 2)
     text = csv_of(client, {"as_of": "2024-06-01"})
     response = client.get(LIST, {"as_of": "2024-06-01", "page_size": 500})
     slugs = [r["slug"] for r in response.json()["results"]]

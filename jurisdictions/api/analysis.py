@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..choices import STATUS_SEQUENCE, JurisdictionKind, Scope
+from ..clock import today
 from ..coverage import GAP_VALUES, compute, gaps
 from ..filtersets import (
     IsoDateField,
@@ -34,7 +35,6 @@ from ..filtersets import (
     KeyField,
     KeyListField,
     ListField,
-    today,
 )
 from ..models import (
     Assessment,

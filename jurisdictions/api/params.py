@@ -24,7 +24,8 @@ from rest_framework.exceptions import APIException
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 
 from ..choices import Scope
-from ..filtersets import IsoDateField, today
+from ..clock import today
+from ..filtersets import IsoDateField
 from ..suggest import hint
 
 # C0 control characters and DEL: never meaningful in a parameter, and PostgreSQL rejects NUL in

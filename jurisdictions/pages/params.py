@@ -16,9 +16,9 @@ import datetime
 import re
 from collections.abc import Iterable
 
-from django.utils import timezone
 
 from ..choices import Scope
+from ..clock import today
 from ..models import Criterion
 from ..selection import RESEARCH_CHOICES, SELECTION_PARAMETERS, Selection, read_selection
 from ..suggest import hint
@@ -38,11 +38,6 @@ class BadParameters(Exception):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
         self.accepted = sorted(set(accepted))
-
-
-def today() -> datetime.date:
-    """Today's date in UTC (settings.TIME_ZONE), the default ``as_of``."""
-    return timezone.localdate()
 
 
 class PageQuery:
