@@ -794,6 +794,24 @@ class InstrumentFilterSet(LawtrackerFilterSet):
     introduced = StepDateRangeFilter(statuses=(Status.INTRODUCED,))
     adopted = StepDateRangeFilter(statuses=(Status.ADOPTED,))
     in_force = StepDateRangeFilter(statuses=(Status.PARTIALLY_IN_FORCE, Status.IN_FORCE))
+    enacted = IsoDateRangeFilter(
+        method="filter_enacted",
+        help_text="Instruments enacted on or after enacted_after and on or before "
+        "enacted_before (ISO 8601 dates): the date of the first adoption step or, where no "
+        "adoption is recorded, of the first commencement.",
+    )
+    date_precision = ChoicesFilter(
+        choices=DatePrecision.choices,
+        method="filter_date_precision",
+        help_text="How precisely the enacted date (see enacted_after) is known: day, month, "
+        "year or on_or_before.",
+    )
+    kind = ChoicesFilter(
+        choices=JurisdictionKind.choices,
+        field_name="jurisdiction__kind",
+        help_text="Instruments of jurisdictions of these kinds (country, subdivision, "
+        "supranational, international).",
+    )
     covers = KeysFilter(
         model=Criterion,
         noun="criterion",
@@ -867,6 +885,17 @@ class InstrumentFilterSet(LawtrackerFilterSet):
         return self._of_members(
             queryset, Jurisdiction.objects.members_of(value, self.as_of).values("pk")
         )
+
+    def filter_enacted(self, queryset, name, value):
+        queryset = queryset.with_enacted()
+        if value.start:
+            queryset = queryset.filter(enacted_on__gte=value.start)
+        if value.stop:
+            queryset = queryset.filter(enacted_on__lte=value.stop)
+        return queryset
+
+    def filter_date_precision(self, queryset, name, value):
+        return queryset.with_enacted().filter(enacted_precision__in=value)
 
     def filter_group(self, queryset, name, value):
         return self._of_members(

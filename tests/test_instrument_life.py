@@ -54,3 +54,17 @@ def test_sql_status_as_of_agrees_with_the_pure_rule_on_ties():
     assert Instrument.objects.with_status(datetime.date(2024, 3, 1)).get(
         slug="kr-ties"
     ).status_at == "in_force"
+
+
+def test_sql_enacted_date_agrees_with_the_model_on_the_seed(seeded):
+    annotated = {
+        pk: (on, precision)
+        for pk, on, precision in Instrument.objects.with_enacted().values_list(
+            "pk", "enacted_on", "enacted_precision"
+        )
+    }
+    assert any(on for on, _ in annotated.values())
+    for instrument in Instrument.objects.prefetch_related("status_events"):
+        step = instrument.enacted()
+        expected = (step.date, step.date_precision) if step else (None, None)
+        assert annotated[instrument.pk] == expected, instrument.slug
