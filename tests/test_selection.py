@@ -177,3 +177,58 @@ def test_collections_take_group_and_refuse_a_group_as_a_bloc(client, seeded):
         response = client.get(reverse(url), {"bloc": "UN"})
         assert response.status_code == 400
         assert "group=UN" in " ".join(response.json()["errors"]["bloc"])
+
+
+# --- finding things -------------------------------------------------------------------------
+def test_jurisdiction_index_groups_by_region_and_kind_with_headline_values(client, seeded):
+    response = client.get(reverse("pages:jurisdictions"), {"as_of": AS_OF})
+    assert response.status_code == 200
+    html = response.content.decode()
+    codes = re.findall(r'<tr data-code="([^"]+)">', html)
+    assert "KR" in codes and "EU" in codes
+    assert "<h2 id=\"region-1\">Africa</h2>" in html or "Americas" in html
+    page_csv = _csv_rows(client.get(reverse("pages:jurisdictions"),
+                                    {"as_of": AS_OF, "format": "csv"}))
+    assert sorted(row["code"] for row in page_csv) == sorted(codes)
+    korea = next(row for row in page_csv if row["code"] == "KR")
+    assert korea["region"] == "Asia" and korea["subregion"] == "Eastern Asia"
+    # The headline value is the gaps answer's for the same question and date.
+    gaps = client.get(reverse("api:gaps"), {"criterion": korea["criterion"], "as_of": AS_OF,
+                                            "jurisdictions": "KR"}).json()
+    value = next(v for v, members in gaps["groups"].items() if members) if any(
+        gaps["groups"].values()) else "yes"
+    assert korea["value"] == value
+    # The selection parameters narrow it like every page.
+    g7 = _csv_rows(client.get(reverse("pages:jurisdictions"),
+                              {"group": "G7", "research": "all", "format": "csv"}))
+    assert sorted(row["code"] for row in g7) == ["CA", "DE", "FR", "GB", "IT", "JP", "US"]
+
+
+@pytest.mark.parametrize(
+    "q,jurisdiction,instrument_text",
+    [
+        ("cote d'ivoire", "CI", None),
+        ("CÔTE D'IV", "CI", None),
+        ("us-ca", "US-CA", None),
+        ("korea", "KR", None),
+        ("1466A", None, "1466A"),
+    ],
+)
+def test_search_finds_jurisdictions_and_instruments(client, seeded, q, jurisdiction,
+                                                    instrument_text):
+    response = client.get(reverse("pages:search"), {"q": q})
+    assert response.status_code == 200
+    html = response.content.decode()
+    if jurisdiction:
+        found = html.split('id="jurisdiction-results"')[1].split("</ul>")[0]
+        assert f'<span class="code">{jurisdiction}</span>' in found
+    if instrument_text:
+        found = html.split('id="instrument-results"')[1].split("</ul>")[0]
+        assert instrument_text in found
+
+
+def test_every_page_has_the_search_box(client, seeded):
+    for url in ("/", "/compare/", "/gaps/", "/jurisdictions/", "/methodology/",
+                "/jurisdictions/KR/"):
+        html = client.get(url).content.decode()
+        assert 'role="search"' in html and 'action="/search/"' in html, url

@@ -42,7 +42,7 @@ from ..choices import (
     legal_force_for,
 )
 from ..groups import group_choices
-from ..models import Criterion, Event, Instrument, Jurisdiction, Source
+from ..models import Criterion, Event, Instrument, Jurisdiction, Source, fold_for_search
 from . import changes, worldmap
 from .citation import Citation
 from .export import csv_response
@@ -567,6 +567,133 @@ def gaps(request):
         **_filter_options(filters),
     )
     return render(request, "pages/gaps.html", context)
+
+
+# --- /jurisdictions/ --------------------------------------------------------------------------
+JURISDICTIONS_PARAMETERS = [*FILTER_PARAMETERS, "q", "criterion", "as_of", "scope"]
+OTHER_PLACES = "Blocs and organisations"
+
+
+def _search(queryset, q: str | None):
+    """``queryset`` narrowed to rows whose folded search text holds ``q`` (any case, accents
+    ignored: "sao paulo" finds São Paulo), or unchanged when ``q`` is empty."""
+    folded = fold_for_search(q).strip() if q else ""
+    return queryset.filter(search_text__icontains=folded) if folded else queryset
+
+
+@_page
+def jurisdiction_index(request):
+    """``/jurisdictions/``: the jurisdictions by UN M49 region and kind, each with its research
+    status and its effective value for the headline criterion; the selection parameters and
+    ``q`` (code or name) narrow it."""
+    query = PageQuery(request, JURISDICTIONS_PARAMETERS, multi={"kind", "jurisdictions"})
+    as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
+    criterion = parse_criterion(query)
+    filters = parse_filters(query, research_default="researched")
+    q = query.value("q")
+    query.check()
+    jurisdictions = filters.apply(as_of, _search(Jurisdiction.objects.all(), q))
+    if len(jurisdictions) > MAX_MATRIX_ROWS:
+        raise BadParameters(
+            {"research": f"This list has {len(jurisdictions)} rows, more than the "
+                         f"{MAX_MATRIX_ROWS} a page shows: narrow it with q, bloc, group, "
+                         "region, kind or within."},
+            [*JURISDICTIONS_PARAMETERS, "format"],
+        )
+    answer = coverage.compute(jurisdictions, [criterion], as_of, scope, with_sources=False)
+    column = dict(answer.column(criterion.slug)) if criterion else {}
+    params = {**filters.params(), "research": filters.research, "q": q or "",
+              "criterion": criterion.slug if criterion else "", "as_of": as_of.isoformat(),
+              "scope": scope}
+    entries = []
+    for j in jurisdictions:
+        regions = regions_for_code(j.code)
+        cell = column.get(j)
+        entries.append({
+            "jurisdiction": j,
+            "name": _display_name(j),
+            "region": regions.region if regions else OTHER_PLACES,
+            "subregion": regions.subregion if regions else "",
+            "url": _jurisdiction_url(j, as_of, scope),
+            "value": cell.value if cell else None,
+            "display": VALUES.get(cell.value) if cell else None,
+        })
+    if fmt == "csv":
+        header = ["code", "name", "kind", "region", "subregion", "research_status",
+                  "last_reviewed_on", "criterion", "value", "as_of", "scope"]
+        lines = (
+            [e["jurisdiction"].code, e["name"], e["jurisdiction"].kind, e["region"],
+             e["subregion"], e["jurisdiction"].research_status,
+             e["jurisdiction"].last_reviewed_on, criterion.slug if criterion else "",
+             e["value"], as_of, scope]
+            for e in entries
+        )
+        return csv_response(f"lawtracker-jurisdictions-{as_of.isoformat()}.csv", header, lines)
+    sections: dict[str, dict[str, list]] = {}
+    kind_labels = dict(JurisdictionKind.choices)
+    for entry in sorted(entries, key=lambda e: (e["region"] == OTHER_PLACES, e["region"])):
+        kind = kind_labels.get(entry["jurisdiction"].kind, entry["jurisdiction"].kind)
+        sections.setdefault(entry["region"], {}).setdefault(kind, []).append(entry)
+    context = _context(
+        request,
+        title="Jurisdictions",
+        path=reverse("pages:jurisdictions"),
+        params=params,
+        as_of=as_of,
+        key_hint="jurisdictions",
+        scope=scope,
+        criterion=criterion,
+        all_criteria=active_criteria(),
+        q=q or "",
+        sections=[(region, list(kinds.items())) for region, kinds in sections.items()],
+        total=len(entries),
+        defaulted_to_researched=filters.research == "researched",
+        **_filter_options(filters),
+    )
+    return render(request, "pages/jurisdictions.html", context)
+
+
+# --- /search/ ---------------------------------------------------------------------------------
+SEARCH_LIMIT = 50
+
+
+@_page
+def search(request):
+    """``/search/?q=``: jurisdictions by code or name (any case, accents ignored, local names
+    too) and instruments by title, short name or citation; at most ``SEARCH_LIMIT`` of each."""
+    query = PageQuery(request, ["q"])
+    if parse_format(query) == "csv":
+        query.fail("format", "The search page has no CSV: use /jurisdictions/?q=…&format=csv.")
+    q = query.value("q") or ""
+    query.check()
+    jurisdictions, instruments = [], []
+    if q:
+        exact = Jurisdiction.objects.filter(code=q.upper())
+        found = _search(Jurisdiction.objects.all(), q).order_by("code")[:SEARCH_LIMIT]
+        jurisdictions = list(dict.fromkeys([*exact, *found]))[:SEARCH_LIMIT]
+        instruments = list(
+            _search(Instrument.objects.select_related("jurisdiction"), q).order_by(
+                "jurisdiction__code", "slug"
+            )[:SEARCH_LIMIT]
+        )
+    context = _context(
+        request,
+        title=f"Search: {q}" if q else "Search",
+        path=reverse("pages:search"),
+        params={"q": q},
+        as_of=today(),
+        key_hint="search",
+        q=q,
+        jurisdictions=[
+            {"jurisdiction": j, "name": _display_name(j),
+             "url": reverse("pages:jurisdiction", args=[j.code])}
+            for j in jurisdictions
+        ],
+        instruments=[{"instrument": i, "url": _instrument_url(i.slug)} for i in instruments],
+        limit=SEARCH_LIMIT,
+        csv_url=None,
+    )
+    return render(request, "pages/search.html", context)
 
 
 # --- /map/ ------------------------------------------------------------------------------------
