@@ -321,3 +321,35 @@ def public_reads(result: dict, generator, request, public) -> dict:
                                      "description": "An http(s) address, or empty."}
                 properties[field].pop("format", None)
     return result
+
+
+def busy_answers(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: every operation may answer 429 (too many requests
+    from an anonymous client: DRF's ``AnonRateThrottle``, ``API_ANON_RATE``) and 503 (the
+    database is unreachable: ``lawtracker.middleware``), both in JSON with ``Retry-After``."""
+    retry_after = {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "integer", "minimum": 0},
+        }
+    }
+    bodies = {
+        "429": ("Too many requests from this client: wait Retry-After seconds.",
+                {"detail": {"type": "string"}}),
+        "503": ("The database is unavailable: try again after Retry-After seconds.",
+                {"detail": {"type": "string"}, "status": {"type": "integer", "enum": [503]}}),
+    }
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in ("get", "put", "patch", "post", "delete", "head", "options"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, (description, properties) in bodies.items():
+                responses.setdefault(status, {
+                    "description": description,
+                    "headers": retry_after,
+                    "content": {"application/json": {"schema": {
+                        "type": "object", "properties": properties, "required": ["detail"],
+                    }}},
+                })
+    return result
