@@ -8,6 +8,7 @@ import csv
 import datetime
 import io
 import re
+from html import escape as html_escape
 
 import pytest
 from django.urls import reverse
@@ -232,3 +233,44 @@ def test_every_page_has_the_search_box(client, seeded):
                 "/jurisdictions/KR/"):
         html = client.get(url).content.decode()
         assert 'role="search"' in html and 'action="/search/"' in html, url
+
+
+# --- citable rows ---------------------------------------------------------------------------
+def test_compare_and_gaps_rows_name_their_primary_source(client, seeded):
+    params = {"jurisdictions": "KR", "criterion": "ai_generated_explicit", "as_of": AS_OF}
+    api = _csv_rows(client.get(reverse("api:compare"), {**params, "format": "csv"}))
+    page = _csv_rows(client.get(reverse("pages:compare"), {**params, "format": "csv"}))
+    assert api[0]["instruments"] and api[0]["source_url"].startswith("http")
+    for name in ("source_title", "source_publisher", "source_url", "source_published_on"):
+        assert api[0][name] == page[0][name], name
+    body = client.get(reverse("api:compare"), params).json()
+    sources = [s for d in body["rows"][0]["cells"]["ai_generated_explicit"]["instruments"]
+               for s in d["sources"]]
+    assert api[0]["source_url"] in [s["url"] for s in sources]
+    assert all("published_on" in s for s in sources)
+    # Gaps: every row decided by an instrument names a source, in both CSVs and on the page.
+    gap = {"criterion": "ai_generated_explicit", "bloc": "EU", "as_of": AS_OF}
+    api_gaps = _csv_rows(client.get(reverse("api:gaps"), {**gap, "format": "csv"}))
+    page_gaps = {row["code"]: row for row in _csv_rows(
+        client.get(reverse("pages:gaps"), {**gap, "format": "csv"}))}
+    decided = [row for row in api_gaps if row["instruments"]]
+    assert decided
+    for row in decided:
+        assert row["source_url"].startswith("http"), row["code"]
+        assert page_gaps[row["code"]]["source_url"] == row["source_url"]
+    html = client.get(reverse("pages:gaps"), gap).content.decode()
+    assert html_escape(decided[0]["source_url"]) in html
+
+
+def test_compare_csv_has_a_wide_layout(client, seeded):
+    params = {"jurisdictions": "KR,GB", "criterion": "possession,ai_generated_explicit",
+              "as_of": AS_OF, "format": "csv"}
+    long = _csv_rows(client.get(reverse("api:compare"), params))
+    for url, code in (("api:compare", "jurisdiction"), ("pages:compare", "code")):
+        wide = _csv_rows(client.get(reverse(url), {**params, "layout": "wide"}))
+        assert [row[code] for row in wide] == ["KR", "GB"]
+        for row in long:
+            line = next(w for w in wide if w[code] == row["jurisdiction"])
+            assert line[row["criterion"]] == row["value"]
+    bad = client.get(reverse("api:compare"), {**params, "layout": "tall"})
+    assert bad.status_code == 400 and "layout" in bad.json()["errors"]

@@ -136,6 +136,10 @@ class SelectionParams(forms.Form):
 
 class CompareParams(SelectionParams):
     criterion = KeyListField(model=Criterion, noun="criterion", required=False)
+    layout = forms.ChoiceField(
+        choices=[("long", "long"), ("wide", "wide")], required=False,
+        error_messages={"invalid_choice": "%(value)r is not one of: long, wide."},
+    )
     criteria = KeyListField(
         model=Criterion, noun="criterion", required=False,
         help_text="The former name of criterion, still accepted so that old links keep working.",
@@ -275,6 +279,13 @@ def cell_dict(cell, context) -> dict:
     }
 
 
+# The source to cite for a row (``Cell.primary_source``), last in the compare and gaps CSVs.
+PRIMARY_SOURCE_COLUMNS = [
+    Column(f"source_{name}", f"primary_source.{name}")
+    for name in ("title", "publisher", "url", "published_on")
+]
+
+
 class CompareView(AnalysisView):
     """A jurisdictions × criteria matrix of effective values as of ``as_of``."""
 
@@ -300,6 +311,11 @@ class CompareView(AnalysisView):
                 description="The former name of criterion, still accepted so that old links "
                 "keep working; give one of the two.",
                 deprecated=True,
+            ),
+            OpenApiParameter(
+                "layout", {"type": "string", "enum": ["long", "wide"]},
+                description="CSV only: long (default; one line per jurisdiction and criterion) "
+                "or wide (one line per jurisdiction, one column per criterion).",
             ),
             AS_OF_PARAMETER, SCOPE_PARAMETER, LIST_FORMAT_PARAMETER,
         ],
@@ -346,7 +362,14 @@ class CompareView(AnalysisView):
         ]
         as_of, scope = data["as_of"], data["scope"]
         if self.wants_csv():
-            return self.csv(rows, criteria, as_of, scope)
+            primary = {
+                (jurisdiction.code, slug): cell.primary_source or {}
+                for jurisdiction, cells in coverage.rows()
+                for slug, cell in cells.items()
+            }
+            if data.get("layout") == "wide":
+                return self.wide_csv(rows, criteria, as_of, scope, primary)
+            return self.csv(rows, criteria, as_of, scope, primary)
         return Response(
             {
                 "as_of": as_of.isoformat(),
@@ -365,7 +388,31 @@ class CompareView(AnalysisView):
             }
         )
 
-    def csv(self, rows, criteria, as_of, scope):
+    def wide_csv(self, rows, criteria, as_of, scope, primary):
+        """``layout=wide``: one line per jurisdiction, for each criterion its value, deciding
+        instruments and primary source's address."""
+        columns = [
+            Column("as_of", lambda r: as_of.isoformat()),
+            Column("scope", lambda r: scope),
+            Column("jurisdiction", "jurisdiction.code"),
+            Column("jurisdiction_name", "jurisdiction.name"),
+            Column("research_status", "jurisdiction.research_status"),
+        ]
+        for criterion in criteria:
+            slug = criterion.slug
+            columns += [
+                Column(slug, lambda r, slug=slug: r["cells"][slug]["value"]),
+                Column(f"{slug}_instruments",
+                       lambda r, slug=slug: [d["slug"] for d in r["cells"][slug]["instruments"]]),
+                Column(f"{slug}_source_url", lambda r, slug=slug: primary[
+                    (r["jurisdiction"]["code"], slug)].get("url")),
+            ]
+        return csv_response(
+            f"compare-wide-{as_of.isoformat()}.csv", [c.header for c in columns],
+            table(rows, columns),
+        )
+
+    def csv(self, rows, criteria, as_of, scope, primary):
         """One line per jurisdiction and criterion (long format: one value per cell)."""
         lines = [
             {
@@ -376,6 +423,7 @@ class CompareView(AnalysisView):
                 "research_status": row["jurisdiction"]["research_status"],
                 "criterion": criterion.slug,
                 **row["cells"][criterion.slug],
+                "primary_source": primary[(row["jurisdiction"]["code"], criterion.slug)],
             }
             for row in rows
             for criterion in criteria
@@ -405,6 +453,7 @@ class CompareView(AnalysisView):
             ),
             Column("pending", "pending.slug"),
             Column("bloc_obligations", "bloc_obligations.slug"),
+            *PRIMARY_SOURCE_COLUMNS,
         ]
         return csv_response(
             f"compare-{as_of.isoformat()}.csv", [c.header for c in columns], table(lines, columns)
@@ -526,9 +575,12 @@ class GapsView(AnalysisView):
                 Column("pending"),
                 Column("pending_instruments", "pending_instruments.slug"),
                 Column("instruments", "instruments.slug"),
+                *PRIMARY_SOURCE_COLUMNS,
             ]
             lines = [
-                {"group": value, **entry} for value, entries in groups.items() for entry in entries
+                {"group": value, **entry,
+                 "primary_source": answer["cells"][entry["code"]].primary_source or {}}
+                for value, entries in groups.items() for entry in entries
             ]
             return csv_response(
                 f"gaps-{criterion}-{as_of.isoformat()}.csv",

@@ -156,6 +156,7 @@ SOURCE_SCHEMA = inline_serializer(
         "title": serializers.CharField(),
         "publisher": serializers.CharField(),
         "kind": serializers.CharField(),
+        "published_on": serializers.DateField(allow_null=True),
     },
 )
 DECIDER_SCHEMA = inline_serializer(

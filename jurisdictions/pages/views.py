@@ -415,7 +415,15 @@ def home(request):
 
 
 # --- /compare/ --------------------------------------------------------------------------------
-COMPARE_PARAMETERS = [*FILTER_PARAMETERS, "criterion", "as_of", "scope"]
+COMPARE_PARAMETERS = [*FILTER_PARAMETERS, "criterion", "as_of", "scope", "layout"]
+# The source to cite for a row (coverage.Cell.primary_source), last in the compare and gaps CSVs.
+SOURCE_HEADER = ["source_title", "source_publisher", "source_url", "source_published_on"]
+
+
+def _source_cells(cell: coverage.Cell) -> list:
+    source = cell.primary_source or {}
+    return [source.get("title"), source.get("publisher"), source.get("url"),
+            source.get("published_on")]
 
 
 @_page
@@ -425,6 +433,7 @@ def compare(request):
     as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
     criteria = parse_criteria(query)
     filters = parse_filters(query, research_default="researched")
+    layout = parse_choice(query, "layout", ("long", "wide"), "long")
     query.check()
     jurisdictions = filters.apply(as_of)
     if len(jurisdictions) > MAX_MATRIX_ROWS:
@@ -442,11 +451,29 @@ def compare(request):
         "as_of": as_of.isoformat(),
         "scope": scope,
     }
+    if fmt == "csv" and layout == "wide":
+        header = ["code", "name", "kind", "research_status"]
+        for c in criteria:
+            header += [c.slug, f"{c.slug}_deciding_instruments", f"{c.slug}_source_url"]
+        header += ["as_of", "scope"]
+
+        def wide_lines():
+            for jurisdiction, cells in answer.rows():
+                line = [jurisdiction.code, _display_name(jurisdiction), jurisdiction.kind,
+                        jurisdiction.research_status]
+                for c in criteria:
+                    cell = cells[c.slug]
+                    line += [cell.value, _slugs(cell.instruments), _source_cells(cell)[2]]
+                yield [*line, as_of, scope]
+
+        return csv_response(
+            f"lawtracker-compare-wide-{as_of.isoformat()}.csv", header, wide_lines()
+        )
     if fmt == "csv":
         header = ["code", "name", "kind", "research_status", "criterion", "value",
                   "approximate", "basis", "verified_on", "deciding_instruments",
                   "inherited_instruments", "pending_yes_instruments", "bloc_obligations",
-                  "sources", "as_of", "scope"]
+                  "sources", "as_of", "scope", *SOURCE_HEADER]
 
         def lines():
             for jurisdiction, cells in answer.rows():
@@ -457,7 +484,7 @@ def compare(request):
                         cell.basis, cell.verified_on, _slugs(cell.instruments),
                         _slugs(d for d in cell.instruments if d.inherited),
                         _slugs(cell.pending), _slugs(cell.bloc_obligations),
-                        _source_urls(cell.instruments), as_of, scope,
+                        _source_urls(cell.instruments), as_of, scope, *_source_cells(cell),
                     ]
 
         return csv_response(f"lawtracker-compare-{as_of.isoformat()}.csv", header, lines())
@@ -517,7 +544,7 @@ def gaps(request):
     if fmt == "csv":
         header = ["group", "code", "name", "kind", "research_status", "last_reviewed_on",
                   "gap", "value", "approximate", "basis", "verified_on", "considered_instruments",
-                  "pending_yes_instruments", "criterion", "as_of", "scope"]
+                  "pending_yes_instruments", "criterion", "as_of", "scope", *SOURCE_HEADER]
 
         def lines():
             groups = [(v, answer["groups"][v]) for v in coverage.GAP_VALUES]
@@ -530,7 +557,7 @@ def gaps(request):
                         value not in ("yes", EffectiveValue.NOT_RESEARCHED),
                         cell.value, cell.approximate, cell.basis, cell.verified_on,
                         _slugs(cell.considered), _slugs(cell.pending), criterion.slug, as_of,
-                        scope,
+                        scope, *_source_cells(cell),
                     ]
 
         return csv_response(
@@ -542,7 +569,8 @@ def gaps(request):
         for j in group:
             url = _jurisdiction_url(j, as_of, scope)
             out.append({"jurisdiction": j, "name": _display_name(j), "url": url,
-                        "cell": _cell_view(cells[j.code], url, criterion.slug)})
+                        "cell": _cell_view(cells[j.code], url, criterion.slug),
+                        "source": cells[j.code].primary_source})
         return out
 
     groups = [
