@@ -274,3 +274,18 @@ def test_compare_csv_has_a_wide_layout(client, seeded):
             assert line[row["criterion"]] == row["value"]
     bad = client.get(reverse("api:compare"), {**params, "layout": "tall"})
     assert bad.status_code == 400 and "layout" in bad.json()["errors"]
+
+
+def test_home_page_counts_subdivisions_under_both_scopes(client, seeded):
+    rows = {row["group"]: row for row in _csv_rows(client.get("/", {"format": "csv",
+                                                                    "as_of": AS_OF}))}
+    applies = rows["States, provinces and other subdivisions: covered by the law that applies"]
+    own = rows["States, provinces and other subdivisions: has legislated itself"]
+    assert applies["scope"] == own["scope"] == "applicable"  # the page's scope, as asked
+    assert applies["researched"] == own["researched"]
+    # Federal law covers every researched US state; not every state has legislated itself.
+    assert int(own["gaps"]) > int(applies["gaps"])
+    gaps = client.get(reverse("api:gaps"), {"criterion": "ai_generated_explicit", "as_of": AS_OF,
+                                            "kind": "subdivision", "scope": "own"}).json()
+    assert int(own["gaps"]) == sum(len(members) for value, members in gaps["groups"].items()
+                                   if value != "not_researched")

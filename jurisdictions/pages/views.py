@@ -375,7 +375,31 @@ def home(request):
                         headline.add(*args)
             elif jurisdiction.kind == JurisdictionKind.SUBDIVISION:
                 subdivisions.add(*args)
-        rows = [everyone, countries, subdivisions]
+        # Both scopes side by side where subdivisions are counted (DOMAIN.md, "Two scopes"):
+        # federal law covers every US state, yet readers ask which states legislated themselves.
+        other_scope = Scope.OWN if scope == Scope.APPLICABLE else Scope.APPLICABLE
+        scope_labels = {Scope.APPLICABLE: "covered by the law that applies",
+                        Scope.OWN: "has legislated itself"}
+        subdivisions.label = f"{subdivisions.label}: {scope_labels[scope]}"
+        other = Headline(
+            f"States, provinces and other subdivisions: {scope_labels[other_scope]}",
+            _url(gaps_url, {**base, "scope": other_scope, "kind": "subdivision"}),
+        )
+        other_answer = coverage.gaps(
+            criterion, as_of, other_scope,
+            jurisdictions=Jurisdiction.objects.filter(kind=JurisdictionKind.SUBDIVISION),
+        )
+        for jurisdiction in other_answer["covered"] + [
+            j for g in other_answer["groups"].values() for j in g
+        ]:
+            other.add(
+                other_answer["cells"][jurisdiction.code].value,
+                jurisdiction.research_status != ResearchStatus.NOT_RESEARCHED,
+                jurisdiction.code in other_answer["pending"],
+            )
+        rows = [everyone, countries, *(
+            (subdivisions, other) if scope == Scope.APPLICABLE else (other, subdivisions)
+        )]
         bloc_rows = [headline for _, headline in blocs.values()]
         region_rows = [regions[name] for name in sorted(regions)]
     else:
