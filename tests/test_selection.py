@@ -289,3 +289,15 @@ def test_home_page_counts_subdivisions_under_both_scopes(client, seeded):
                                             "kind": "subdivision", "scope": "own"}).json()
     assert int(own["gaps"]) == sum(len(members) for value, members in gaps["groups"].items()
                                    if value != "not_researched")
+
+
+def test_map_takes_the_selection_parameters(client, seeded):
+    rows = _csv_rows(client.get(reverse("pages:map"), {"group": "G7", "format": "csv",
+                                                       "as_of": AS_OF}))
+    assert [row["code"] for row in rows] == ["CA", "DE", "FR", "GB", "IT", "JP", "US"]
+    api = api_compare(client, {"group": "G7", "kind": "country", "research": "all",
+                               "as_of": AS_OF})
+    assert [row["code"] for row in rows] == api
+    html = client.get(reverse("pages:map"), {"bloc": "EU", "region": "western-europe"})
+    assert html.status_code == 200
+    assert client.get(reverse("pages:map"), {"bloc": "UN"}).status_code == 400

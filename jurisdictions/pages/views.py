@@ -753,16 +753,22 @@ def search(request):
 @gzip_page  # the map's shapes weigh about a megabyte before compression
 def world_map(request):
     """``/map/``: countries coloured by their effective value for one criterion."""
-    query = PageQuery(request, ["criterion", "as_of", "scope"])
+    query = PageQuery(request, [*FILTER_PARAMETERS, "criterion", "as_of", "scope"],
+                      multi={"kind", "jurisdictions"})
     as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
     criterion = parse_criterion(query)
+    filters = parse_filters(query)
     if criterion is None and "criterion" not in query.errors:
         query.fail("criterion", "There is no criterion to answer for.")
     query.check()
-    countries = list(Jurisdiction.objects.countries().order_by("code"))
+    # The map draws countries: the selection parameters narrow them like on every page.
+    countries = filters.apply(as_of, Jurisdiction.objects.countries())
     answer = coverage.compute(countries, [criterion], as_of, scope)
     column = answer.column(criterion.slug)
-    params = {"criterion": criterion.slug, "as_of": as_of.isoformat(), "scope": scope}
+    params = {**filters.params(), "criterion": criterion.slug, "as_of": as_of.isoformat(),
+              "scope": scope}
+    if filters.research != "all":
+        params["research"] = filters.research
 
     if fmt == "csv":
         header = ["code", "name", "research_status", "value", "approximate",
@@ -811,11 +817,11 @@ def world_map(request):
         scope=scope,
         criterion=criterion,
         all_criteria=active_criteria(),
-        scopes=Scope.choices,
         svg=mark_safe(svg),  # built by worldmap.render from escaped ElementTree output
         table=table,
         counts=[(VALUES[v], counts[v]) for v in VALUES],
         counts_unit="countries",
+        **_filter_options(filters),
     )
     return render(request, "pages/map.html", context)
 
