@@ -301,3 +301,15 @@ def test_map_takes_the_selection_parameters(client, seeded):
     html = client.get(reverse("pages:map"), {"bloc": "EU", "region": "western-europe"})
     assert html.status_code == 200
     assert client.get(reverse("pages:map"), {"bloc": "UN"}).status_code == 400
+
+
+def test_map_has_a_europe_inset_and_a_pattern_for_every_value(client, seeded):
+    html = client.get(reverse("pages:map"), {"as_of": AS_OF}).content.decode()
+    assert 'class="worldmap europemap"' in html and 'viewBox="1100 110 480 370"' in html
+    for value in ("partial", "unclear", "no", "none"):
+        assert html.count(f'id="map-pat-{value}"') == 1
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    # Every European country of the world map is drawn again in the inset.
+    world, europe = html.split('class="worldmap europemap"')
+    assert 'data-code="MT"' in world and 'data-code="MT"' in europe

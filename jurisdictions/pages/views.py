@@ -807,6 +807,13 @@ def world_map(request):
             "same answers as text."
         ),
     )
+    europe = worldmap.render(
+        areas,
+        title=f"Europe: {criterion.label}, as of {as_of.isoformat()}",
+        description="The same map, Europe enlarged so that its small countries can be read.",
+        view_box=worldmap.EUROPE_VIEW_BOX,
+        prefix="europe",
+    )
     context = _context(
         request,
         title=f"World map: {criterion.label}",
@@ -818,6 +825,7 @@ def world_map(request):
         criterion=criterion,
         all_criteria=active_criteria(),
         svg=mark_safe(svg),  # built by worldmap.render from escaped ElementTree output
+        europe_svg=mark_safe(europe),
         table=table,
         counts=[(VALUES[v], counts[v]) for v in VALUES],
         counts_unit="countries",
