@@ -312,4 +312,6 @@ def test_map_has_a_europe_inset_and_a_pattern_for_every_value(client, seeded):
     assert len(ids) == len(set(ids))
     # Every European country of the world map is drawn again in the inset.
     world, europe = html.split('class="worldmap europemap"')
+    europe = europe.split("</svg>")[0]
     assert 'data-code="MT"' in world and 'data-code="MT"' in europe
+    assert 'data-code="KR"' in world and 'data-code="KR"' not in europe

@@ -28,7 +28,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from .. import coverage
-from ..api.regions import region_choices, regions_by_alpha2, regions_for_code
+from ..api.regions import countries_in, region_choices, regions_by_alpha2, regions_for_code
 from ..choices import (
     APPLYING_STATUSES,
     AssessmentBasis,
@@ -813,6 +813,9 @@ def world_map(request):
         description="The same map, Europe enlarged so that its small countries can be read.",
         view_box=worldmap.EUROPE_VIEW_BOX,
         prefix="europe",
+        # Europe and the lands around it that the enlarged part shows.
+        only={code for slug in ("europe", "western-asia", "northern-africa")
+              for code in countries_in(slug)},
     )
     context = _context(
         request,

@@ -97,7 +97,7 @@ def _defs(svg: ET.Element) -> None:
 
 def render(
     areas: dict[str, dict], title: str, description: str, *, view_box: str | None = None,
-    prefix: str = "map",
+    prefix: str = "map", only: set[str] | None = None,
 ) -> str:
     """The map as an ``<svg>`` element (text, to inline in a page).
 
@@ -105,8 +105,8 @@ def render(
     the country's title, "url": its page or ""}}``; countries not in ``areas`` stay grey.
     ``title`` and ``description`` name the map for assistive technology. ``view_box``: the
     part of the world to draw (default the whole world; :data:`EUROPE_VIEW_BOX`); ``prefix``
-    makes the ids of a second map on the page unique. The fill patterns are defined by the map
-    whose prefix is ``map``.
+    makes the ids of a second map on the page unique; ``only``: the alpha-2 codes to draw
+    (default every country). The fill patterns are defined by the map whose prefix is ``map``.
     """
     world_box, countries = _shapes()
     svg = ET.Element(
@@ -124,7 +124,10 @@ def render(
     if prefix == "map":
         _defs(svg)
     areas = {code.lower(): area for code, area in areas.items()}
+    drawn = {code.lower() for code in only} if only is not None else None
     for code in sorted(countries):
+        if drawn is not None and code not in drawn:
+            continue
         area = areas.get(code)
         value = area["value"] if area else "unknown"
         group = ET.Element("g", {"class": f"country v-{value}", "data-code": code.upper()})
