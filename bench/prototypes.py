@@ -99,7 +99,7 @@ def flat_csv():
     """The instrument CSV from plain rows: one values_list query per table per batch."""
     from collections import defaultdict
 
-    from jurisdictions.api import views
+    from jurisdictions.api import renderers, views
     from jurisdictions.api.renderers import csv_response
     from jurisdictions.choices import STATUS_SEQUENCE
     from jurisdictions.models import (
@@ -119,8 +119,8 @@ def flat_csv():
                       "original_title", "original_language", "short_name", "citation",
                       "official_url", "confidence", "summary", "max_penalty", "notes",
                       "updated_at")
-            it = queryset.values_list(*fields).iterator(chunk_size=views.CSV_BATCH)
-            for batch in views.batched(it, views.CSV_BATCH):
+            it = queryset.values_list(*fields).iterator(chunk_size=renderers.CSV_BATCH)
+            for batch in renderers.batched(it, renderers.CSV_BATCH):
                 ids = [r[0] for r in batch]
                 steps = defaultdict(list)
                 for iid, date, status, precision, pk in StatusEvent.objects.filter(

@@ -43,7 +43,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import choices, editorial, resources, text
+from . import choices, clock, editorial, resources, text
 from .choices import Status
 from .models import (
     StaleVersion,
@@ -870,7 +870,7 @@ class InstrumentAdmin(EditorialImportExportMixin, HistoryAdmin):
 
     def get_queryset(self, request):
         # Today's status as a correlated subquery, the same SQL the API filters with.
-        return super().get_queryset(request).with_status(datetime.date.today())
+        return super().get_queryset(request).with_status(clock.today())
 
     @admin.display(description="jurisdiction", ordering="jurisdiction__code")
     def jurisdiction_code(self, obj):

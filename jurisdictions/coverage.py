@@ -184,6 +184,22 @@ class Cell:
         decides the value)."""
         return self.decider.verified_on if self.decider else None
 
+    @property
+    def primary_source(self) -> dict | None:
+        """The source to cite for the value: the first official, legislature or government
+        source of the deciding instruments (own law first), else their first source; None when
+        nothing decides the value or no source is recorded. A source dict has ``url``,
+        ``title``, ``publisher``, ``kind`` and ``published_on`` (ISO 8601 or None)."""
+        sources = [source for decider in self.instruments for source in decider.sources]
+        for source in sources:
+            if source["kind"] in PRIMARY_SOURCE_KINDS:
+                return source
+        return sources[0] if sources else None
+
+
+# Sources that publish the law itself, preferred when a row names its source.
+PRIMARY_SOURCE_KINDS = ("official", "legislature", "government")
+
 
 class Coverage:
     """Effective values of many jurisdictions for many criteria at one date (see
@@ -397,8 +413,9 @@ def _memberships(member_ids: Iterable[int], as_of: datetime.date) -> dict[int, l
     return blocs
 
 
-def _source_dict(url, title, publisher, kind) -> dict:
-    return {"url": url, "title": title, "publisher": publisher, "kind": kind}
+def _source_dict(url, title, publisher, kind, published_on=None) -> dict:
+    return {"url": url, "title": title, "publisher": publisher, "kind": kind,
+            "published_on": published_on.isoformat() if published_on else None}
 
 
 def _citations(links, owner: str) -> dict[int, list[dict]]:
@@ -414,7 +431,7 @@ def _citations(links, owner: str) -> dict[int, list[dict]]:
         pk: _source_dict(*source)
         for pk, *source in Source.objects.filter(pk__in=links.values("source_id"))
         .order_by()
-        .values_list("pk", "url", "title", "publisher", "kind")
+        .values_list("pk", "url", "title", "publisher", "kind", "published_on")
     }
     cited: dict[int, list[dict]] = defaultdict(list)
     for owner_id, source_id in pairs:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+
+from .clock import today  # noqa: F401  (editorial.today() is read by the admin)
 
 from . import text
 
@@ -46,11 +47,6 @@ def stamp(instance, user=None, reason: str | None = None):
 def stale_days() -> int:
     """Days after which a verification is stale (``settings.LAWTRACKER_STALE_DAYS``)."""
     return int(getattr(settings, "LAWTRACKER_STALE_DAYS", 365))
-
-
-def today() -> datetime.date:
-    """Today in the site's time zone (UTC): the date written by "mark verified today"."""
-    return timezone.localdate()
 
 
 @transaction.atomic

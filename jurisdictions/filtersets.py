@@ -34,7 +34,6 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Collate, Left, NullIf
-from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 from django_filters.fields import BaseCSVField, RangeField
 from django_filters.widgets import DateRangeWidget
@@ -56,6 +55,7 @@ from .choices import (
     SourceKind,
     Status,
 )
+from .clock import today  # noqa: F401  (imported from here by older code)
 from .models import (
     Assessment,
     Criterion,
@@ -68,17 +68,13 @@ from .models import (
     StatusEvent,
     fold_for_search,
 )
+from .suggest import code_hint, hint
 
 ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 ISO_DATETIME_RE = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
     r"(Z|[+-][0-9]{2}:?[0-9]{2})?$"
 )
-
-
-def today() -> datetime.date:
-    """Today's date in UTC (settings.TIME_ZONE), the default ``as_of``."""
-    return timezone.localdate()
 
 
 def parse_iso_date(value: str) -> datetime.date:
@@ -247,6 +243,15 @@ class ListField(BaseCSVField):
         return values
 
 
+def _key_hint(model, key: str, value: str) -> str:
+    """`` Did you mean 'GB'?`` for an unknown code or slug (``UK``), or ``''`` (one query, only
+    when answering a 400)."""
+    if key not in ("code", "slug"):
+        return ""
+    known = list(model._default_manager.values_list(key, flat=True))
+    return code_hint(value, known) if key == "code" else hint(value, known)
+
+
 class KeyListField(ListField, forms.CharField):
     """Comma-separated public keys of ``model`` (``key`` = ``code``/``slug``/``url``), checked to
     exist in one query; normalised to the stored case (codes upper, slugs lower)."""
@@ -264,7 +269,10 @@ class KeyListField(ListField, forms.CharField):
         )
         missing = [v for v in values if v not in found]
         if missing:
-            raise ValidationError(f"Unknown {self.noun}: {', '.join(missing)}.")
+            raise ValidationError(
+                f"Unknown {self.noun}: {', '.join(missing)}."
+                + _key_hint(self.model, self.key, missing[0])
+            )
         return values
 
 
@@ -285,24 +293,47 @@ class KeyField(forms.CharField):
         try:
             return self.model._default_manager.get(**{self.key: value})
         except self.model.DoesNotExist:
-            raise ValidationError(f"Unknown {self.noun}: {value}.") from None
+            raise ValidationError(
+                f"Unknown {self.noun}: {value}." + _key_hint(self.model, self.key, value)
+            ) from None
 
 
 class BlocField(KeyField):
-    """The code of a bloc or international organisation (kind ``supranational`` or
-    ``international``: EU, COE, UN)."""
+    """The code of a bloc that makes law (kind ``supranational``: EU). The UN and the Council of
+    Europe are groups of countries: ``group=UN`` (issue 16: one meaning per parameter)."""
 
     def clean(self, value):
         jurisdiction = super().clean(value)
-        if jurisdiction is not None and jurisdiction.kind not in (
-            JurisdictionKind.SUPRANATIONAL,
-            JurisdictionKind.INTERNATIONAL,
-        ):
+        if jurisdiction is not None and jurisdiction.kind != JurisdictionKind.SUPRANATIONAL:
+            from .groups import groups
+
+            if jurisdiction.code in groups():
+                raise ValidationError(
+                    f"{jurisdiction.code} is a group of countries, not a bloc that makes law: "
+                    f"use group={jurisdiction.code}."
+                )
             raise ValidationError(
-                f"{jurisdiction.code} is not a bloc: use the code of a supranational bloc or an "
-                "international organisation (EU, COE, UN)."
+                f"{jurisdiction.code} is not a bloc: use the code of a supranational bloc (EU)."
             )
         return jurisdiction
+
+
+class GroupField(forms.CharField):
+    """The code of a group of countries (:mod:`jurisdictions.groups`: UN, G7, G20, OECD, COE),
+    any case; returns the ``Group``."""
+
+    def clean(self, value):
+        from .groups import groups
+
+        value = super().clean(value)
+        if value in self.empty_values:
+            return None
+        known = groups()
+        if value.strip().upper() not in known:
+            raise ValidationError(
+                f"Unknown group: {value}; known: {', '.join(known)}." + hint(value, known)
+            )
+        return known[value.strip().upper()]
 
 
 # --- filters ---------------------------------------------------------------------------------
@@ -336,6 +367,10 @@ class KeyFilter(filters.CharFilter):
 
 class BlocFilter(filters.CharFilter):
     field_class = BlocField
+
+
+class GroupFilter(filters.CharFilter):
+    field_class = GroupField
 
 
 class StrictBooleanFilter(filters.BooleanFilter):
@@ -655,6 +690,11 @@ class JurisdictionFilterSet(LawtrackerFilterSet):
         BlocFilter, method="filter_bloc",
         help_text="Members of this bloc on as_of (EU: the UK until 2020-01-31).",
     )
+    group = GroupFilter(
+        method="filter_group",
+        help_text="Members on as_of of a group of countries (UN, G7, G20, OECD, COE; from the "
+        "country_converter library); nothing is inherited from a group.",
+    )
     region = ChoicesFilter(
         choices=regions.region_choices(),
         method="filter_region",
@@ -728,6 +768,9 @@ class JurisdictionFilterSet(LawtrackerFilterSet):
         members = Jurisdiction.objects.members_of(value, self.as_of)
         return queryset.filter(pk__in=members.values("pk"))
 
+    def filter_group(self, queryset, name, value):
+        return queryset.filter(code__in=value.member_codes(self.as_of))
+
     def filter_region(self, queryset, name, value):
         return queryset.annotate(_country_code=Left("code", 2)).filter(_region_q(value))
 
@@ -764,6 +807,11 @@ class InstrumentFilterSet(LawtrackerFilterSet):
         help_text="Instruments of the bloc's members on as_of and of their subdivisions (not "
         "the bloc's own instruments: use jurisdiction=EU for those).",
     )
+    group = GroupFilter(
+        method="filter_group",
+        help_text="Instruments of the members on as_of of a group of countries (UN, G7, G20, "
+        "OECD, COE) and of their subdivisions.",
+    )
     slug = KeysFilter(model=Instrument, noun="instrument slug", field_name="slug")
     instrument_type = ChoicesFilter(choices=InstrumentType.choices)
     status = ChoicesFilter(
@@ -781,6 +829,24 @@ class InstrumentFilterSet(LawtrackerFilterSet):
     introduced = StepDateRangeFilter(statuses=(Status.INTRODUCED,))
     adopted = StepDateRangeFilter(statuses=(Status.ADOPTED,))
     in_force = StepDateRangeFilter(statuses=(Status.PARTIALLY_IN_FORCE, Status.IN_FORCE))
+    enacted = IsoDateRangeFilter(
+        method="filter_enacted",
+        help_text="Instruments enacted on or after enacted_after and on or before "
+        "enacted_before (ISO 8601 dates): the date of the first adoption step or, where no "
+        "adoption is recorded, of the first commencement.",
+    )
+    date_precision = ChoicesFilter(
+        choices=DatePrecision.choices,
+        method="filter_date_precision",
+        help_text="How precisely the enacted date (see enacted_after) is known: day, month, "
+        "year or on_or_before.",
+    )
+    kind = ChoicesFilter(
+        choices=JurisdictionKind.choices,
+        field_name="jurisdiction__kind",
+        help_text="Instruments of jurisdictions of these kinds (country, subdivision, "
+        "supranational, international).",
+    )
     covers = KeysFilter(
         model=Criterion,
         noun="criterion",
@@ -851,7 +917,30 @@ class InstrumentFilterSet(LawtrackerFilterSet):
         return queryset.filter(jurisdiction__in=_within_ids(value))
 
     def filter_bloc(self, queryset, name, value):
-        members = Jurisdiction.objects.members_of(value, self.as_of).values("pk")
+        return self._of_members(
+            queryset, Jurisdiction.objects.members_of(value, self.as_of).values("pk")
+        )
+
+    def filter_enacted(self, queryset, name, value):
+        queryset = queryset.with_enacted()
+        if value.start:
+            queryset = queryset.filter(enacted_on__gte=value.start)
+        if value.stop:
+            queryset = queryset.filter(enacted_on__lte=value.stop)
+        return queryset
+
+    def filter_date_precision(self, queryset, name, value):
+        return queryset.with_enacted().filter(enacted_precision__in=value)
+
+    def filter_group(self, queryset, name, value):
+        return self._of_members(
+            queryset,
+            Jurisdiction.objects.filter(code__in=value.member_codes(self.as_of)).values("pk"),
+        )
+
+    @staticmethod
+    def _of_members(queryset, members):
+        """Instruments of ``members`` (a pk subquery) and of their subdivisions."""
         return queryset.filter(
             Q(jurisdiction__in=members)
             | Q(jurisdiction__parent__in=members)

@@ -261,7 +261,7 @@ def counts(findings: Iterable[Finding]) -> dict[str, int]:
 def lint(today: datetime.date | None = None) -> list[Finding]:
     """Every finding on the stored data, rule by rule, in a stable order. ``today`` (default:
     the current UTC date) dates the two-year rule."""
-    from .editorial import today as utc_today
+    from .clock import today as utc_today
     from .models import Assessment, Instrument, Jurisdiction, Source, StatusEvent
 
     today = today or utc_today()

@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from . import choices, text
+from . import choices, clock, text
 from .choices import (
     APPLYING_STATUSES,
     PENDING_STATUSES,
@@ -581,7 +581,7 @@ class Instrument(TrackedModel):
 
     def status_event_as_of(self, as_of: datetime.date | None = None) -> StatusEvent | None:
         """The latest status event dated on or before ``as_of`` (default today), or None."""
-        as_of = as_of or datetime.date.today()
+        as_of = as_of or clock.today()
         current = None
         for event in self._events():
             if event.date <= as_of:
@@ -635,6 +635,14 @@ class Instrument(TrackedModel):
                 else None
             )
         return result
+
+    def enacted(self) -> StatusEvent | None:
+        """The step that enacted the instrument: its first adoption or, where no adoption is
+        recorded, its first commencement (partial or whole); None when neither is recorded.
+        ``InstrumentQuerySet.with_enacted`` is its SQL form (``enacted_after``/``_before``)."""
+        return self.first_event(Status.ADOPTED) or self.first_event(
+            Status.PARTIALLY_IN_FORCE, Status.IN_FORCE
+        )
 
     def is_pending(self, as_of: datetime.date | None = None) -> bool:
         return self.status_as_of(as_of) in PENDING_STATUSES

@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q
 
-from . import lint
+from . import clock, lint
 from .api.regions import regions_for_code
 from .choices import DatePrecision, JurisdictionKind, ResearchStatus, SourceKind
 from . import text
@@ -82,7 +82,7 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
 
     ``today`` defaults to the current date; ``stale_days`` to ``settings.LAWTRACKER_STALE_DAYS``.
     """
-    today = today or datetime.date.today()
+    today = today or clock.today()
     stale_days = settings.LAWTRACKER_STALE_DAYS if stale_days is None else stale_days
 
     jurisdictions = list(

@@ -12,7 +12,9 @@ from collections.abc import Iterable
 
 from django.db import models
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
+from . import clock
 from .choices import (
     APPLYING_STATUSES,
     PENDING_STATUSES,
@@ -105,6 +107,28 @@ class InstrumentQuerySet(models.QuerySet):
         force) on ``as_of``."""
         return self.status_in(PENDING_STATUSES, as_of)
 
+    def with_enacted(self):
+        """Annotate ``enacted_on`` and ``enacted_precision``: the date of the first adoption step
+        or, where no adoption is recorded, of the first commencement (partial or whole), in life
+        order; None when neither is recorded. The rule of ``Instrument.enacted()``."""
+        from .models import StatusEvent
+
+        def first(statuses, field):
+            return Subquery(
+                StatusEvent.objects.filter(instrument=OuterRef("pk"), status__in=statuses)
+                .annotate(_seq=status_sequence_expression())
+                .order_by("date", "_seq", "pk")
+                .values(field)[:1]
+            )
+
+        adopted, in_force = [Status.ADOPTED], [Status.PARTIALLY_IN_FORCE, Status.IN_FORCE]
+        return self.annotate(
+            enacted_on=Coalesce(first(adopted, "date"), first(in_force, "date")),
+            enacted_precision=Coalesce(
+                first(adopted, "date_precision"), first(in_force, "date_precision")
+            ),
+        )
+
     def with_step_between(
         self,
         statuses: Iterable[str],
@@ -156,7 +180,7 @@ class AssessmentQuerySet(models.QuerySet):
     def stale(self, days: int, today: datetime.date | None = None):
         """Assessments never verified, or last verified more than ``days`` days before
         ``today`` (default: today)."""
-        today = today or datetime.date.today()
+        today = today or clock.today()
         limit = today - datetime.timedelta(days=days)
         return self.filter(Q(verified_on__isnull=True) | Q(verified_on__lt=limit))
 

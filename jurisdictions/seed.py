@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from . import reference
+from .clock import today
 from .choices import (
     RETIRED_INSTRUMENT_TYPES,
     AssessmentBasis,
@@ -393,7 +394,7 @@ def build_fixture_objects(paths: list[Path]) -> list[dict]:
     all_events: list[tuple[dict, str]] = []
     for path in paths:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        compiled_on = _date((data.get("about") or {}).get("compiled_on")) or datetime.date.today().isoformat()
+        compiled_on = _date((data.get("about") or {}).get("compiled_on")) or today().isoformat()
         for entry in data.get("jurisdictions") or []:
             code = entry["code"].upper()
             fields = _jurisdiction_fields(entry, compiled_on)

@@ -12,6 +12,8 @@ urlpatterns = [
     path("gaps/", views.gaps, name="gaps"),
     path("map/", views.world_map, name="map"),
     path("methodology/", views.methodology, name="methodology"),
+    path("search/", views.search, name="search"),
+    path("jurisdictions/", views.jurisdiction_index, name="jurisdictions"),
     # Codes are matched in any case (us-ca, US-CA); the view looks them up in upper case.
     path("jurisdictions/<str:code>/", views.jurisdiction_detail, name="jurisdiction"),
     path("instruments/<str:slug>/", views.instrument_detail, name="instrument"),

@@ -198,6 +198,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "jurisdictions.api.schema.public_reads",
+        "jurisdictions.api.schema.busy_answers",
     ],
     # One name per vocabulary, so that every schema field using it shares one enum component.
     "ENUM_NAME_OVERRIDES": {

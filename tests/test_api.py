@@ -293,11 +293,11 @@ def test_instrument_pages_count_with_the_page_and_refuse_a_page_past_the_last(cl
 def test_csv_exports_do_a_fixed_number_of_queries_per_batch(client, world, monkeypatch):
     # A fixed number for the export (the criteria, the instruments read in batches from one
     # cursor), and a fixed number per batch (steps, assessments, identifiers, sources' URLs).
-    from jurisdictions.api import views
+    from jurisdictions.api import renderers
 
     counts = {}
     for batch in (500, 5, 3):  # 1, 2 and 4 batches of the 10 instruments
-        monkeypatch.setattr(views, "CSV_BATCH", batch)
+        monkeypatch.setattr(renderers, "CSV_BATCH", batch)
         with CaptureQueriesContext(connection) as queries:
             response = get(client, "instrument-list", {"format": "csv"})
             lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
@@ -314,7 +314,8 @@ def test_an_unknown_parameter_is_400_naming_it_and_listing_the_accepted_ones(cli
     response = get(client, "instrument-list", {"jurisdicton": "KR"})
     assert response.status_code == 400
     body = response.json()
-    assert body["errors"] == {"jurisdicton": ["Unknown parameter."]}
+    # The 400 suggests the closest accepted name (issue 16).
+    assert body["errors"] == {"jurisdicton": ["Unknown parameter. Did you mean 'jurisdiction'?"]}
     assert "jurisdiction" in body["accepted_parameters"]
     assert {"as_of", "page", "page_size", "format", "ordering", "search"} <= set(
         body["accepted_parameters"]
@@ -517,12 +518,18 @@ def test_compare_marks_answers_resting_on_an_on_or_before_step_as_approximate(cl
     assert data["rows"][0]["cells"]["possession"]["approximate"] is False
 
 
-def test_compare_takes_a_bloc_or_within_and_they_add_up(client, world):
+def test_compare_selection_parameters_narrow_together(client, world):
+    # Issue 16: bloc and within narrow together (AND), as on the pages; they used to add up.
     data = compare(client, bloc="eu", within="US", criteria="possession", as_of="2019-06-01")
-    assert [r["jurisdiction"]["code"] for r in data["rows"]] == [
-        "DE", "FR", "GB", "US", "US-CA", "US-OH"
-    ]
+    assert data["rows"] == []
     assert "bloc=EU" in data["permalink"] and "within=US" in data["permalink"]
+    data = compare(client, bloc="eu", criterion="possession", as_of="2019-06-01")
+    assert [r["jurisdiction"]["code"] for r in data["rows"]] == ["DE", "FR", "GB"]
+    data = compare(client, bloc="eu", jurisdictions="US,FR,KR,DE", criterion="possession",
+                   as_of="2019-06-01")
+    assert [r["jurisdiction"]["code"] for r in data["rows"]] == ["FR", "DE"]
+    data = compare(client, within="US", kind="subdivision", criterion="possession")
+    assert [r["jurisdiction"]["code"] for r in data["rows"]] == ["US-CA", "US-OH"]
 
 
 def test_compare_defaults_to_every_current_criterion(client, world):
@@ -556,7 +563,7 @@ def test_compare_names_the_bad_parameter(client, world, params, param):
 
 def test_compare_permalink_reproduces_the_answer(client, world):
     data = compare(client, jurisdictions="KR,US-CA", as_of="2024-10-16")
-    assert "criteria=possession,production" in data["permalink"]
+    assert "criterion=possession,production" in data["permalink"]
     assert client.get(data["permalink"]).json() == data
 
 

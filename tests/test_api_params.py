@@ -64,11 +64,14 @@ for name, (kwargs, params) in DETAILS.items():
 ANALYSIS = {
     "compare": ({"jurisdictions": "KR"}, {
         "jurisdictions": "KR,ZZ", "bloc": "KR", "within": "ZZ", "criteria": "telepathy",
-        "as_of": "2024-02-30", "scope": "both", "format": "pdf",
+        "criterion": "telepathy", "group": "G99", "region": "atlantis", "kind": "planet",
+        "research": "some", "layout": "tall", "as_of": "2024-02-30", "scope": "both",
+        "format": "pdf",
     }),
     "gaps": ({"criterion": "possession"}, {
         "criterion": "telepathy", "jurisdictions": "ZZ", "bloc": "US", "within": "ZZ-AA",
-        "kind": "planet", "as_of": "2024-02-30", "scope": "both", "format": "pdf",
+        "kind": "planet", "group": "G99", "region": "atlantis", "research": "some",
+        "as_of": "2024-02-30", "scope": "both", "format": "pdf",
     }),
     "changes": ({}, {
         "since": "2024-02-30", "as_of": "2024-02-30", "model": "user", "change": "~",

@@ -528,6 +528,7 @@ def test_deciders_cite_the_assessment_else_the_instrument():
             "title": "Memorie",
             "publisher": "Tweede Kamer",
             "kind": "legislature",
+            "published_on": None,
         },
     )
     assert by_slug["nl-uncited"].sources == (
@@ -536,6 +537,7 @@ def test_deciders_cite_the_assessment_else_the_instrument():
             "title": "Wetboek",
             "publisher": "Overheid",
             "kind": "official",
+            "published_on": None,
         },
     )
     assert by_slug["nl-cited"].title == "An act"

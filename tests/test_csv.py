@@ -54,7 +54,7 @@ def test_accept_text_csv_works_like_format_csv(client, world, name):
 
 
 def test_batches_neither_repeat_nor_skip_rows(client, world, monkeypatch):
-    monkeypatch.setattr(views, "CSV_BATCH", 3)
+    monkeypatch.setattr(renderers, "CSV_BATCH", 3)
     rows = read_csv(csv_get(client, "source-list", {"ordering": "-url"}))
     urls = [r["url"] for r in rows]
     assert urls == sorted(Source.objects.values_list("url", flat=True), reverse=True)

@@ -16,7 +16,7 @@ from django.urls import reverse
 import csv
 import io
 
-from jurisdictions.api import views
+from jurisdictions.api import renderers
 
 pytestmark = pytest.mark.django_db
 
@@ -80,9 +80,9 @@ def test_the_csv_says_what_the_json_list_says(client, seeded, params):
 
 
 def test_batches_neither_repeat_nor_skip_rows(client, seeded, monkeypatch):
-    monkeypatch.setattr(views, "CSV_BATCH", 7)
+    monkeypatch.setattr(renderers, "CSV_BATCH", 7)
     small = export_bytes(client, {})
-    monkeypatch.setattr(views, "CSV_BATCH", 500)
+    monkeypatch.setattr(renderers, "CSV_BATCH", 500)
     whole = export_bytes(client, {})
     assert small == whole
     slugs = [line.split(",")[0] for line in whole.decode("utf-8-sig").splitlines()[1:]]
@@ -91,7 +91,7 @@ def test_batches_neither_repeat_nor_skip_rows(client, seeded, monkeypatch):
 
 def test_queries_per_batch_are_fixed(client, seeded, monkeypatch):
     def queries(batch):
-        monkeypatch.setattr(views, "CSV_BATCH", batch)
+        monkeypatch.setattr(renderers, "CSV_BATCH", batch)
         with CaptureQueriesContext(connection) as captured:
             export_bytes(client, {})
         return len(captured)

@@ -22,7 +22,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from jurisdictions.api import views
+from jurisdictions.api import renderers
 from jurisdictions.models import (
     AssessmentSource,
     Identifier,
@@ -492,7 +492,7 @@ def test_csv_in_small_batches_and_formula_cells(client, rows_world, monkeypatch)
     Identifier.objects.create(instrument=Instrument.objects.get(slug="kr-b"), scheme="other",
                               value="-5")
     whole = csv_of(client, {"as_of": "2024-06-01"})
-    monkeypatch.setattr(views, "CSV_BATCH", 2)
+    monkeypatch.setattr(renderers, "CSV_BATCH", 2)
     text = csv_of(client, {"as_of": "2024-06-01"})
     assert text == whole
     assert len(text.lstrip("\ufeff").splitlines()) > 9

@@ -45,6 +45,9 @@ PAGES = [
     "/gaps/?within=US&scope=own",
     "/map/",
     "/map/?criterion=production&as_of=2024-01-01",
+    "/jurisdictions/",
+    "/jurisdictions/?q=korea&research=all&as_of=2025-01-01",
+    "/jurisdictions/?group=G20&kind=country&criterion=possession",
     "/jurisdictions/KR/",
     "/jurisdictions/us-ca/?scope=own",
     "/jurisdictions/EU/",
@@ -120,6 +123,11 @@ def test_page_is_valid_html_and_stays_on_this_host(seeded, client, url):
             assert th.get("scope") in ("col", "row", "rowgroup", "colgroup"), (
                 f"{url}: <th> without scope: {text(th)!r}"
             )
+
+
+@pytest.mark.parametrize("url", ["/search/?q=korea", "/search/", "/search/?q=%C3%A9"])
+def test_search_page_is_valid_html(seeded, client, url):
+    test_page_is_valid_html_and_stays_on_this_host(seeded, client, url)
 
 
 @pytest.mark.parametrize("url", PAGES)

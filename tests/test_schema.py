@@ -163,3 +163,14 @@ def test_the_schema_is_served_without_network_and_names_the_api(client, schema):
 
 def test_every_filterset_is_reached_by_a_route():
     assert {v.filterset_class for _, v, _ in ROUTES} == set(filtersets.FILTERSETS)
+
+
+def test_every_operation_documents_429_and_503(schema):
+    operations = [op for ops in schema["paths"].values() for m, op in ops.items()
+                  if m in ("get", "post", "put", "patch", "delete")]
+    assert operations
+    for operation in operations:
+        for status in ("429", "503"):
+            answer = operation["responses"][status]
+            assert "Retry-After" in answer["headers"], operation["operationId"]
+            assert "application/json" in answer["content"]

@@ -5,10 +5,9 @@ and is available as CSV (``format=csv`` or ``Accept: text/csv``). The effective-
 are :mod:`jurisdictions.coverage`'s; these views only choose the jurisdictions and criteria,
 validate the parameters and shape the answer.
 
-Selecting jurisdictions (compare and gaps): ``jurisdictions`` (codes), ``bloc`` (the bloc's
-members on ``as_of``) and ``within`` (a jurisdiction and all its descendants) add up: the
-contract's own example, ``gaps/?bloc=EU&within=US``, asks about the EU's members *and* the US
-with its states.
+Selecting jurisdictions (compare and gaps): the selection parameters of
+:mod:`jurisdictions.selection`, the same as the pages', narrow the set together (AND):
+``gaps/?bloc=EU&within=US`` asks about the EU's members that lie within the US (none).
 """
 
 from __future__ import annotations
@@ -28,15 +27,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..choices import STATUS_SEQUENCE, JurisdictionKind, Scope
+from ..clock import today
 from ..coverage import GAP_VALUES, compute, gaps
 from ..filtersets import (
-    BlocField,
     IsoDateField,
     IsoDateTimeField,
     KeyField,
     KeyListField,
     ListField,
-    today,
 )
 from ..models import (
     Assessment,
@@ -55,19 +53,18 @@ from ..models import (
     StatusEvent,
     StatusEventSource,
 )
+from ..selection import SELECTION_PARAMETERS, read_selection, split_values
 from .pagination import Pagination
 from .params import BadRequest, StrictParametersMixin, permalink
 from .renderers import Column, CSVRenderer, csv_response, table
 from .schema import (
     AS_OF_PARAMETER,
-    BLOC,
     CELL_SCHEMA,
     DECIDER_SCHEMA,
     JURISDICTION_SCHEMA,
-    JURISDICTIONS,
     LIST_FORMAT_PARAMETER,
     SCOPE_PARAMETER,
-    WITHIN,
+    SELECTION,
     answers,
 )
 from .serializers import (
@@ -100,13 +97,16 @@ def _scope_field() -> forms.ChoiceField:
 
 
 class SelectionParams(forms.Form):
-    """Which jurisdictions, as of when, under which scope."""
+    """Which jurisdictions (:mod:`jurisdictions.selection`: the parameters narrow together), as
+    of when, under which scope."""
 
-    jurisdictions = _codes_field("Jurisdiction codes, comma-separated (KR,GB,US-CA).")
-    bloc = BlocField(model=Jurisdiction, key="code", upper=True, noun="jurisdiction code",
-                     required=False)
-    within = KeyField(model=Jurisdiction, key="code", upper=True, noun="jurisdiction code",
-                      required=False)
+    jurisdictions = forms.CharField(required=False)
+    bloc = forms.CharField(required=False)
+    group = forms.CharField(required=False)
+    within = forms.CharField(required=False)
+    region = forms.CharField(required=False)
+    kind = forms.CharField(required=False)
+    research = forms.CharField(required=False)
     as_of = IsoDateField(required=False)
     scope = _scope_field()
 
@@ -114,63 +114,58 @@ class SelectionParams(forms.Form):
         cleaned = super().clean()
         cleaned["as_of"] = cleaned.get("as_of") or today()
         cleaned["scope"] = cleaned.get("scope") or Scope.APPLICABLE.value
+        self.selection = read_selection(
+            lambda name: [] if self.has_error(name) else split_values(self.data.get(name)),
+            self.add_error,
+        )
         return cleaned
 
     def selected(self) -> list[Jurisdiction] | None:
-        """The jurisdictions chosen, explicit ones first in the order given, then the bloc's
-        members and the ``within`` subtree by code; None when nothing was chosen."""
-        data = self.cleaned_data
-        codes, bloc, within = data.get("jurisdictions"), data.get("bloc"), data.get("within")
-        if not (codes or bloc or within):
+        """The jurisdictions chosen (in the order of ``jurisdictions`` when given, else by
+        code); None when no parameter narrows the set."""
+        if not self.selection.narrowed and self.selection.research == "all":
             return None
-        chosen: list[Jurisdiction] = []
-        if codes:
-            by_code = {j.code: j for j in Jurisdiction.objects.filter(code__in=codes)}
-            chosen += [by_code[c] for c in codes]
-        if bloc:
-            chosen += list(Jurisdiction.objects.members_of(bloc, data["as_of"]).order_by("code"))
-        if within:
-            chosen += list(Jurisdiction.objects.within(within.code).order_by("code"))
-        seen, unique = set(), []
-        for jurisdiction in chosen:
-            if jurisdiction.pk not in seen:
-                seen.add(jurisdiction.pk)
-                unique.append(jurisdiction)
-        return unique
+        return self.selection.apply(self.cleaned_data["as_of"])
 
     def selection_for_permalink(self) -> dict:
-        data = self.cleaned_data
-        return {
-            "jurisdictions": data.get("jurisdictions"),
-            "bloc": data["bloc"].code if data.get("bloc") else None,
-            "within": data["within"].code if data.get("within") else None,
-        }
+        params = self.selection.params()
+        if self.data.get("research"):
+            params["research"] = self.selection.research
+        return params
 
 
 class CompareParams(SelectionParams):
-    criteria = KeyListField(model=Criterion, noun="criterion", required=False)
+    criterion = KeyListField(model=Criterion, noun="criterion", required=False)
+    layout = forms.ChoiceField(
+        choices=[("long", "long"), ("wide", "wide")], required=False,
+        error_messages={"invalid_choice": "%(value)r is not one of: long, wide."},
+    )
+    criteria = KeyListField(
+        model=Criterion, noun="criterion", required=False,
+        help_text="The former name of criterion, still accepted so that old links keep working.",
+    )
 
     def clean(self):
         cleaned = super().clean()
-        if not (cleaned.get("jurisdictions") or cleaned.get("bloc") or cleaned.get("within")) and (
-            not self.has_error("jurisdictions")
-            and not self.has_error("bloc")
-            and not self.has_error("within")
+        if self.data.get("criterion") and self.data.get("criteria"):
+            self.add_error(
+                "criteria", "criteria is the former name of criterion: give one of them."
+            )
+        elif cleaned.get("criteria"):
+            cleaned["criterion"] = cleaned["criteria"]
+        if not self.selection.narrowed and not any(
+            self.has_error(name) for name in SELECTION_PARAMETERS
         ):
             self.add_error(
                 "jurisdictions",
-                "Required: give jurisdictions (codes, comma-separated), a bloc or within. "
-                "compare does not answer for the whole table.",
+                "Required: give jurisdictions (codes, comma-separated), a bloc, a group, within, "
+                "a region or a kind. compare does not answer for the whole table.",
             )
         return cleaned
 
 
 class GapsParams(SelectionParams):
     criterion = KeyField(model=Criterion, noun="criterion", required=True)
-    kind = ChoiceListField(
-        choices=JurisdictionKind.choices,
-        required=False,
-    )
 
 
 class ChangesParams(forms.Form):
@@ -284,6 +279,13 @@ def cell_dict(cell, context) -> dict:
     }
 
 
+# The source to cite for a row (``Cell.primary_source``), last in the compare and gaps CSVs.
+PRIMARY_SOURCE_COLUMNS = [
+    Column(f"source_{name}", f"primary_source.{name}")
+    for name in ("title", "publisher", "url", "published_on")
+]
+
+
 class CompareView(AnalysisView):
     """A jurisdictions × criteria matrix of effective values as of ``as_of``."""
 
@@ -295,13 +297,25 @@ class CompareView(AnalysisView):
         description="Effective value of each jurisdiction for each criterion as of as_of, each "
         "cell naming the instruments that decide it (inherited or not) with their sources, the "
         "pending proposals that would answer yes, and the bloc obligations (shown, never "
-        "counted). jurisdictions, bloc or within is required; they add up.",
+        "counted). At least one selection parameter other than research is required; they "
+        "narrow the set together (AND).",
         parameters=[
-            JURISDICTIONS, BLOC, WITHIN,
+            *SELECTION,
             OpenApiParameter(
-                "criteria", {"type": "array", "items": {"type": "string"}}, explode=False,
+                "criterion", {"type": "array", "items": {"type": "string"}}, explode=False,
                 description="Criterion slugs, comma-separated (default: every criterion not "
                 "retired).",
+            ),
+            OpenApiParameter(
+                "criteria", {"type": "array", "items": {"type": "string"}}, explode=False,
+                description="The former name of criterion, still accepted so that old links "
+                "keep working; give one of the two.",
+                deprecated=True,
+            ),
+            OpenApiParameter(
+                "layout", {"type": "string", "enum": ["long", "wide"]},
+                description="CSV only: long (default; one line per jurisdiction and criterion) "
+                "or wide (one line per jurisdiction, one column per criterion).",
             ),
             AS_OF_PARAMETER, SCOPE_PARAMETER, LIST_FORMAT_PARAMETER,
         ],
@@ -332,9 +346,9 @@ class CompareView(AnalysisView):
         form = self.clean_parameters(request)
         data = form.cleaned_data
         jurisdictions = form.selected()
-        if data.get("criteria"):
-            by_slug = {c.slug: c for c in Criterion.objects.filter(slug__in=data["criteria"])}
-            criteria = [by_slug[s] for s in data["criteria"]]
+        if data.get("criterion"):
+            by_slug = {c.slug: c for c in Criterion.objects.filter(slug__in=data["criterion"])}
+            criteria = [by_slug[s] for s in data["criterion"]]
         else:
             criteria = list(Criterion.objects.filter(retired=False))
         coverage = compute(jurisdictions, criteria, data["as_of"], data["scope"])
@@ -348,7 +362,14 @@ class CompareView(AnalysisView):
         ]
         as_of, scope = data["as_of"], data["scope"]
         if self.wants_csv():
-            return self.csv(rows, criteria, as_of, scope)
+            primary = {
+                (jurisdiction.code, slug): cell.primary_source or {}
+                for jurisdiction, cells in coverage.rows()
+                for slug, cell in cells.items()
+            }
+            if data.get("layout") == "wide":
+                return self.wide_csv(rows, criteria, as_of, scope, primary)
+            return self.csv(rows, criteria, as_of, scope, primary)
         return Response(
             {
                 "as_of": as_of.isoformat(),
@@ -356,7 +377,7 @@ class CompareView(AnalysisView):
                 "permalink": self.link(
                     {
                         **form.selection_for_permalink(),
-                        "criteria": [c.slug for c in criteria],
+                        "criterion": [c.slug for c in criteria],
                         "as_of": as_of,
                         "scope": scope,
                     }
@@ -367,7 +388,31 @@ class CompareView(AnalysisView):
             }
         )
 
-    def csv(self, rows, criteria, as_of, scope):
+    def wide_csv(self, rows, criteria, as_of, scope, primary):
+        """``layout=wide``: one line per jurisdiction, for each criterion its value, deciding
+        instruments and primary source's address."""
+        columns = [
+            Column("as_of", lambda r: as_of.isoformat()),
+            Column("scope", lambda r: scope),
+            Column("jurisdiction", "jurisdiction.code"),
+            Column("jurisdiction_name", "jurisdiction.name"),
+            Column("research_status", "jurisdiction.research_status"),
+        ]
+        for criterion in criteria:
+            slug = criterion.slug
+            columns += [
+                Column(slug, lambda r, slug=slug: r["cells"][slug]["value"]),
+                Column(f"{slug}_instruments",
+                       lambda r, slug=slug: [d["slug"] for d in r["cells"][slug]["instruments"]]),
+                Column(f"{slug}_source_url", lambda r, slug=slug: primary[
+                    (r["jurisdiction"]["code"], slug)].get("url")),
+            ]
+        return csv_response(
+            f"compare-wide-{as_of.isoformat()}.csv", [c.header for c in columns],
+            table(rows, columns),
+        )
+
+    def csv(self, rows, criteria, as_of, scope, primary):
         """One line per jurisdiction and criterion (long format: one value per cell)."""
         lines = [
             {
@@ -378,6 +423,7 @@ class CompareView(AnalysisView):
                 "research_status": row["jurisdiction"]["research_status"],
                 "criterion": criterion.slug,
                 **row["cells"][criterion.slug],
+                "primary_source": primary[(row["jurisdiction"]["code"], criterion.slug)],
             }
             for row in rows
             for criterion in criteria
@@ -407,6 +453,7 @@ class CompareView(AnalysisView):
             ),
             Column("pending", "pending.slug"),
             Column("bloc_obligations", "bloc_obligations.slug"),
+            *PRIMARY_SOURCE_COLUMNS,
         ]
         return csv_response(
             f"compare-{as_of.isoformat()}.csv", [c.header for c in columns], table(lines, columns)
@@ -424,19 +471,14 @@ class GapsView(AnalysisView):
         description="Researched jurisdictions whose effective value for the criterion is not "
         "yes as of as_of, grouped by value (none, no, unclear, partial), with the jurisdictions "
         "not yet researched listed apart (not_researched), counts per group and the "
-        "jurisdictions with a pending proposal flagged. Without jurisdictions, bloc or within: "
-        "every jurisdiction except international organisations. kind narrows the selection.",
+        "jurisdictions with a pending proposal flagged. The selection parameters narrow the set "
+        "together (AND); without any, every jurisdiction except international organisations.",
         parameters=[
             OpenApiParameter(
                 "criterion", OpenApiTypes.STR, required=True,
                 description="A criterion slug (possession).",
             ),
-            JURISDICTIONS, BLOC, WITHIN,
-            OpenApiParameter(
-                "kind", {"type": "array", "items": {"type": "string",
-                                                    "enum": JurisdictionKind.values}},
-                explode=False, description="Only jurisdictions of these kinds.",
-            ),
+            *SELECTION,
             AS_OF_PARAMETER, SCOPE_PARAMETER, LIST_FORMAT_PARAMETER,
         ],
         responses={
@@ -489,13 +531,8 @@ class GapsView(AnalysisView):
         form = self.clean_parameters(request)
         data = form.cleaned_data
         selected = form.selected()
-        kinds = data.get("kind")
         if selected is None:
             selected = Jurisdiction.objects.exclude(kind=JurisdictionKind.INTERNATIONAL)
-            if kinds:
-                selected = selected.filter(kind__in=kinds)
-        elif kinds:
-            selected = [j for j in selected if j.kind in kinds]
         answer = gaps(data["criterion"], data["as_of"], data["scope"], jurisdictions=selected)
         context = self.context()
         groups = {
@@ -538,9 +575,12 @@ class GapsView(AnalysisView):
                 Column("pending"),
                 Column("pending_instruments", "pending_instruments.slug"),
                 Column("instruments", "instruments.slug"),
+                *PRIMARY_SOURCE_COLUMNS,
             ]
             lines = [
-                {"group": value, **entry} for value, entries in groups.items() for entry in entries
+                {"group": value, **entry,
+                 "primary_source": answer["cells"][entry["code"]].primary_source or {}}
+                for value, entries in groups.items() for entry in entries
             ]
             return csv_response(
                 f"gaps-{criterion}-{as_of.isoformat()}.csv",
@@ -555,7 +595,6 @@ class GapsView(AnalysisView):
                     {
                         "criterion": criterion,
                         **form.selection_for_permalink(),
-                        "kind": kinds,
                         "as_of": as_of,
                         "scope": scope,
                     }

@@ -38,7 +38,7 @@ from ..models import (
     StatusEvent,
     StatusEventSource,
 )
-from .serializers import api_url, iso
+from .links import api_url, iso
 
 # The instrument columns a batch is read with, in the order instrument_rows unpacks them.
 INSTRUMENT_FIELDS = (

@@ -24,7 +24,9 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 
 from .. import text
 from ..choices import Scope
-from ..filtersets import IsoDateField, today
+from ..clock import today
+from ..filtersets import IsoDateField
+from ..suggest import hint
 
 
 # Longer values are refused before any query: SQLite cannot even run a LIKE pattern of 50 000
@@ -125,7 +127,7 @@ class StrictParametersMixin:
         params = request.query_params
         for name in params:
             if name not in accepted:
-                errors[name] = ["Unknown parameter."]
+                errors[name] = ["Unknown parameter." + hint(name, accepted)]
             elif len(params.getlist(name)) > 1:
                 errors[name] = [
                     "Given more than once: give it once, with several values comma-separated."

@@ -20,6 +20,7 @@ import datetime
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 from django.http import StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
@@ -29,6 +30,17 @@ from ..text import printable
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LIST_SEPARATOR = "; "
+
+# Rows read at a time when a CSV streams a whole collection: each batch costs the viewset's
+# fixed number of prefetch queries.
+CSV_BATCH = 500
+
+
+def batched(iterable, size: int):
+    """Lists of ``size`` items of ``iterable`` (the last one shorter)."""
+    iterator = iter(iterable)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def _plain(value) -> str:

@@ -18,7 +18,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from ..choices import AssessmentBasis, EffectiveValue, Scope
+from ..choices import AssessmentBasis, EffectiveValue, JurisdictionKind, Scope
 from . import serializers as api
 from .params import FORMAT_DESCRIPTION
 
@@ -116,17 +116,39 @@ def collection_schema(
 
 JURISDICTIONS = OpenApiParameter(
     "jurisdictions", {"type": "array", "items": {"type": "string"}}, explode=False,
-    description="Jurisdiction codes, comma-separated, any case (KR,GB,US-CA).",
+    description="Jurisdiction codes, comma-separated, any case (KR,GB,US-CA). Like every "
+    "selection parameter, it narrows the set together with the others (AND).",
 )
 BLOC = OpenApiParameter(
     "bloc", OpenApiTypes.STR,
-    description="A bloc's code (EU): its members on as_of are added.",
+    description="A bloc's code (EU): only its members on as_of.",
+)
+GROUP = OpenApiParameter(
+    "group", {"type": "string", "enum": ["UN", "G7", "G20", "OECD", "COE"]},
+    description="A group of countries (UN member states, G7, G20, OECD, Council of Europe "
+    "members; memberships from the country_converter library): only its members on as_of. "
+    "Nothing is inherited from a group.",
 )
 WITHIN = OpenApiParameter(
     "within", OpenApiTypes.STR,
-    description="A jurisdiction code: it and all its descendants are added (US: the federal "
-    "level and every state).",
+    description="A jurisdiction code: only it and its descendants (US: the federal level and "
+    "every state).",
 )
+REGION = OpenApiParameter(
+    "region", OpenApiTypes.STR,
+    description="A UN M49 region slug (eastern-asia): only the countries in it and their "
+    "subdivisions.",
+)
+KIND = OpenApiParameter(
+    "kind", {"type": "array", "items": {"type": "string", "enum": JurisdictionKind.values}},
+    explode=False, description="Only jurisdictions of these kinds, comma-separated.",
+)
+RESEARCH = OpenApiParameter(
+    "research", {"type": "string", "enum": ["all", "researched"]},
+    description="all (default) or researched: only jurisdictions whose research has started.",
+)
+# The selection parameters (jurisdictions.selection), in the order the pages list them.
+SELECTION = [JURISDICTIONS, BLOC, GROUP, WITHIN, REGION, KIND, RESEARCH]
 SOURCE_SCHEMA = inline_serializer(
     "CitedSource",
     {
@@ -134,6 +156,7 @@ SOURCE_SCHEMA = inline_serializer(
         "title": serializers.CharField(),
         "publisher": serializers.CharField(),
         "kind": serializers.CharField(),
+        "published_on": serializers.DateField(allow_null=True),
     },
 )
 DECIDER_SCHEMA = inline_serializer(
@@ -332,4 +355,36 @@ def public_reads(result: dict, generator, request, public) -> dict:
                                                 "[^\\u0000-\\u001f\\u007f]+)?$",
                                      "description": "An http(s) address, or empty."}
                 properties[field].pop("format", None)
+    return result
+
+
+def busy_answers(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: every operation may answer 429 (too many requests
+    from an anonymous client: DRF's ``AnonRateThrottle``, ``API_ANON_RATE``) and 503 (the
+    database is unreachable: ``lawtracker.middleware``), both in JSON with ``Retry-After``."""
+    retry_after = {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "integer", "minimum": 0},
+        }
+    }
+    bodies = {
+        "429": ("Too many requests from this client: wait Retry-After seconds.",
+                {"detail": {"type": "string"}}),
+        "503": ("The database is unavailable: try again after Retry-After seconds.",
+                {"detail": {"type": "string"}, "status": {"type": "integer", "enum": [503]}}),
+    }
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in ("get", "put", "patch", "post", "delete", "head", "options"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, (description, properties) in bodies.items():
+                responses.setdefault(status, {
+                    "description": description,
+                    "headers": retry_after,
+                    "content": {"application/json": {"schema": {
+                        "type": "object", "properties": properties, "required": ["detail"],
+                    }}},
+                })
     return result

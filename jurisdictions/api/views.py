@@ -9,7 +9,6 @@ filtered row — lives in :class:`CollectionViewSet`.
 
 from __future__ import annotations
 
-from itertools import islice
 
 from django.db.models import Prefetch
 from django.http import Http404
@@ -49,7 +48,9 @@ from . import serializers as api
 from .analysis import TIMELINE_COLUMNS, timeline_items
 from .pagination import Pagination
 from .params import BadRequest, StrictParametersMixin, permalink
-from .renderers import Column, CSVRenderer, csv_response, table
+from . import renderers
+from .export import csv_list
+from .renderers import CSV_BATCH, Column, CSVRenderer, batched, csv_response, table  # noqa: F401
 from .writes import EditorialWriteMixin
 from .schema import (
     AS_OF_PARAMETER,
@@ -61,14 +62,6 @@ from .schema import (
     collection_schema,
 )
 
-# Rows serialized at a time when a CSV streams a whole collection: each batch costs the
-# viewset's fixed number of prefetch queries.
-CSV_BATCH = 500
-
-def batched(iterable, size: int):
-    iterator = iter(iterable)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 class StrictFilterBackend(DjangoFilterBackend):
@@ -175,7 +168,7 @@ class CollectionViewSet(EditorialWriteMixin, StrictParametersMixin, viewsets.Mod
         queryset = self.csv_queryset(queryset)
 
         def rows():
-            for batch in batched(queryset.iterator(chunk_size=CSV_BATCH), CSV_BATCH):
+            for batch in batched(queryset.iterator(chunk_size=renderers.CSV_BATCH), renderers.CSV_BATCH):
                 yield from table(self.serialize(batch, flat=True), columns)
 
         return csv_response(self.csv_filename(), [c.header for c in columns], rows())
@@ -319,7 +312,7 @@ class InstrumentViewSet(CollectionViewSet):
     key_case = "lower"
     uses_as_of = True
     csv_name = "instruments"
-    from .export import csv_list  # CSV from plain values, not the serializer (export.py)
+    csv_list = csv_list  # CSV from plain values, not the serializer (export.py)
 
     def paginate_queryset(self, queryset):
         """The page as primary keys, counted in the same query (``Pagination.paginate_keys``):

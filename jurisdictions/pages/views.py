@@ -28,7 +28,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from .. import coverage
-from ..api.regions import region_choices, regions_by_alpha2, regions_for_code
+from ..api.regions import countries_in, region_choices, regions_by_alpha2, regions_for_code
 from ..choices import (
     APPLYING_STATUSES,
     AssessmentBasis,
@@ -41,7 +41,8 @@ from ..choices import (
     Status,
     legal_force_for,
 )
-from ..models import Criterion, Event, Instrument, Jurisdiction, Source
+from ..groups import group_choices
+from ..models import Criterion, Event, Instrument, Jurisdiction, Source, fold_for_search
 from . import changes, worldmap
 from .citation import Citation
 from .export import csv_response
@@ -278,6 +279,7 @@ def _filter_options(filters: Filters | None = None) -> dict:
                 "code", "name"
             )
         ),
+        "country_groups": group_choices(),
         "regions": region_choices(),
         "kinds": JurisdictionKind.choices,
         "research_choices": RESEARCH_CHOICES,
@@ -373,7 +375,31 @@ def home(request):
                         headline.add(*args)
             elif jurisdiction.kind == JurisdictionKind.SUBDIVISION:
                 subdivisions.add(*args)
-        rows = [everyone, countries, subdivisions]
+        # Both scopes side by side where subdivisions are counted (DOMAIN.md, "Two scopes"):
+        # federal law covers every US state, yet readers ask which states legislated themselves.
+        other_scope = Scope.OWN if scope == Scope.APPLICABLE else Scope.APPLICABLE
+        scope_labels = {Scope.APPLICABLE: "covered by the law that applies",
+                        Scope.OWN: "has legislated itself"}
+        subdivisions.label = f"{subdivisions.label}: {scope_labels[scope]}"
+        other = Headline(
+            f"States, provinces and other subdivisions: {scope_labels[other_scope]}",
+            _url(gaps_url, {**base, "scope": other_scope, "kind": "subdivision"}),
+        )
+        other_answer = coverage.gaps(
+            criterion, as_of, other_scope,
+            jurisdictions=Jurisdiction.objects.filter(kind=JurisdictionKind.SUBDIVISION),
+        )
+        for jurisdiction in other_answer["covered"] + [
+            j for g in other_answer["groups"].values() for j in g
+        ]:
+            other.add(
+                other_answer["cells"][jurisdiction.code].value,
+                jurisdiction.research_status != ResearchStatus.NOT_RESEARCHED,
+                jurisdiction.code in other_answer["pending"],
+            )
+        rows = [everyone, countries, *(
+            (subdivisions, other) if scope == Scope.APPLICABLE else (other, subdivisions)
+        )]
         bloc_rows = [headline for _, headline in blocs.values()]
         region_rows = [regions[name] for name in sorted(regions)]
     else:
@@ -413,7 +439,15 @@ def home(request):
 
 
 # --- /compare/ --------------------------------------------------------------------------------
-COMPARE_PARAMETERS = [*FILTER_PARAMETERS, "research", "criterion", "as_of", "scope"]
+COMPARE_PARAMETERS = [*FILTER_PARAMETERS, "criterion", "as_of", "scope", "layout"]
+# The source to cite for a row (coverage.Cell.primary_source), last in the compare and gaps CSVs.
+SOURCE_HEADER = ["source_title", "source_publisher", "source_url", "source_published_on"]
+
+
+def _source_cells(cell: coverage.Cell) -> list:
+    source = cell.primary_source or {}
+    return [source.get("title"), source.get("publisher"), source.get("url"),
+            source.get("published_on")]
 
 
 @_page
@@ -422,7 +456,8 @@ def compare(request):
     query = PageQuery(request, COMPARE_PARAMETERS, multi={"criterion", "kind", "jurisdictions"})
     as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
     criteria = parse_criteria(query)
-    filters = parse_filters(query)
+    filters = parse_filters(query, research_default="researched")
+    layout = parse_choice(query, "layout", ("long", "wide"), "long")
     query.check()
     jurisdictions = filters.apply(as_of)
     if len(jurisdictions) > MAX_MATRIX_ROWS:
@@ -440,11 +475,29 @@ def compare(request):
         "as_of": as_of.isoformat(),
         "scope": scope,
     }
+    if fmt == "csv" and layout == "wide":
+        header = ["code", "name", "kind", "research_status"]
+        for c in criteria:
+            header += [c.slug, f"{c.slug}_deciding_instruments", f"{c.slug}_source_url"]
+        header += ["as_of", "scope"]
+
+        def wide_lines():
+            for jurisdiction, cells in answer.rows():
+                line = [jurisdiction.code, _display_name(jurisdiction), jurisdiction.kind,
+                        jurisdiction.research_status]
+                for c in criteria:
+                    cell = cells[c.slug]
+                    line += [cell.value, _slugs(cell.instruments), _source_cells(cell)[2]]
+                yield [*line, as_of, scope]
+
+        return csv_response(
+            f"lawtracker-compare-wide-{as_of.isoformat()}.csv", header, wide_lines()
+        )
     if fmt == "csv":
         header = ["code", "name", "kind", "research_status", "criterion", "value",
                   "approximate", "basis", "verified_on", "deciding_instruments",
                   "inherited_instruments", "pending_yes_instruments", "bloc_obligations",
-                  "sources", "as_of", "scope"]
+                  "sources", "as_of", "scope", *SOURCE_HEADER]
 
         def lines():
             for jurisdiction, cells in answer.rows():
@@ -455,7 +508,7 @@ def compare(request):
                         cell.basis, cell.verified_on, _slugs(cell.instruments),
                         _slugs(d for d in cell.instruments if d.inherited),
                         _slugs(cell.pending), _slugs(cell.bloc_obligations),
-                        _source_urls(cell.instruments), as_of, scope,
+                        _source_urls(cell.instruments), as_of, scope, *_source_cells(cell),
                     ]
 
         return csv_response(f"lawtracker-compare-{as_of.isoformat()}.csv", header, lines())
@@ -501,19 +554,21 @@ def gaps(request):
     query = PageQuery(request, GAPS_PARAMETERS, multi={"kind", "jurisdictions"})
     as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
     criterion = parse_criterion(query)
-    filters = parse_filters(query, research=False)
+    filters = parse_filters(query)
     if criterion is None and "criterion" not in query.errors:
         query.fail("criterion", "There is no criterion to answer for.")
     query.check()
     answer = coverage.gaps(criterion, as_of, scope, jurisdictions=filters.apply(as_of))
     params = {**filters.params(), "criterion": criterion.slug, "as_of": as_of.isoformat(),
               "scope": scope}
+    if filters.research != "all":
+        params["research"] = filters.research
     cells = answer["cells"]
 
     if fmt == "csv":
         header = ["group", "code", "name", "kind", "research_status", "last_reviewed_on",
                   "gap", "value", "approximate", "basis", "verified_on", "considered_instruments",
-                  "pending_yes_instruments", "criterion", "as_of", "scope"]
+                  "pending_yes_instruments", "criterion", "as_of", "scope", *SOURCE_HEADER]
 
         def lines():
             groups = [(v, answer["groups"][v]) for v in coverage.GAP_VALUES]
@@ -526,7 +581,7 @@ def gaps(request):
                         value not in ("yes", EffectiveValue.NOT_RESEARCHED),
                         cell.value, cell.approximate, cell.basis, cell.verified_on,
                         _slugs(cell.considered), _slugs(cell.pending), criterion.slug, as_of,
-                        scope,
+                        scope, *_source_cells(cell),
                     ]
 
         return csv_response(
@@ -538,7 +593,8 @@ def gaps(request):
         for j in group:
             url = _jurisdiction_url(j, as_of, scope)
             out.append({"jurisdiction": j, "name": _display_name(j), "url": url,
-                        "cell": _cell_view(cells[j.code], url, criterion.slug)})
+                        "cell": _cell_view(cells[j.code], url, criterion.slug),
+                        "source": cells[j.code].primary_source})
         return out
 
     groups = [
@@ -565,21 +621,154 @@ def gaps(request):
     return render(request, "pages/gaps.html", context)
 
 
+# --- /jurisdictions/ --------------------------------------------------------------------------
+JURISDICTIONS_PARAMETERS = [*FILTER_PARAMETERS, "q", "criterion", "as_of", "scope"]
+OTHER_PLACES = "Blocs and organisations"
+
+
+def _search(queryset, q: str | None):
+    """``queryset`` narrowed to rows whose folded search text holds ``q`` (any case, accents
+    ignored: "sao paulo" finds São Paulo), or unchanged when ``q`` is empty."""
+    folded = fold_for_search(q).strip() if q else ""
+    return queryset.filter(search_text__icontains=folded) if folded else queryset
+
+
+@_page
+def jurisdiction_index(request):
+    """``/jurisdictions/``: the jurisdictions by UN M49 region and kind, each with its research
+    status and its effective value for the headline criterion; the selection parameters and
+    ``q`` (code or name) narrow it."""
+    query = PageQuery(request, JURISDICTIONS_PARAMETERS, multi={"kind", "jurisdictions"})
+    as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
+    criterion = parse_criterion(query)
+    filters = parse_filters(query, research_default="researched")
+    q = query.value("q")
+    query.check()
+    jurisdictions = filters.apply(as_of, _search(Jurisdiction.objects.all(), q))
+    if len(jurisdictions) > MAX_MATRIX_ROWS:
+        raise BadParameters(
+            {"research": f"This list has {len(jurisdictions)} rows, more than the "
+                         f"{MAX_MATRIX_ROWS} a page shows: narrow it with q, bloc, group, "
+                         "region, kind or within."},
+            [*JURISDICTIONS_PARAMETERS, "format"],
+        )
+    answer = coverage.compute(jurisdictions, [criterion], as_of, scope, with_sources=False)
+    column = dict(answer.column(criterion.slug)) if criterion else {}
+    params = {**filters.params(), "research": filters.research, "q": q or "",
+              "criterion": criterion.slug if criterion else "", "as_of": as_of.isoformat(),
+              "scope": scope}
+    entries = []
+    for j in jurisdictions:
+        regions = regions_for_code(j.code)
+        cell = column.get(j)
+        entries.append({
+            "jurisdiction": j,
+            "name": _display_name(j),
+            "region": regions.region if regions else OTHER_PLACES,
+            "subregion": regions.subregion if regions else "",
+            "url": _jurisdiction_url(j, as_of, scope),
+            "value": cell.value if cell else None,
+            "display": VALUES.get(cell.value) if cell else None,
+        })
+    if fmt == "csv":
+        header = ["code", "name", "kind", "region", "subregion", "research_status",
+                  "last_reviewed_on", "criterion", "value", "as_of", "scope"]
+        lines = (
+            [e["jurisdiction"].code, e["name"], e["jurisdiction"].kind, e["region"],
+             e["subregion"], e["jurisdiction"].research_status,
+             e["jurisdiction"].last_reviewed_on, criterion.slug if criterion else "",
+             e["value"], as_of, scope]
+            for e in entries
+        )
+        return csv_response(f"lawtracker-jurisdictions-{as_of.isoformat()}.csv", header, lines)
+    sections: dict[str, dict[str, list]] = {}
+    kind_labels = dict(JurisdictionKind.choices)
+    for entry in sorted(entries, key=lambda e: (e["region"] == OTHER_PLACES, e["region"])):
+        kind = kind_labels.get(entry["jurisdiction"].kind, entry["jurisdiction"].kind)
+        sections.setdefault(entry["region"], {}).setdefault(kind, []).append(entry)
+    context = _context(
+        request,
+        title="Jurisdictions",
+        path=reverse("pages:jurisdictions"),
+        params=params,
+        as_of=as_of,
+        key_hint="jurisdictions",
+        scope=scope,
+        criterion=criterion,
+        all_criteria=active_criteria(),
+        q=q or "",
+        sections=[(region, list(kinds.items())) for region, kinds in sections.items()],
+        total=len(entries),
+        defaulted_to_researched=filters.research == "researched",
+        **_filter_options(filters),
+    )
+    return render(request, "pages/jurisdictions.html", context)
+
+
+# --- /search/ ---------------------------------------------------------------------------------
+SEARCH_LIMIT = 50
+
+
+@_page
+def search(request):
+    """``/search/?q=``: jurisdictions by code or name (any case, accents ignored, local names
+    too) and instruments by title, short name or citation; at most ``SEARCH_LIMIT`` of each."""
+    query = PageQuery(request, ["q"])
+    if parse_format(query) == "csv":
+        query.fail("format", "The search page has no CSV: use /jurisdictions/?q=…&format=csv.")
+    q = query.value("q") or ""
+    query.check()
+    jurisdictions, instruments = [], []
+    if q:
+        exact = Jurisdiction.objects.filter(code=q.upper())
+        found = _search(Jurisdiction.objects.all(), q).order_by("code")[:SEARCH_LIMIT]
+        jurisdictions = list(dict.fromkeys([*exact, *found]))[:SEARCH_LIMIT]
+        instruments = list(
+            _search(Instrument.objects.select_related("jurisdiction"), q).order_by(
+                "jurisdiction__code", "slug"
+            )[:SEARCH_LIMIT]
+        )
+    context = _context(
+        request,
+        title=f"Search: {q}" if q else "Search",
+        path=reverse("pages:search"),
+        params={"q": q},
+        as_of=today(),
+        key_hint="search",
+        q=q,
+        jurisdictions=[
+            {"jurisdiction": j, "name": _display_name(j),
+             "url": reverse("pages:jurisdiction", args=[j.code])}
+            for j in jurisdictions
+        ],
+        instruments=[{"instrument": i, "url": _instrument_url(i.slug)} for i in instruments],
+        limit=SEARCH_LIMIT,
+        csv_url=None,
+    )
+    return render(request, "pages/search.html", context)
+
+
 # --- /map/ ------------------------------------------------------------------------------------
 @_page
 @gzip_page  # the map's shapes weigh about a megabyte before compression
 def world_map(request):
     """``/map/``: countries coloured by their effective value for one criterion."""
-    query = PageQuery(request, ["criterion", "as_of", "scope"])
+    query = PageQuery(request, [*FILTER_PARAMETERS, "criterion", "as_of", "scope"],
+                      multi={"kind", "jurisdictions"})
     as_of, scope, fmt = parse_as_of(query), parse_scope(query), parse_format(query)
     criterion = parse_criterion(query)
+    filters = parse_filters(query)
     if criterion is None and "criterion" not in query.errors:
         query.fail("criterion", "There is no criterion to answer for.")
     query.check()
-    countries = list(Jurisdiction.objects.countries().order_by("code"))
+    # The map draws countries: the selection parameters narrow them like on every page.
+    countries = filters.apply(as_of, Jurisdiction.objects.countries())
     answer = coverage.compute(countries, [criterion], as_of, scope)
     column = answer.column(criterion.slug)
-    params = {"criterion": criterion.slug, "as_of": as_of.isoformat(), "scope": scope}
+    params = {**filters.params(), "criterion": criterion.slug, "as_of": as_of.isoformat(),
+              "scope": scope}
+    if filters.research != "all":
+        params["research"] = filters.research
 
     if fmt == "csv":
         header = ["code", "name", "research_status", "value", "approximate",
@@ -618,6 +807,16 @@ def world_map(request):
             "same answers as text."
         ),
     )
+    europe = worldmap.render(
+        areas,
+        title=f"Europe: {criterion.label}, as of {as_of.isoformat()}",
+        description="The same map, Europe enlarged so that its small countries can be read.",
+        view_box=worldmap.EUROPE_VIEW_BOX,
+        prefix="europe",
+        # Europe and the lands around it that the enlarged part shows.
+        only={code for slug in ("europe", "western-asia", "northern-africa")
+              for code in countries_in(slug)},
+    )
     context = _context(
         request,
         title=f"World map: {criterion.label}",
@@ -628,11 +827,12 @@ def world_map(request):
         scope=scope,
         criterion=criterion,
         all_criteria=active_criteria(),
-        scopes=Scope.choices,
         svg=mark_safe(svg),  # built by worldmap.render from escaped ElementTree output
+        europe_svg=mark_safe(europe),
         table=table,
         counts=[(VALUES[v], counts[v]) for v in VALUES],
         counts_unit="countries",
+        **_filter_options(filters),
     )
     return render(request, "pages/map.html", context)
 

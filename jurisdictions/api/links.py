@@ -1,0 +1,37 @@
+"""The API's addresses and ISO 8601 values as the API writes them, for the serializers and for
+the rows built from plain values (:mod:`.instrument_rows`), so that neither imports the other."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+
+def api_url(context, view_name: str, **kwargs) -> str:
+    """Absolute URL of ``api:<view_name>`` (relative when there is no request).
+
+    A ``*-detail`` URL of the router is its list URL followed by the key and a slash; the list
+    URL is reversed once per request and kept in ``context``, since a page can hold thousands
+    of links. Django's ``reverse``, not DRF's: DRF's would carry the request's ``format=csv``
+    into every link of a CSV export.
+    """
+    if view_name.endswith("-detail") and len(kwargs) == 1:
+        cache = context.setdefault("_url_prefixes", {}) if isinstance(context, dict) else {}
+        prefix = cache.get(view_name)
+        if prefix is None:
+            prefix = _absolute(context, reverse(f"api:{view_name[:-7]}-list"))
+            cache[view_name] = prefix
+        return f"{prefix}{next(iter(kwargs.values()))}/"
+    return _absolute(context, reverse(f"api:{view_name}", kwargs=kwargs))
+
+
+def _absolute(context, path: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def iso(value) -> str | None:
+    """ISO 8601 as DRF writes it: dates as YYYY-MM-DD, UTC date-times ending in Z."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
