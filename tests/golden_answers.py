@@ -82,6 +82,7 @@ def cases_of(world_name: str) -> list[tuple[str, str, str, str, tuple[str, ...]]
     cases = [
         ("api-root", "api:api-root", reverse("api:api-root"), "", ("json",)),
         ("page-methodology", "pages:methodology", reverse("pages:methodology"), "", ("html",)),
+        ("page-search", "pages:search", reverse("pages:search"), "q=korea", ("html",)),
     ]
     collections = {
         "jurisdiction": ("code", country), "instrument": ("slug", slug),
@@ -127,6 +128,8 @@ def cases_of(world_name: str) -> list[tuple[str, str, str, str, tuple[str, ...]]
              f"{selection}&as_of={as_of}", ("html",)),
             (f"page-gaps-{as_of}", "pages:gaps", reverse("pages:gaps"),
              f"criterion={crit}&{within}&as_of={as_of}", ("html",)),
+            (f"page-jurisdictions-{as_of}", "pages:jurisdictions", reverse("pages:jurisdictions"),
+             f"as_of={as_of}", ("html",)),
             (f"page-map-{as_of}", "pages:map", reverse("pages:map"),
              f"criterion={crit}&as_of={as_of}", ("html",)),
             (f"page-jurisdiction-{sub}-{as_of}", "pages:jurisdiction",
