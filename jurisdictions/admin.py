@@ -218,18 +218,6 @@ class EditorialInlineMixin:
         return fields
 
 
-# Bookkeeping columns that a save sets itself: not an editor's change.
-BOOKKEEPING = {"id", "version", "created_at", "updated_at", "search_text"}
-
-
-def _same_as_stored(obj) -> bool:
-    """Whether every editable column of ``obj`` (a saved row being edited) equals the stored
-    row's — one query. False when the row is gone (the save then reports it)."""
-    names = [f.attname for f in obj._meta.concrete_fields if f.attname not in BOOKKEEPING]
-    stored = type(obj)._default_manager.filter(pk=obj.pk).values(*names).first()
-    return stored is not None and all(getattr(obj, name) == stored[name] for name in names)
-
-
 class HistoryAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
     """Base of every model admin here: history, folded search, bounded changelists, and the
     editorial workflow (versions, reasons, row-by-row deletes)."""
@@ -268,11 +256,8 @@ class HistoryAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
         return fieldsets
 
     def save_model(self, request, obj, form, change):
-        if change and _same_as_stored(obj):
-            # Nothing of the row changed (a reason alone changes nothing): keep its version, so
-            # that an editor who has the same page open is not refused, and write no empty
-            # history record. Changed inline rows are still saved by save_formset.
-            return
+        # A save that changes nothing (a reason alone changes nothing) keeps the version and
+        # writes no history: ``TrackedModel.save`` decides, for every path.
         editorial.stamp(obj, request.user, form.cleaned_data.get("change_reason"))
         super().save_model(request, obj, form, change)
 
