@@ -88,6 +88,35 @@ def mark_reviewed(jurisdictions, user, on: datetime.date | None = None, reason: 
     return count
 
 
+# --- who the public sees (issue 18) ----------------------------------------------------------
+# People who work on child-abuse law can be harassed for it: anonymous answers (API, pages,
+# feeds, CSV) never name an account. They say what role acted, with the date; an organisation
+# may publish a display name it chooses for an account (``settings.LAWTRACKER_PUBLIC_NAMES``,
+# ``{username: display name}``). Staff see usernames in the admin and the authenticated API.
+ROLE_NOUNS = {"editor": "an editor", "reviewer": "a reviewer"}
+
+
+def sees_staff_names(user) -> bool:
+    """Whether ``user`` (a request's user, possibly anonymous) may see account names: an active
+    account that is staff or holds a group (an editor or reviewer)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(user.is_staff or user.is_superuser or user.groups.exists())
+
+
+def public_name(username: str | None, role: str, show_names: bool) -> str | None:
+    """How to name the account ``username`` that acted as ``role`` (``editor`` or
+    ``reviewer``): the username for staff (``show_names``), else the display name the
+    organisation published for it, else "an editor" / "a reviewer". None when no account is
+    recorded (a script or a data load)."""
+    if not username:
+        return None
+    if show_names:
+        return username
+    published = getattr(settings, "LAWTRACKER_PUBLIC_NAMES", None) or {}
+    return published.get(username) or ROLE_NOUNS[role]
+
+
 # --- what changed since a version ------------------------------------------------------------
 @dataclass
 class FieldChange:

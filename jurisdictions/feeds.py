@@ -19,6 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 
+from . import editorial
 from .api.analysis import CHANGE_TYPES, HISTORY, HISTORY_BY_NAME, history_rows
 
 # Rows whose key starts with their instrument's slug: they link to the instrument's page.
@@ -101,7 +102,10 @@ class ChangesFeed(Feed):
         return f"{change} {noun}: {row['c_key']}"
 
     def item_description(self, row):
-        who = row["c_user"] or "an unrecorded user (a script or a data load)"
+        who = (
+            editorial.public_name(row["c_user"], "editor", show_names=False)
+            or "an unrecorded user (a script or a data load)"
+        )
         spec = HISTORY_BY_NAME[row["c_model"]]
         text = f"{CHANGE_TYPES.get(row['c_type'], row['c_type']).capitalize()} by {who}"
         if row["c_reason"]:
@@ -117,7 +121,7 @@ class ChangesFeed(Feed):
     item_guid_is_permalink = False
 
     def item_author_name(self, row):
-        return row["c_user"] or "lawtracker"
+        return editorial.public_name(row["c_user"], "editor", show_names=False) or "lawtracker"
 
     def item_pubdate(self, row):
         return row["c_date"]

@@ -392,8 +392,10 @@ def test_changes_filter_by_jurisdiction_and_show_the_reason(act, account):
     rows = response.json()["results"]
     assert rows[0] == {
         **rows[0], "model": "instrument", "key": "kr-act", "change_type": "changed",
-        "user": "ana", "reason": "gazette",
+        "user": "an editor", "reason": "gazette",  # no username for the public (issue 18)
     }
+    staff = ana.get(reverse("api:changes"), {"jurisdiction": "kr", "page_size": 100}).json()
+    assert staff["results"][0]["user"] == "ana"  # staff see who
     assert {(r["model"], r["key"]) for r in rows} == {
         ("instrument", "kr-act"), ("jurisdiction", "KR"),
     }

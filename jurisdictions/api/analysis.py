@@ -75,6 +75,7 @@ from .serializers import (
     InstrumentBriefSerializer,
     SourceBriefSerializer,
     api_url,
+    staff_name,
 )
 
 # --- parameters ------------------------------------------------------------------------------
@@ -861,7 +862,10 @@ class ChangesView(AnalysisView):
                                 choices=list(CHANGE_SYMBOLS)
                             ),
                             "date": serializers.DateTimeField(),
-                            "user": serializers.CharField(allow_null=True),
+                            "user": serializers.CharField(
+                                allow_null=True, help_text="Who made it: \"an editor\" (or a "
+                                "name the organisation publishes); the username for staff.",
+                            ),
                             "reason": serializers.CharField(
                                 allow_null=True, help_text="Why, as the editor recorded it."
                             ),
@@ -899,7 +903,7 @@ class ChangesView(AnalysisView):
                 "change": row["c_type"],
                 "change_type": CHANGE_TYPES.get(row["c_type"], row["c_type"]),
                 "date": row["c_date"].isoformat().replace("+00:00", "Z"),
-                "user": row["c_user"],
+                "user": staff_name(context, row["c_user"], "editor"),
                 "reason": row["c_reason"],
                 "url": (
                     spec.url(context, row["c_key"], row["c_object"])

@@ -42,6 +42,7 @@ from ..models import (
     Source,
     StatusEvent,
 )
+from .. import editorial
 from .regions import regions_for_code
 
 
@@ -194,8 +195,21 @@ class EventBriefSerializer(Fast, serializers.ModelSerializer):
         }
 
 
-def username(user) -> str | None:
-    return user.get_username() if user is not None else None
+def shows_staff_names(context) -> bool:
+    """Whether the request of ``context`` may see account names (kept in ``context``; see
+    :func:`editorial.public_name`)."""
+    if not isinstance(context, dict):
+        return False
+    if "_staff_names" not in context:
+        request = context.get("request")
+        context["_staff_names"] = editorial.sees_staff_names(getattr(request, "user", None))
+    return context["_staff_names"]
+
+
+def staff_name(context, username: str | None, role: str) -> str | None:
+    """An account as the request of ``context`` may see it: its username for staff, else "an
+    editor" / "a reviewer" or the published display name (issue 18)."""
+    return editorial.public_name(username, role, shows_staff_names(context))
 
 
 def brief_sources(objects, context) -> list[dict]:
@@ -379,7 +393,9 @@ class InstrumentAssessmentSerializer(Fast, serializers.ModelSerializer):
     :mod:`.instrument_rows` builds."""
 
     criterion = CriterionBriefSerializer()
-    verified_by = serializers.CharField(allow_null=True, help_text="The verifier's username.")
+    verified_by = serializers.CharField(allow_null=True, help_text="Who verified it: "
+                                        "\"a reviewer\" (or a name the organisation publishes); "
+                                        "the username for staff.")
     counts_on_as_of = serializers.BooleanField(
         help_text="False before the assessment's own commencement date."
     )
@@ -573,7 +589,9 @@ class AssessmentSerializer(Fast, serializers.ModelSerializer):
     url = serializers.URLField()
     instrument = InstrumentBriefSerializer()
     criterion = CriterionBriefSerializer()
-    verified_by = serializers.CharField(allow_null=True, help_text="The verifier's username.")
+    verified_by = serializers.CharField(allow_null=True, help_text="Who verified it: "
+                                        "\"a reviewer\" (or a name the organisation publishes); "
+                                        "the username for staff.")
     sources = SourceBriefSerializer(many=True)
 
     class Meta:
@@ -609,7 +627,9 @@ class AssessmentSerializer(Fast, serializers.ModelSerializer):
             "commencement_date": iso(obj.commencement_date),
             "basis": obj.basis or None,
             "verified_on": iso(obj.verified_on),
-            "verified_by": username(obj.verified_by),
+            "verified_by": staff_name(
+                context, obj.verified_by.get_username() if obj.verified_by else None, "reviewer"
+            ),
             "verification_note": obj.verification_note,
             "sources": brief_sources(obj.sources.all(), context),
             "created_at": iso(obj.created_at),
