@@ -153,7 +153,7 @@ class VersionChange:
         return f"{head}: {parts}"
 
 
-def _display(model, name: str, value) -> str:
+def display_value(model, name: str, value) -> str:
     """A value of field ``name`` for people: a related row's ``str``, a choice's label."""
     if value in (None, ""):
         return "—"
@@ -193,8 +193,8 @@ def changes_since(model, pk, version: int, limit: int = 10) -> list[VersionChang
                 fields.append(
                     FieldChange(
                         label=str(model._meta.get_field(change.field).verbose_name),
-                        old=_display(model, change.field, change.old),
-                        new=_display(model, change.field, change.new),
+                        old=display_value(model, change.field, change.old),
+                        new=display_value(model, change.field, change.new),
                     )
                 )
         user = record.history_user

@@ -79,3 +79,83 @@ def test_public_answers_say_a_reviewer_and_staff_see_the_name(staffed, client, s
     assert client.get(url).json()["results"][0]["verified_by"] == "Dr Y. Reviewer"
     changes = client.get(reverse("api:changes"), {"model": "instrument"}).json()["results"]
     assert {c["user"] for c in changes} <= {"an editor", None}
+
+
+# --- the change feed reads like news, filtered like /api/v1/changes/ ---------------------------
+def feed_entries(client, params=None):
+    response = client.get(reverse("changes-feed"), params or {})
+    assert response.status_code == 200, response.content
+    root = ET.fromstring(response.content)
+    return [
+        {
+            "title": entry.findtext(f"{ATOM}title"),
+            "summary": entry.findtext(f"{ATOM}summary"),
+            "link": entry.find(f"{ATOM}link").get("href"),
+            "author": entry.findtext(f"{ATOM}author/{ATOM}name"),
+        }
+        for entry in root.findall(f"{ATOM}entry")
+    ]
+
+
+@pytest.fixture
+def senate_vote(staffed, django_user_model):
+    """An editor records, through the API, that the Alaska Senate passed HB 47, citing a new
+    source: one step and one citation, written in one request."""
+    zelda = django_user_model.objects.get(username=STAFF[0])
+    F.source(url="https://akleg.gov/hb47-senate", title="Senate journal")
+    api = APIClient()
+    api.force_authenticate(zelda)
+    response = api.post(reverse("api:status-event-list"), {
+        "instrument": "us-ak-hb-47", "status": "passed_chamber", "date": "2026-02-27",
+        "body": "upper_house", "sources": ["https://akleg.gov/hb47-senate"],
+    }, format="json", HTTP_X_CHANGE_REASON="Senate journal of 2026-02-27")
+    assert response.status_code == 201, response.content
+    F.jurisdiction("DE", name="Germany")
+    F.instrument("DE", slug="de-act", short_name="StGB")
+    return response.json()
+
+
+def test_one_edit_is_one_entry_titled_in_words_with_old_and_new_values(senate_vote, client):
+    latest = feed_entries(client)[0]
+    assert latest["title"] != "Alaska HB 47: passed the Senate on 2026-02-27"  # DE came later
+    (vote,) = [e for e in feed_entries(client, {"instrument": "us-ak-hb-47"})
+               if "Senate" in e["title"]]
+    assert vote["title"] == "Alaska HB 47: passed the Senate on 2026-02-27"
+    assert vote["link"] == "http://testserver/instruments/us-ak-hb-47/"
+    assert vote["author"] == "an editor"
+    for line in ("status: “—” → “Passed a chamber”", "date: “—” → “2026-02-27”",
+                 "body: “—” → “Upper house”", "cites https://akleg.gov/hb47-senate",
+                 "reason: Senate journal of 2026-02-27"):
+        assert line in vote["summary"], line
+    assert STAFF[0] not in vote["summary"]
+    renamed = feed_entries(client, {"instrument": "us-ak-hb-47", "model": "instrument"})
+    assert renamed[0]["title"] == "Alaska HB 47: title changed"
+    assert "title: “A bill” → “An Act relating to AI-generated images”" in renamed[0]["summary"]
+
+
+@pytest.mark.parametrize("params, keys", [
+    ({"jurisdiction": "US"}, {"us-ak-hb-47", "US", "US-AK"}),  # with its subdivisions
+    ({"jurisdiction": "de"}, {"de-act", "DE"}),
+    ({"instrument": "de-act"}, {"de-act"}),
+    ({"instrument": "us-ak-hb-47", "model": "status_event"}, {"us-ak-hb-47"}),
+    ({"jurisdiction": "US", "change": "changed", "model": "instrument"}, {"us-ak-hb-47"}),
+])
+def test_the_feed_and_the_api_take_the_same_filters(senate_vote, client, params, keys):
+    rows = client.get(reverse("api:changes"), {**params, "page_size": 500}).json()["results"]
+    assert {r["key"].split(" ")[0] for r in rows} == keys
+    roots = {e["link"].rstrip("/").split("/")[-1] for e in feed_entries(client, params)}
+    assert roots <= keys | {k.lower() for k in keys} and roots
+
+
+@pytest.mark.parametrize("params, name", [
+    ({"jurisdction": "US"}, "jurisdction"),
+    ({"jurisdiction": "XX"}, "jurisdiction"),
+    ({"instrument": "no-such-act"}, "instrument"),
+    ({"model": "spaceship"}, "model"),
+    ({"change": "renamed"}, "change"),
+])
+def test_an_unknown_filter_is_a_400_on_both(senate_vote, client, params, name):
+    for url in (reverse("changes-feed"), reverse("api:changes")):
+        response = client.get(url, params)
+        assert response.status_code == 400, (url, params)
+        assert name in response.json()["errors"], (url, response.json())
