@@ -100,8 +100,11 @@ def source_links(sources) -> str:
     sources = list(sources)
     if not sources:
         return "—"
-    return format_html_join(
-        "<br>", '<a href="{}">{}</a>', ((admin_change_url(s), str(s)) for s in sources)
+    return format_html(
+        "<ul class=\"cited\">{}</ul>",
+        format_html_join(
+            "", '<li><a href="{}">{}</a></li>', ((admin_change_url(s), str(s)) for s in sources)
+        ),
     )
 
 
@@ -698,29 +701,120 @@ class DerivedStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+# --- the desk: a fact and its source in one go (issue 18) ------------------------------------
+SOURCE_FIELDS = ["source_url", "source_title", "source_publisher"]
+
+
+class CitingInlineForm(EditorialInlineForm):
+    """An inline row of a fact that cites sources (a status step, an assessment), with the
+    source typed right there: its URL, and for a source not yet recorded its title and
+    publisher. A source already recorded is found by its URL (title and publisher may then stay
+    empty). Saving the row saves the source (when new) and the citation, each with history."""
+
+    source_url = forms.URLField(
+        label="source URL", required=False, assume_scheme="https", max_length=500,
+        widget=forms.URLInput(attrs={"size": 18, "placeholder": "https://…"}),
+    )
+    source_title = forms.CharField(
+        label="source title", required=False, max_length=500,
+        widget=forms.TextInput(attrs={"size": 14}),
+    )
+    source_publisher = forms.CharField(
+        label="publisher", required=False, max_length=200,
+        widget=forms.TextInput(attrs={"size": 10}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        url = cleaned.get("source_url")
+        if url:
+            found = Source.objects.filter(url=url).first()
+            if found is None:
+                if not cleaned.get("source_title"):
+                    self.add_error("source_title", "A new source needs its title (this URL is "
+                                   "not recorded yet).")
+                else:
+                    candidate = Source(url=url, title=cleaned["source_title"],
+                                       publisher=cleaned.get("source_publisher") or "")
+                    try:
+                        candidate.full_clean(validate_unique=False)
+                    except ValidationError as exc:
+                        for name, messages_ in exc.message_dict.items():
+                            target = f"source_{name}" if f"source_{name}" in self.fields \
+                                else None
+                            self.add_error(target, messages_)
+            self._source = found
+        elif cleaned.get("source_title") or cleaned.get("source_publisher"):
+            self.add_error("source_url", "Give the source's URL (an existing source is found "
+                           "by it).")
+        return cleaned
+
+    def save(self, commit=True):
+        obj = super().save(commit)
+        url = self.cleaned_data.get("source_url")
+        if url and commit:
+            self.cite(obj, url)
+        return obj
+
+    def cite(self, obj, url: str) -> None:
+        user = getattr(obj, "_history_user", None)
+        reason = getattr(obj, "_change_reason", None)
+        source = getattr(self, "_source", None) or Source.objects.filter(url=url).first()
+        if source is None:
+            source = Source(url=url, title=self.cleaned_data["source_title"],
+                            publisher=self.cleaned_data.get("source_publisher") or "",
+                            kind=self.guess_kind(url))
+            editorial.stamp(source, user, reason).save()
+        link_model, field = self.citation
+        if not link_model.objects.filter(**{field: obj, "source": source}).exists():
+            editorial.stamp(link_model(**{field: obj, "source": source}), user, reason).save()
+
+    @staticmethod
+    def guess_kind(url: str) -> str:
+        """A new source's kind: ``legislature`` for a legislature's site, else ``official``
+        (the editor corrects it on the source's page)."""
+        host = url.split("/")[2] if "//" in url else url
+        if any(part in host for part in ("leg", "parl", "congress", "senate", "house")):
+            return "legislature"
+        return "official"
+
+
+class StatusEventInlineForm(CitingInlineForm):
+    citation = (StatusEventSource, "status_event")
+
+
+class AssessmentInlineForm(CitingInlineForm):
+    citation = (AssessmentSource, "assessment")
+
+
 class StatusEventInline(VerificationFieldsMixin, EditorialInlineMixin, admin.TabularInline):
-    """The status history of an instrument. Its sources are edited on the event's own page
-    (the "change" link); here they are listed read-only."""
+    """The status history of an instrument: record a step (status, date, precision, the body
+    that took it, a description) with its source in one go. The date note and verification are
+    on the step's own page (the "change" link), where the review queue sends reviewers."""
 
     model = StatusEvent
+    form = StatusEventInlineForm
     extra = 1
     fields = [
         "status",
         "date",
         "date_precision",
-        "date_note",
         "body",
         "description",
         "verified_on",
-        "verified_by",
-        "verification_note",
+        *SOURCE_FIELDS,
         "cited_sources",
     ]
     readonly_fields = ["cited_sources"]
-    autocomplete_fields = ["verified_by"]
     show_change_link = True
-    formfield_overrides = COMPACT_TEXT
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 22})},
+    }
     verbose_name_plural = "status history"
+
+    def get_readonly_fields(self, request, obj=None):
+        # Verification happens on the step's page (with its note): here it is only shown.
+        return [*super().get_readonly_fields(request, obj), "verified_on"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("sources")
@@ -728,14 +822,16 @@ class StatusEventInline(VerificationFieldsMixin, EditorialInlineMixin, admin.Tab
     @admin.display(description="sources")
     def cited_sources(self, obj):
         if obj is None or obj.pk is None:
-            return "add sources on the event's page after saving"
+            return "—"
         return source_links(obj.sources.all())
 
 
 class AssessmentInline(VerificationFieldsMixin, EditorialInlineMixin, admin.TabularInline):
-    """The instrument's answers to the criteria; sources are edited on each assessment's page."""
+    """The instrument's answers to the criteria, each with its basis, pinpoint and a source
+    typed in one go; commencement and verification are on each assessment's own page."""
 
     model = Assessment
+    form = AssessmentInlineForm
     extra = 1
     fields = [
         "criterion",
@@ -743,16 +839,19 @@ class AssessmentInline(VerificationFieldsMixin, EditorialInlineMixin, admin.Tabu
         "basis",
         "pinpoint",
         "note",
-        "commencement_date",
         "verified_on",
-        "verified_by",
-        "verification_note",
+        *SOURCE_FIELDS,
         "cited_sources",
     ]
     readonly_fields = ["cited_sources"]
-    autocomplete_fields = ["criterion", "verified_by"]
+    autocomplete_fields = ["criterion"]
     show_change_link = True
-    formfield_overrides = COMPACT_TEXT
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 22})},
+    }
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "verified_on"]
 
     def get_queryset(self, request):
         return (
@@ -765,7 +864,7 @@ class AssessmentInline(VerificationFieldsMixin, EditorialInlineMixin, admin.Tabu
     @admin.display(description="sources")
     def cited_sources(self, obj):
         if obj is None or obj.pk is None:
-            return "add sources on the assessment's page after saving"
+            return "—"
         return source_links(obj.sources.all())
 
 
@@ -894,17 +993,12 @@ class InstrumentAdmin(EditorialImportExportMixin, HistoryAdmin):
     def key_dates_display(self, obj):
         if obj is None or obj.pk is None:
             return "—"
-        dates = obj.key_dates()
-        return format_html_join(
-            "<br>",
-            "{}: {}",
-            (
-                (
-                    key.replace("_", " "),
-                    f"{value['date']} ({value['precision']})" if value else "—",
-                )
-                for key, value in dates.items()
-            ),
+        # Plain text, one line each: the admin shows line breaks of text as breaks, and
+        # markup never leaks as a literal "<br>" (issue 18).
+        return "\n".join(
+            f"{key.replace('_', ' ')}: "
+            + (f"{value['date']} ({value['precision']})" if value else "—")
+            for key, value in obj.key_dates().items()
         )
 
 
