@@ -159,3 +159,72 @@ def test_an_unknown_filter_is_a_400_on_both(senate_vote, client, params, name):
         response = client.get(url, params)
         assert response.status_code == 400, (url, params)
         assert name in response.json()["errors"], (url, response.json())
+
+
+# --- the instrument page is the desk ---------------------------------------------------------
+@pytest.fixture
+def admin_pages(settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def test_a_step_and_its_new_source_are_recorded_in_one_go(staffed, client, admin_pages):
+    from tests.test_admin import errors_of, form_data, url
+
+    from jurisdictions.models import Instrument, Source, StatusEventSource
+
+    F.source(url="https://akleg.gov/known", title="Known page")
+    zelda = get_user_model().objects.get(username=STAFF[0])
+    client.force_login(zelda)
+    page = url(Instrument, "change", staffed.pk)
+    data = form_data(client.get(page))
+    n = int(data["status_events-TOTAL_FORMS"]) - 1  # the empty extra row
+    data.update({
+        f"status_events-{n}-status": "passed_chamber",
+        f"status_events-{n}-date": "2026-02-27",
+        f"status_events-{n}-date_precision": "day",
+        f"status_events-{n}-body": "upper_house",
+        f"status_events-{n}-description": "Senate vote 18-2",
+        f"status_events-{n}-source_url": "https://akleg.gov/hb47/senate-journal",
+        f"status_events-{n}-source_title": "Senate Journal, 2026-02-27",
+        f"status_events-{n}-source_publisher": "Alaska State Legislature",
+        "change_reason": "Senate journal",
+    })
+    a = int(data["assessments-TOTAL_FORMS"]) - 1
+    data.update({
+        f"assessments-{a}-criterion": F.criterion("production").pk,
+        f"assessments-{a}-value": "yes",
+        f"assessments-{a}-basis": "text",
+        f"assessments-{a}-pinpoint": "sec. 2",
+        f"assessments-{a}-source_url": "https://akleg.gov/known",  # found by URL
+    })
+    response = client.post(page, data)
+    assert response.status_code == 302, errors_of(response)
+    step = StatusEvent.objects.get(instrument=staffed, status="passed_chamber")
+    source = Source.objects.get(url="https://akleg.gov/hb47/senate-journal")
+    assert (source.title, source.publisher, source.kind) == (
+        "Senate Journal, 2026-02-27", "Alaska State Legislature", "legislature")
+    assert list(step.sources.all()) == [source]
+    assert source.history.get().history_user == zelda
+    assert StatusEventSource.history.get(status_event_id=step.pk).history_change_reason == (
+        "Senate journal")
+    answer = staffed.assessments.get(criterion__slug="production")
+    assert [s.url for s in answer.sources.all()] == ["https://akleg.gov/known"]
+    assert Source.objects.filter(url="https://akleg.gov/known").count() == 1
+
+    # A new URL without a title is refused, naming the field; nothing is written.
+    data = form_data(client.get(page))
+    n = int(data["status_events-TOTAL_FORMS"]) - 1
+    data.update({f"status_events-{n}-status": "in_force", f"status_events-{n}-date": "2026-07-01",
+                 f"status_events-{n}-date_precision": "day",
+                 f"status_events-{n}-source_url": "https://akleg.gov/new"})
+    response = client.post(page, data)
+    assert response.status_code == 200
+    assert "A new source needs its title" in errors_of(response)
+    assert not StatusEvent.objects.filter(status="in_force").exists()
+
+    # The derived key dates read as text, never as markup.
+    body = client.get(page).content.decode()
+    assert "&lt;br&gt;" not in body
