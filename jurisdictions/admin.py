@@ -306,6 +306,14 @@ class HistoryAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
         return HttpResponseRedirect(request.get_full_path())
 
 
+class OffIndexMixin:
+    """Link tables stay reachable (history, autocomplete, direct links) but off the admin index:
+    they are edited as inlines of the rows they link (issue 18)."""
+
+    def has_module_permission(self, request):
+        return False
+
+
 def stale_limit() -> "datetime.date":
     """The oldest verification date that is not stale today."""
     return editorial.today() - datetime.timedelta(days=editorial.stale_days())
@@ -566,7 +574,7 @@ class JurisdictionAdmin(HistoryAdmin):
 
 
 @admin.register(BlocMembership)
-class BlocMembershipAdmin(HistoryAdmin):
+class BlocMembershipAdmin(OffIndexMixin, HistoryAdmin):
     list_display = ["bloc_code", "member_code", "member_name", "start_date", "end_date"]
     list_filter = [("bloc", admin.RelatedOnlyFieldListFilter), "end_date"]
     list_select_related = ["bloc", "member"]
@@ -679,6 +687,70 @@ class VerificationFieldsMixin:
         if not self.has_verify_permission(request):
             fields += VERIFICATION_FIELDS
         return fields
+
+
+class ReviewActionsMixin:
+    """"Verify" (with a note) and "Needs correction" (with a reason) on a fact's own page, for
+    reviewers (issue 18); a pending correction request is shown to everyone at the top. The
+    buttons post to ``<id>/review/``; a reviewer cannot verify a fact they entered
+    (:func:`editorial.entered_by`)."""
+
+    change_form_template = "admin/jurisdictions/fact_change_form.html"
+
+    def get_urls(self):
+        from django.urls import path
+
+        opts = self.model._meta
+        return [
+            path("<path:object_id>/review/", self.admin_site.admin_view(self.review_view),
+                 name=f"{opts.app_label}_{opts.model_name}_review"),
+            *super().get_urls(),
+        ]
+
+    def review_view(self, request, object_id):
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404
+
+        if request.method != "POST" or not request.user.has_perm(
+            "jurisdictions.verify_assessment"
+        ):
+            raise PermissionDenied
+        fact = self.get_object(request, object_id)
+        if fact is None:
+            raise Http404(f"No {self.model._meta.verbose_name} with id {object_id!r}.")
+        page = admin_change_url(fact)
+        note = (request.POST.get("note") or "").strip()
+        if request.POST.get("action") == "verify":
+            try:
+                editorial.verify(fact, request.user, note)
+            except PermissionError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return HttpResponseRedirect(page)
+            self.message_user(request, f"Verified on {fact.verified_on}.", messages.SUCCESS)
+        elif request.POST.get("action") == "correct":
+            if not note:
+                self.message_user(request, "Say what needs correcting (the reason goes to the "
+                                  "editors' queue).", messages.ERROR)
+                return HttpResponseRedirect(page)
+            editorial.needs_correction(fact, request.user, note)
+            self.message_user(request, "Sent to the editors' queue.", messages.SUCCESS)
+        else:
+            raise PermissionDenied
+        return HttpResponseRedirect(reverse("review-queue"))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="",
+                           obj=None):
+        context["can_review"] = obj is not None and request.user.has_perm(
+            "jurisdictions.verify_assessment"
+        )
+        context["entered_by_me"] = obj is not None and editorial.entered_by(obj, request.user)
+        if obj is not None:
+            opts = self.model._meta
+            context["review_url"] = reverse(
+                f"admin:{opts.app_label}_{opts.model_name}_review", args=[obj.pk]
+            )
+            context["fact_sources"] = list(obj.sources.all())
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 # --- instruments ---------------------------------------------------------------------------
@@ -1011,7 +1083,7 @@ def _legal_force_label(force: str | None) -> str:
 
 
 @admin.register(Identifier)
-class IdentifierAdmin(HistoryAdmin):
+class IdentifierAdmin(OffIndexMixin, HistoryAdmin):
     list_display = ["scheme", "value", "instrument"]
     list_filter = ["scheme"]
     list_select_related = ["instrument"]
@@ -1020,7 +1092,7 @@ class IdentifierAdmin(HistoryAdmin):
 
 
 @admin.register(InstrumentAmendment)
-class InstrumentAmendmentAdmin(HistoryAdmin):
+class InstrumentAmendmentAdmin(OffIndexMixin, HistoryAdmin):
     list_display = ["amending", "amended"]
     list_filter = [
         "amending__instrument_type",
@@ -1056,7 +1128,7 @@ class InstrumentPartAdmin(EditorialImportExportMixin, HistoryAdmin):
 
 # --- status events -------------------------------------------------------------------------
 @admin.register(StatusEvent)
-class StatusEventAdmin(VerificationFieldsMixin, InstrumentPartAdmin):
+class StatusEventAdmin(ReviewActionsMixin, VerificationFieldsMixin, InstrumentPartAdmin):
     resource_classes = [resources.StatusEventResource]
     list_display = [
         "instrument",
@@ -1116,7 +1188,7 @@ class CriterionAdmin(HistoryAdmin):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(VerificationFieldsMixin, InstrumentPartAdmin):
+class AssessmentAdmin(ReviewActionsMixin, VerificationFieldsMixin, InstrumentPartAdmin):
     resource_classes = [resources.AssessmentResource]
     list_display = [
         "instrument",
@@ -1157,13 +1229,17 @@ class AssessmentAdmin(VerificationFieldsMixin, InstrumentPartAdmin):
 
     @admin.action(description="Mark verified today", permissions=["verify"])
     def mark_verified_today(self, request, queryset):
-        count = editorial.mark_verified(
-            queryset.order_by("pk"), request.user, reason="admin: mark verified today"
-        )
+        selected = queryset.count()
+        count = editorial.mark_verified(queryset.order_by("pk"), request.user)
         self.message_user(
             request, f"{count} assessment(s) marked verified on {editorial.today()}.",
             messages.SUCCESS,
         )
+        if count < selected:
+            self.message_user(
+                request, f"{selected - count} assessment(s) left unverified: you entered or "
+                "changed them yourself, and a second reader verifies.", messages.WARNING,
+            )
 
 
 # --- events --------------------------------------------------------------------------------
@@ -1206,7 +1282,7 @@ class EventAdmin(HistoryAdmin):
 
 
 # --- citations, listed on their own (which rows cite a source, audits) ---------------------
-class CitationAdmin(HistoryAdmin):
+class CitationAdmin(OffIndexMixin, HistoryAdmin):
     """A citation's own page; citations are usually edited as inlines of the citing row."""
 
     autocomplete_fields = ["source"]

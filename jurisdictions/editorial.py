@@ -49,16 +49,63 @@ def today() -> datetime.date:
     return timezone.localdate()
 
 
+# Reasons written by the review itself: a reviewer's own verification or correction request
+# does not make them the author of the fact.
+REVIEW_REASONS = ("verified on", "needs correction")
+
+
+def entered_by(fact, user) -> bool:
+    """Whether ``user`` wrote ``fact`` (an assessment or a status step) — created it or changed
+    it — according to its history, reviews aside (:data:`REVIEW_REASONS`). A second reader
+    verifies; nobody verifies their own entry (issue 18)."""
+    if user is None or fact.pk is None:
+        return False
+    records = type(fact).history.filter(id=fact.pk, history_user=user)
+    for reason in REVIEW_REASONS:
+        records = records.exclude(history_change_reason__startswith=reason)
+    return records.exists()
+
+
+def verify(fact, user, note: str = "", on: datetime.date | None = None) -> None:
+    """Record that ``user`` checked ``fact`` (an assessment or a status step) against its
+    sources: ``verified_on`` (default today), the verifier, the note (where in the source the
+    fact stands); clears a pending correction request. Raises ``PermissionError`` when
+    ``user`` entered the fact (:func:`entered_by`)."""
+    if entered_by(fact, user):
+        raise PermissionError(
+            "You entered or changed this fact yourself: a second reader verifies it."
+        )
+    on = on or today()
+    fact.verified_on, fact.verified_by = on, user
+    if note:
+        fact.verification_note = note
+    fact.correction_note = ""
+    stamp(fact, user, f"verified on {on.isoformat()}" + (f": {note}" if note else ""))
+    fact.save()
+
+
+def needs_correction(fact, user, reason: str) -> None:
+    """A reviewer found ``fact`` not supported by its sources: it leaves the verified facts
+    (``verified_on`` cleared) and joins the editors' queue with ``reason``."""
+    fact.correction_note = reason
+    fact.verified_on, fact.verified_by = None, None
+    stamp(fact, user, f"needs correction: {reason}")
+    fact.save()
+
+
 @transaction.atomic
 def mark_verified(assessments, user, on: datetime.date | None = None, reason: str | None = None):
     """Set ``verified_on`` (default today) and ``verified_by`` on each assessment, one
-    ``save()`` each so that every one gets its history record. Returns the number saved.
+    ``save()`` each so that every one gets its history record, skipping those ``user``
+    entered (:func:`entered_by`). Returns the number saved.
 
     The caller checks the ``jurisdictions.verify_assessment`` permission.
     """
     on = on or today()
     count = 0
     for assessment in assessments:
+        if entered_by(assessment, user):
+            continue
         assessment.verified_on = on
         assessment.verified_by = user
         stamp(assessment, user, reason or f"verified on {on.isoformat()}")

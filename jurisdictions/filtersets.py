@@ -906,6 +906,7 @@ class StatusEventFilterSet(LawtrackerFilterSet):
         "description": "free text describing the step, shown on the row",
         "date_note": "free text (what was searched for the date), shown on the row",
         "verification_note": "free text, shown on the row",
+        "correction_note": "a reviewer's request to editors, in the admin only",
         "verified_by": "the verifier account, shown to staff in the admin only",
     }
 
@@ -1014,6 +1015,7 @@ class AssessmentFilterSet(LawtrackerFilterSet):
         "pinpoint": "free text (the section), shown on the row",
         "note": "free text, shown on the row",
         "verification_note": "free text, shown on the row",
+        "correction_note": "a reviewer's request to editors, in the admin only",
     }
 
     class Meta:

@@ -768,6 +768,9 @@ class StatusEvent(TrackedModel):
     )
     # Where a second reader found the step in the cited sources.
     verification_note = models.TextField(blank=True)
+    # A reviewer's "needs correction" (issue 18): why, for the editors' queue; an editor
+    # clears it with the correction. Never public.
+    correction_note = models.TextField(blank=True)
     sources = models.ManyToManyField(
         Source, through="StatusEventSource", related_name="status_events", blank=True
     )
@@ -896,6 +899,8 @@ class Assessment(TrackedModel):
     )
     # Where a second reader found the fact in the cited sources.
     verification_note = models.TextField(blank=True)
+    # A reviewer's "needs correction" (issue 18): why, for the editors' queue. Never public.
+    correction_note = models.TextField(blank=True)
     sources = models.ManyToManyField(
         Source, through="AssessmentSource", related_name="assessments", blank=True
     )

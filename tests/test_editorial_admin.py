@@ -332,7 +332,7 @@ def test_a_reviewer_marks_answers_verified_today(client, member):
         assert (answer.verified_on, answer.verified_by) == (TODAY, reviewer)
         record = Assessment.history.filter(id=answer.pk).latest("history_date")
         assert (record.history_user, record.history_change_reason, record.verified_on) == (
-            reviewer, "admin: mark verified today", TODAY,
+            reviewer, f"verified on {TODAY.isoformat()}", TODAY,
         )
 
 
