@@ -228,3 +228,52 @@ def test_a_step_and_its_new_source_are_recorded_in_one_go(staffed, client, admin
     # The derived key dates read as text, never as markup.
     body = client.get(page).content.decode()
     assert "&lt;br&gt;" not in body
+
+
+# --- the review queue ------------------------------------------------------------------------
+def test_review_queue_verify_and_needs_correction(staffed, client, admin_pages, django_user_model):
+    from jurisdictions.models import Assessment
+
+    yusuf = django_user_model.objects.get(username=STAFF[1])
+    zelda = django_user_model.objects.get(username=STAFF[0])
+    step = staffed.status_events.get()  # entered by zelda, never verified
+    client.force_login(yusuf)
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "Start here" in index and 'id="count-to-verify">1<' in index
+    assert "instrumentamendment" not in index  # link tables are off the index
+    queue = client.get(reverse("review-queue")).content.decode()
+    assert "Alaska (US-AK)" in queue and "Introduced 2026-01-20" in queue
+    review = reverse("admin:jurisdictions_statusevent_review", args=[step.pk])
+    page = reverse("admin:jurisdictions_statusevent_change", args=[step.pk])
+    assert "Needs correction" in client.get(page).content.decode()
+
+    response = client.post(review, {"action": "verify", "note": "Journal p. 3"})
+    assert response.status_code == 302
+    step.refresh_from_db()
+    assert (step.verified_on, step.verified_by, step.verification_note) == (
+        editorial.today(), yusuf, "Journal p. 3")
+
+    # A reviewer who entered a fact cannot verify it.
+    zelda.groups.add(Group.objects.get(name="reviewer"))
+    answer = Assessment.objects.get(instrument=staffed)
+    answer.note = "changed by zelda"
+    editorial.stamp(answer, zelda).save()
+    client.force_login(zelda)
+    client.post(reverse("admin:jurisdictions_assessment_review", args=[answer.pk]),
+                {"action": "verify"})
+    answer.refresh_from_db()
+    assert answer.verified_by == yusuf  # unchanged: zelda was refused
+
+    # Needs correction: a reason, into the editors' queue; verification withdrawn.
+    client.force_login(yusuf)
+    client.post(reverse("admin:jurisdictions_assessment_review", args=[answer.pk]),
+                {"action": "correct", "note": "s. 2 says possession only with intent"})
+    answer.refresh_from_db()
+    assert (answer.verified_on, answer.correction_note) == (
+        None, "s. 2 says possession only with intent")
+    client.force_login(zelda)
+    queue = client.get(reverse("review-queue")).content.decode()
+    assert "Needs correction: s. 2 says possession only with intent" in queue
+    # Anonymous never sees the request.
+    assert "possession only with intent" not in APIClient().get(
+        reverse("api:assessment-list")).content.decode()
