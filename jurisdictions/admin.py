@@ -387,6 +387,58 @@ class EditorialImportExportMixin(ImportExportMixin):
         data_kwargs["rollback_on_validation_errors"] = True
         return data_kwargs
 
+    import_template_name = "admin/jurisdictions/import.html"
+
+    def get_urls(self):
+        from django.urls import path
+
+        opts = self.model._meta
+        return [
+            path("import-template.<str:fmt>", self.admin_site.admin_view(self.template_view),
+                 name=f"{opts.app_label}_{opts.model_name}_import_template"),
+            *super().get_urls(),
+        ]
+
+    def template_view(self, request, fmt):
+        """The import template of this model: its columns and an example row, as CSV or XLSX
+        (with a second sheet of the columns' formats)."""
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404, HttpResponse
+
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        resource_class = self.resource_classes[0]
+        dataset = resources.template_dataset(resource_class)
+        name = f"{self.opts.model_name}-template.{fmt}"
+        if fmt == "csv":
+            response = HttpResponse(dataset.export("csv"), content_type="text/csv")
+        elif fmt == "xlsx":
+            import tablib
+
+            formats = tablib.Dataset(*resources.column_formats(resource_class),
+                                     headers=["column", "format"], title="formats")
+            response = HttpResponse(
+                tablib.Databook([dataset, formats]).export("xlsx"),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        else:
+            raise Http404("The template comes as csv or xlsx.")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    def import_action(self, request, **kwargs):
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None)
+        if context is not None:
+            result = context.get("result")
+            if result is not None and (result.has_errors() or result.has_validation_errors()):
+                # Every error in words, by row and column, above the preview (issue 18).
+                context["error_lines"] = resources.describe_errors(result)
+            context["column_formats"] = resources.column_formats(self.resource_classes[0])
+            opts = self.model._meta
+            context["template_url"] = f"admin:{opts.app_label}_{opts.model_name}_import_template"
+        return response
+
     def process_result(self, result, request):
         if result.has_errors() or result.has_validation_errors():
             # The data changed between the preview and the confirmation: rolled back.

@@ -419,3 +419,74 @@ def describe_errors(result) -> list[str]:
     for error in result.base_errors:
         lines.append(f"the file: {error.error}")
     return lines
+
+
+# --- templates that teach (issue 18) --------------------------------------------------------------
+# One example row per importable model: what a filled-in row looks like.
+EXAMPLES = {
+    Instrument: {
+        "slug": "us-ak-hb-47", "jurisdiction": "US-AK", "instrument_type": "bill",
+        "title": "An Act relating to AI-generated child sexual abuse material",
+        "short_name": "HB 47", "official_url": "https://www.akleg.gov/basis/Bill/Detail/34?Root=HB47",
+        "sources": "https://www.akleg.gov/basis/Bill/Detail/34?Root=HB47",
+    },
+    StatusEvent: {
+        "instrument": "us-ak-hb-47", "status": "passed_chamber", "date": "2026-02-27",
+        "date_precision": "day", "body": "upper_house", "description": "Senate vote 18-2",
+        "sources": "https://www.akleg.gov/basis/Bill/Detail/34?Root=HB47",
+    },
+    Assessment: {
+        "instrument": "us-ak-hb-47", "criterion": "possession", "value": "yes",
+        "basis": "text", "pinpoint": "sec. 2", "note": "Rule: the act is an offence.",
+        "sources": "https://www.akleg.gov/basis/Bill/Detail/34?Root=HB47",
+    },
+    Source: {
+        "url": "https://www.akleg.gov/basis/Bill/Detail/34?Root=HB47",
+        "title": "HB 47 — bill history", "publisher": "Alaska State Legislature",
+        "kind": "legislature", "published_on": "2026-01-20", "accessed_on": "2026-03-01",
+    },
+}
+KEY_FORMATS = {
+    "jurisdiction": "a jurisdiction code (ISO 3166: KR, US-CA, EU)",
+    "instrument": "an instrument's slug (as in its page's address)",
+    "criterion": "a criterion's slug (possession, production, …)",
+    "verified_by": "a reviewer's username (reviewers only)",
+    "sources": "source URLs separated by ; (each must exist, or import the sources first)",
+    "version": "leave empty for new rows; keep the exported number when editing",
+}
+
+
+def column_formats(resource_class) -> list[tuple[str, str]]:
+    """``[(column, format in words)]`` for the columns of ``resource_class``: keys, ISO dates,
+    the allowed values of a choice, lengths of text."""
+    model = resource_class._meta.model
+    result = []
+    for column in resource_class._meta.fields:
+        if column in KEY_FORMATS:
+            result.append((column, KEY_FORMATS[column]))
+            continue
+        field = model._meta.get_field(column)
+        if field.choices:
+            text = "one of: " + ", ".join(str(value) for value, _ in field.flatchoices)
+        elif field.get_internal_type() == "DateField":
+            text = "a date, YYYY-MM-DD"
+        elif field.get_internal_type() == "URLField":
+            text = "an http(s) URL"
+        elif getattr(field, "max_length", None):
+            text = f"text, at most {field.max_length} characters"
+        else:
+            text = "text"
+        required = not (field.blank or field.null or field.has_default())
+        result.append((column, text + (" (required)" if required else "")))
+    return result
+
+
+def template_dataset(resource_class):
+    """A ``tablib.Dataset``: the resource's columns and one example row (:data:`EXAMPLES`)."""
+    import tablib
+
+    model = resource_class._meta.model
+    headers = list(resource_class._meta.fields)
+    example = EXAMPLES.get(model, {})
+    return tablib.Dataset([example.get(name, "") for name in headers], headers=headers,
+                          title="template")

@@ -277,3 +277,36 @@ def test_review_queue_verify_and_needs_correction(staffed, client, admin_pages, 
     # Anonymous never sees the request.
     assert "possession only with intent" not in APIClient().get(
         reverse("api:assessment-list")).content.decode()
+
+
+# --- imports that teach ------------------------------------------------------------------------
+def test_import_templates_and_errors_by_row_and_column(staffed, client, admin_pages):
+    import csv as csvmodule
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    zelda = get_user_model().objects.get(username=STAFF[0])
+    client.force_login(zelda)
+    page = reverse("admin:jurisdictions_statusevent_import")
+    body = client.get(page).content.decode()
+    assert "Columns and their formats" in body and "a date, YYYY-MM-DD" in body
+    template = client.get(reverse("admin:jurisdictions_statusevent_import_template",
+                                  args=["csv"]))
+    rows = list(csvmodule.DictReader(io.StringIO(template.content.decode())))
+    assert rows[0]["status"] == "passed_chamber" and rows[0]["date"] == "2026-02-27"
+    xlsx = client.get(reverse("admin:jurisdictions_statusevent_import_template", args=["xlsx"]))
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+    F.source(url="https://www.akleg.gov/basis/Bill/Detail/34?Root=HB47", title="Bill history")
+    out = io.StringIO()
+    writer = csvmodule.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerow({**rows[0], "instrument": "us-ak-hb-47"})
+    writer.writerow({**rows[0], "status": "in_force", "date": "2026-31-12"})  # the bad row
+    upload = SimpleUploadedFile("steps.csv", out.getvalue().encode(), content_type="text/csv")
+    response = client.post(page, {"import_file": upload, "format": "0"})
+    text = response.content.decode()
+    assert 'id="import-errors"' in text, text[:3000]
+    assert "row 2 (line 3), column date" in text
+    assert not StatusEvent.objects.filter(status__in=["passed_chamber", "in_force"]).exists()
