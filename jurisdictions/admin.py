@@ -914,7 +914,8 @@ class AssessmentInlineForm(CitingInlineForm):
 class StatusEventInline(VerificationFieldsMixin, EditorialInlineMixin, admin.TabularInline):
     """The status history of an instrument: record a step (status, date, precision, the body
     that took it, a description) with its source in one go. The date note and verification are
-    on the step's own page (the "change" link), where the review queue sends reviewers."""
+    on the step's own page (the "change" link), where the review queue sends reviewers; the
+    VerificationFieldsMixin keeps them read-only should a subclass list them."""
 
     model = StatusEvent
     form = StatusEventInlineForm
@@ -925,7 +926,6 @@ class StatusEventInline(VerificationFieldsMixin, EditorialInlineMixin, admin.Tab
         "date_precision",
         "body",
         "description",
-        "verified_on",
         *SOURCE_FIELDS,
         "cited_sources",
     ]
@@ -936,9 +936,6 @@ class StatusEventInline(VerificationFieldsMixin, EditorialInlineMixin, admin.Tab
     }
     verbose_name_plural = "status history"
 
-    def get_readonly_fields(self, request, obj=None):
-        # Verification happens on the step's page (with its note): here it is only shown.
-        return [*super().get_readonly_fields(request, obj), "verified_on"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("sources")
@@ -963,7 +960,6 @@ class AssessmentInline(VerificationFieldsMixin, EditorialInlineMixin, admin.Tabu
         "basis",
         "pinpoint",
         "note",
-        "verified_on",
         *SOURCE_FIELDS,
         "cited_sources",
     ]
@@ -974,8 +970,6 @@ class AssessmentInline(VerificationFieldsMixin, EditorialInlineMixin, admin.Tabu
         models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 22})},
     }
 
-    def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "verified_on"]
 
     def get_queryset(self, request):
         return (
@@ -1012,6 +1006,9 @@ class AmendsInline(LinkInline):
 
 @admin.register(Instrument)
 class InstrumentAdmin(EditorialImportExportMixin, HistoryAdmin):
+    class Media:
+        css = {"all": ["jurisdictions/admin/desk.css"]}
+
     resource_classes = [resources.InstrumentResource]
     list_display = [
         "title",
