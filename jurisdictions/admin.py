@@ -382,10 +382,23 @@ class EditorialImportExportMixin(ImportExportMixin):
     def has_export_permission(self, request):
         return self.has_view_permission(request)
 
+    import_form_class = resources.ReasonImportForm
+    confirm_form_class = resources.ReasonConfirmImportForm
+
     def get_import_data_kwargs(self, **kwargs):
+        form = kwargs.get("form")
         data_kwargs = super().get_import_data_kwargs(**kwargs)
         data_kwargs["rollback_on_validation_errors"] = True
+        if form is not None and getattr(form, "cleaned_data", None):
+            # The editor's reason goes into every imported row's history (issue 18).
+            data_kwargs["change_reason"] = form.cleaned_data.get("change_reason") or ""
         return data_kwargs
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["change_reason"] = import_form.cleaned_data.get("change_reason") or ""
+        return initial
 
     import_template_name = "admin/jurisdictions/import.html"
 

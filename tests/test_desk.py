@@ -310,3 +310,37 @@ def test_import_templates_and_errors_by_row_and_column(staffed, client, admin_pa
     assert 'id="import-errors"' in text, text[:3000]
     assert "row 2 (line 3), column date" in text
     assert not StatusEvent.objects.filter(status__in=["passed_chamber", "in_force"]).exists()
+
+
+def test_an_import_creates_a_new_source_from_its_columns_with_the_reason(staffed, client,
+                                                                        admin_pages):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from jurisdictions.models import Source
+
+    zelda = get_user_model().objects.get(username=STAFF[0])
+    client.force_login(zelda)
+    page = reverse("admin:jurisdictions_statusevent_import")
+    text = ("instrument,status,date,date_precision,body,sources,source_title,source_publisher\n"
+            "us-ak-hb-47,passed_chamber,2026-02-27,day,upper_house,https://akleg.gov/sj,"
+            "Senate Journal,Alaska State Legislature\n")
+    upload = SimpleUploadedFile("steps.csv", text.encode(), content_type="text/csv")
+    response = client.post(page, {"import_file": upload, "format": "0",
+                                  "change_reason": "Senate journal"})
+    assert "confirm_form" in response.context, response.content.decode()[:2000]
+    preview = response.content.decode()
+    assert "https://akleg.gov/sj" in preview  # the preview shows the sources to be cited
+    assert not Source.objects.filter(url="https://akleg.gov/sj").exists()  # dry run
+    form = response.context["confirm_form"]
+    data = {name: form.initial.get(name, "") for name in form.fields}
+    assert data["change_reason"] == "Senate journal"
+    response = client.post(reverse("admin:jurisdictions_statusevent_process_import"), data)
+    assert response.status_code == 302
+    step = StatusEvent.objects.get(status="passed_chamber")
+    source = Source.objects.get(url="https://akleg.gov/sj")
+    assert (source.title, source.publisher) == ("Senate Journal", "Alaska State Legislature")
+    assert [s.url for s in step.sources.all()] == ["https://akleg.gov/sj"]
+    assert step.history.get().history_change_reason == (
+        "Senate journal (import from steps.csv)")
