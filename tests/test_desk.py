@@ -344,3 +344,17 @@ def test_an_import_creates_a_new_source_from_its_columns_with_the_reason(staffed
     assert [s.url for s in step.sources.all()] == ["https://akleg.gov/sj"]
     assert step.history.get().history_change_reason == (
         "Senate journal (import from steps.csv)")
+
+
+def test_the_api_refuses_to_let_a_reviewer_verify_what_they_wrote(staffed, django_user_model):
+    yusuf = django_user_model.objects.get(username=STAFF[1])
+    api = APIClient()
+    api.force_authenticate(yusuf)
+    url = reverse("api:status-event-detail", kwargs={"pk": staffed.status_events.get().pk})
+    tag = api.get(url)["ETag"]
+    response = api.patch(url, {"description": "typo fixed"}, format="json", HTTP_IF_MATCH=tag)
+    assert response.status_code == 200
+    response = api.patch(url, {"verified_on": "2026-03-02"}, format="json",
+                         HTTP_IF_MATCH=response["ETag"])
+    assert response.status_code == 403
+    assert "second reader" in response.json()["detail"]

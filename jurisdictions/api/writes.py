@@ -384,6 +384,14 @@ def guard_verification(serializer, attrs: dict) -> dict:
             )
     before = instance.verified_on if instance else None
     if "verified_on" in attrs and attrs["verified_on"] != before:
+        if attrs["verified_on"] and (
+            instance is None or editorial.entered_by(instance, request.user)
+        ):
+            # A second reader verifies (issue 18): not the account that wrote the fact.
+            raise PermissionDenied(
+                "You entered or changed this fact yourself: a second reader verifies it "
+                "(verified_on)."
+            )
         attrs["verified_by"] = request.user if attrs["verified_on"] else None
     return attrs
 
