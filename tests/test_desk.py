@@ -358,3 +358,13 @@ def test_the_api_refuses_to_let_a_reviewer_verify_what_they_wrote(staffed, djang
                          HTTP_IF_MATCH=response["ETag"])
     assert response.status_code == 403
     assert "second reader" in response.json()["detail"]
+
+
+def test_the_public_cannot_probe_usernames_with_filters(staffed, client, settings):
+    url = reverse("api:assessment-list")
+    assert client.get(url, {"verified_by": STAFF[1]}).json()["results"] == []
+    staff = APIClient()
+    staff.force_login(get_user_model().objects.get(username=STAFF[0]))
+    assert len(staff.get(url, {"verified_by": STAFF[1]}).json()["results"]) == 1
+    settings.LAWTRACKER_PUBLIC_NAMES = {STAFF[1]: "Dr Y. Reviewer"}
+    assert len(client.get(url, {"verified_by": "Dr Y. Reviewer"}).json()["results"]) == 1
