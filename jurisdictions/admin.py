@@ -100,8 +100,11 @@ def source_links(sources) -> str:
     sources = list(sources)
     if not sources:
         return "—"
-    return format_html_join(
-        "<br>", '<a href="{}">{}</a>', ((admin_change_url(s), str(s)) for s in sources)
+    return format_html(
+        "<ul class=\"cited\">{}</ul>",
+        format_html_join(
+            "", '<li><a href="{}">{}</a></li>', ((admin_change_url(s), str(s)) for s in sources)
+        ),
     )
 
 
@@ -219,18 +222,6 @@ class EditorialInlineMixin:
         return fields
 
 
-# Bookkeeping columns that a save sets itself: not an editor's change.
-BOOKKEEPING = {"id", "version", "created_at", "updated_at", "search_text"}
-
-
-def _same_as_stored(obj) -> bool:
-    """Whether every editable column of ``obj`` (a saved row being edited) equals the stored
-    row's — one query. False when the row is gone (the save then reports it)."""
-    names = [f.attname for f in obj._meta.concrete_fields if f.attname not in BOOKKEEPING]
-    stored = type(obj)._default_manager.filter(pk=obj.pk).values(*names).first()
-    return stored is not None and all(getattr(obj, name) == stored[name] for name in names)
-
-
 class HistoryAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
     """Base of every model admin here: history, folded search, bounded changelists, and the
     editorial workflow (versions, reasons, row-by-row deletes)."""
@@ -269,11 +260,8 @@ class HistoryAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
         return fieldsets
 
     def save_model(self, request, obj, form, change):
-        if change and _same_as_stored(obj):
-            # Nothing of the row changed (a reason alone changes nothing): keep its version, so
-            # that an editor who has the same page open is not refused, and write no empty
-            # history record. Changed inline rows are still saved by save_formset.
-            return
+        # A save that changes nothing (a reason alone changes nothing) keeps the version and
+        # writes no history: ``TrackedModel.save`` decides, for every path.
         editorial.stamp(obj, request.user, form.cleaned_data.get("change_reason"))
         super().save_model(request, obj, form, change)
 
@@ -317,6 +305,14 @@ class HistoryAdmin(FoldedSearchMixin, SimpleHistoryAdmin):
             messages.ERROR,
         )
         return HttpResponseRedirect(request.get_full_path())
+
+
+class OffIndexMixin:
+    """Link tables stay reachable (history, autocomplete, direct links) but off the admin index:
+    they are edited as inlines of the rows they link (issue 18)."""
+
+    def has_module_permission(self, request):
+        return False
 
 
 def stale_limit() -> "datetime.date":
@@ -387,10 +383,75 @@ class EditorialImportExportMixin(ImportExportMixin):
     def has_export_permission(self, request):
         return self.has_view_permission(request)
 
+    import_form_class = resources.ReasonImportForm
+    confirm_form_class = resources.ReasonConfirmImportForm
+
     def get_import_data_kwargs(self, **kwargs):
+        form = kwargs.get("form")
         data_kwargs = super().get_import_data_kwargs(**kwargs)
         data_kwargs["rollback_on_validation_errors"] = True
+        if form is not None and getattr(form, "cleaned_data", None):
+            # The editor's reason goes into every imported row's history (issue 18).
+            data_kwargs["change_reason"] = form.cleaned_data.get("change_reason") or ""
         return data_kwargs
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["change_reason"] = import_form.cleaned_data.get("change_reason") or ""
+        return initial
+
+    import_template_name = "admin/jurisdictions/import.html"
+
+    def get_urls(self):
+        from django.urls import path
+
+        opts = self.model._meta
+        return [
+            path("import-template.<str:fmt>", self.admin_site.admin_view(self.template_view),
+                 name=f"{opts.app_label}_{opts.model_name}_import_template"),
+            *super().get_urls(),
+        ]
+
+    def template_view(self, request, fmt):
+        """The import template of this model: its columns and an example row, as CSV or XLSX
+        (with a second sheet of the columns' formats)."""
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404, HttpResponse
+
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        resource_class = self.resource_classes[0]
+        dataset = resources.template_dataset(resource_class)
+        name = f"{self.opts.model_name}-template.{fmt}"
+        if fmt == "csv":
+            response = HttpResponse(dataset.export("csv"), content_type="text/csv")
+        elif fmt == "xlsx":
+            import tablib
+
+            formats = tablib.Dataset(*resources.column_formats(resource_class),
+                                     headers=["column", "format"], title="formats")
+            response = HttpResponse(
+                tablib.Databook([dataset, formats]).export("xlsx"),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        else:
+            raise Http404("The template comes as csv or xlsx.")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    def import_action(self, request, **kwargs):
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None)
+        if context is not None:
+            result = context.get("result")
+            if result is not None and (result.has_errors() or result.has_validation_errors()):
+                # Every error in words, by row and column, above the preview (issue 18).
+                context["error_lines"] = resources.describe_errors(result)
+            context["column_formats"] = resources.column_formats(self.resource_classes[0])
+            opts = self.model._meta
+            context["template_url"] = f"admin:{opts.app_label}_{opts.model_name}_import_template"
+        return response
 
     def process_result(self, result, request):
         if result.has_errors() or result.has_validation_errors():
@@ -579,7 +640,7 @@ class JurisdictionAdmin(HistoryAdmin):
 
 
 @admin.register(BlocMembership)
-class BlocMembershipAdmin(HistoryAdmin):
+class BlocMembershipAdmin(OffIndexMixin, HistoryAdmin):
     list_display = ["bloc_code", "member_code", "member_name", "start_date", "end_date"]
     list_filter = [("bloc", admin.RelatedOnlyFieldListFilter), "end_date"]
     list_select_related = ["bloc", "member"]
@@ -694,6 +755,70 @@ class VerificationFieldsMixin:
         return fields
 
 
+class ReviewActionsMixin:
+    """"Verify" (with a note) and "Needs correction" (with a reason) on a fact's own page, for
+    reviewers (issue 18); a pending correction request is shown to everyone at the top. The
+    buttons post to ``<id>/review/``; a reviewer cannot verify a fact they entered
+    (:func:`editorial.entered_by`)."""
+
+    change_form_template = "admin/jurisdictions/fact_change_form.html"
+
+    def get_urls(self):
+        from django.urls import path
+
+        opts = self.model._meta
+        return [
+            path("<path:object_id>/review/", self.admin_site.admin_view(self.review_view),
+                 name=f"{opts.app_label}_{opts.model_name}_review"),
+            *super().get_urls(),
+        ]
+
+    def review_view(self, request, object_id):
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404
+
+        if request.method != "POST" or not request.user.has_perm(
+            "jurisdictions.verify_assessment"
+        ):
+            raise PermissionDenied
+        fact = self.get_object(request, object_id)
+        if fact is None:
+            raise Http404(f"No {self.model._meta.verbose_name} with id {object_id!r}.")
+        page = admin_change_url(fact)
+        note = (request.POST.get("note") or "").strip()
+        if request.POST.get("action") == "verify":
+            try:
+                editorial.verify(fact, request.user, note)
+            except PermissionError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return HttpResponseRedirect(page)
+            self.message_user(request, f"Verified on {fact.verified_on}.", messages.SUCCESS)
+        elif request.POST.get("action") == "correct":
+            if not note:
+                self.message_user(request, "Say what needs correcting (the reason goes to the "
+                                  "editors' queue).", messages.ERROR)
+                return HttpResponseRedirect(page)
+            editorial.needs_correction(fact, request.user, note)
+            self.message_user(request, "Sent to the editors' queue.", messages.SUCCESS)
+        else:
+            raise PermissionDenied
+        return HttpResponseRedirect(reverse("review-queue"))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="",
+                           obj=None):
+        context["can_review"] = obj is not None and request.user.has_perm(
+            "jurisdictions.verify_assessment"
+        )
+        context["entered_by_me"] = obj is not None and editorial.entered_by(obj, request.user)
+        if obj is not None:
+            opts = self.model._meta
+            context["review_url"] = reverse(
+                f"admin:{opts.app_label}_{opts.model_name}_review", args=[obj.pk]
+            )
+            context["fact_sources"] = list(obj.sources.all())
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
 # --- instruments ---------------------------------------------------------------------------
 class DerivedStatusFilter(admin.SimpleListFilter):
     """Filter by today's derived status (the ``status_at`` annotation of the changelist)."""
@@ -714,29 +839,117 @@ class DerivedStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+# --- the desk: a fact and its source in one go (issue 18) ------------------------------------
+SOURCE_FIELDS = ["source_url", "source_title", "source_publisher"]
+
+
+class CitingInlineForm(EditorialInlineForm):
+    """An inline row of a fact that cites sources (a status step, an assessment), with the
+    source typed right there: its URL, and for a source not yet recorded its title and
+    publisher. A source already recorded is found by its URL (title and publisher may then stay
+    empty). Saving the row saves the source (when new) and the citation, each with history."""
+
+    source_url = forms.URLField(
+        label="source URL", required=False, assume_scheme="https", max_length=500,
+        widget=forms.URLInput(attrs={"size": 18, "placeholder": "https://…"}),
+    )
+    source_title = forms.CharField(
+        label="source title", required=False, max_length=500,
+        widget=forms.TextInput(attrs={"size": 14}),
+    )
+    source_publisher = forms.CharField(
+        label="publisher", required=False, max_length=200,
+        widget=forms.TextInput(attrs={"size": 10}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        url = cleaned.get("source_url")
+        if url:
+            found = Source.objects.filter(url=url).first()
+            if found is None:
+                if not cleaned.get("source_title"):
+                    self.add_error("source_title", "A new source needs its title (this URL is "
+                                   "not recorded yet).")
+                else:
+                    candidate = Source(url=url, title=cleaned["source_title"],
+                                       publisher=cleaned.get("source_publisher") or "")
+                    try:
+                        candidate.full_clean(validate_unique=False)
+                    except ValidationError as exc:
+                        for name, messages_ in exc.message_dict.items():
+                            target = f"source_{name}" if f"source_{name}" in self.fields \
+                                else None
+                            self.add_error(target, messages_)
+            self._source = found
+        elif cleaned.get("source_title") or cleaned.get("source_publisher"):
+            self.add_error("source_url", "Give the source's URL (an existing source is found "
+                           "by it).")
+        return cleaned
+
+    def save(self, commit=True):
+        obj = super().save(commit)
+        url = self.cleaned_data.get("source_url")
+        if url and commit:
+            self.cite(obj, url)
+        return obj
+
+    def cite(self, obj, url: str) -> None:
+        user = getattr(obj, "_history_user", None)
+        reason = getattr(obj, "_change_reason", None)
+        source = getattr(self, "_source", None) or Source.objects.filter(url=url).first()
+        if source is None:
+            source = Source(url=url, title=self.cleaned_data["source_title"],
+                            publisher=self.cleaned_data.get("source_publisher") or "",
+                            kind=self.guess_kind(url))
+            editorial.stamp(source, user, reason).save()
+        link_model, field = self.citation
+        if not link_model.objects.filter(**{field: obj, "source": source}).exists():
+            editorial.stamp(link_model(**{field: obj, "source": source}), user, reason).save()
+
+    @staticmethod
+    def guess_kind(url: str) -> str:
+        """A new source's kind: ``legislature`` for a legislature's site, else ``official``
+        (the editor corrects it on the source's page)."""
+        host = url.split("/")[2] if "//" in url else url
+        if any(part in host for part in ("leg", "parl", "congress", "senate", "house")):
+            return "legislature"
+        return "official"
+
+
+class StatusEventInlineForm(CitingInlineForm):
+    citation = (StatusEventSource, "status_event")
+
+
+class AssessmentInlineForm(CitingInlineForm):
+    citation = (AssessmentSource, "assessment")
+
+
 class StatusEventInline(VerificationFieldsMixin, EditorialInlineMixin, admin.TabularInline):
-    """The status history of an instrument. Its sources are edited on the event's own page
-    (the "change" link); here they are listed read-only."""
+    """The status history of an instrument: record a step (status, date, precision, the body
+    that took it, a description) with its source in one go. The date note and verification are
+    on the step's own page (the "change" link), where the review queue sends reviewers; the
+    VerificationFieldsMixin keeps them read-only should a subclass list them."""
 
     model = StatusEvent
+    form = StatusEventInlineForm
     extra = 1
     fields = [
         "status",
         "date",
         "date_precision",
-        "date_note",
         "body",
         "description",
-        "verified_on",
-        "verified_by",
-        "verification_note",
+        *SOURCE_FIELDS,
         "cited_sources",
     ]
     readonly_fields = ["cited_sources"]
-    autocomplete_fields = ["verified_by"]
     show_change_link = True
-    formfield_overrides = COMPACT_TEXT
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 22})},
+    }
     verbose_name_plural = "status history"
+
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("sources")
@@ -744,14 +957,16 @@ class StatusEventInline(VerificationFieldsMixin, EditorialInlineMixin, admin.Tab
     @admin.display(description="sources")
     def cited_sources(self, obj):
         if obj is None or obj.pk is None:
-            return "add sources on the event's page after saving"
+            return "—"
         return source_links(obj.sources.all())
 
 
 class AssessmentInline(VerificationFieldsMixin, EditorialInlineMixin, admin.TabularInline):
-    """The instrument's answers to the criteria; sources are edited on each assessment's page."""
+    """The instrument's answers to the criteria, each with its basis, pinpoint and a source
+    typed in one go; commencement and verification are on each assessment's own page."""
 
     model = Assessment
+    form = AssessmentInlineForm
     extra = 1
     fields = [
         "criterion",
@@ -759,16 +974,16 @@ class AssessmentInline(VerificationFieldsMixin, EditorialInlineMixin, admin.Tabu
         "basis",
         "pinpoint",
         "note",
-        "commencement_date",
-        "verified_on",
-        "verified_by",
-        "verification_note",
+        *SOURCE_FIELDS,
         "cited_sources",
     ]
     readonly_fields = ["cited_sources"]
-    autocomplete_fields = ["criterion", "verified_by"]
+    autocomplete_fields = ["criterion"]
     show_change_link = True
-    formfield_overrides = COMPACT_TEXT
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 22})},
+    }
+
 
     def get_queryset(self, request):
         return (
@@ -781,7 +996,7 @@ class AssessmentInline(VerificationFieldsMixin, EditorialInlineMixin, admin.Tabu
     @admin.display(description="sources")
     def cited_sources(self, obj):
         if obj is None or obj.pk is None:
-            return "add sources on the assessment's page after saving"
+            return "—"
         return source_links(obj.sources.all())
 
 
@@ -805,6 +1020,9 @@ class AmendsInline(LinkInline):
 
 @admin.register(Instrument)
 class InstrumentAdmin(EditorialImportExportMixin, HistoryAdmin):
+    class Media:
+        css = {"all": ["jurisdictions/admin/desk.css"]}
+
     resource_classes = [resources.InstrumentResource]
     list_display = [
         "title",
@@ -910,17 +1128,12 @@ class InstrumentAdmin(EditorialImportExportMixin, HistoryAdmin):
     def key_dates_display(self, obj):
         if obj is None or obj.pk is None:
             return "—"
-        dates = obj.key_dates()
-        return format_html_join(
-            "<br>",
-            "{}: {}",
-            (
-                (
-                    key.replace("_", " "),
-                    f"{value['date']} ({value['precision']})" if value else "—",
-                )
-                for key, value in dates.items()
-            ),
+        # Plain text, one line each: the admin shows line breaks of text as breaks, and
+        # markup never leaks as a literal "<br>" (issue 18).
+        return "\n".join(
+            f"{key.replace('_', ' ')}: "
+            + (f"{value['date']} ({value['precision']})" if value else "—")
+            for key, value in obj.key_dates().items()
         )
 
 
@@ -933,7 +1146,7 @@ def _legal_force_label(force: str | None) -> str:
 
 
 @admin.register(Identifier)
-class IdentifierAdmin(HistoryAdmin):
+class IdentifierAdmin(OffIndexMixin, HistoryAdmin):
     list_display = ["scheme", "value", "instrument"]
     list_filter = ["scheme"]
     list_select_related = ["instrument"]
@@ -942,7 +1155,7 @@ class IdentifierAdmin(HistoryAdmin):
 
 
 @admin.register(InstrumentAmendment)
-class InstrumentAmendmentAdmin(HistoryAdmin):
+class InstrumentAmendmentAdmin(OffIndexMixin, HistoryAdmin):
     list_display = ["amending", "amended"]
     list_filter = [
         "amending__instrument_type",
@@ -978,7 +1191,7 @@ class InstrumentPartAdmin(EditorialImportExportMixin, HistoryAdmin):
 
 # --- status events -------------------------------------------------------------------------
 @admin.register(StatusEvent)
-class StatusEventAdmin(VerificationFieldsMixin, InstrumentPartAdmin):
+class StatusEventAdmin(ReviewActionsMixin, VerificationFieldsMixin, InstrumentPartAdmin):
     resource_classes = [resources.StatusEventResource]
     list_display = [
         "instrument",
@@ -1038,7 +1251,7 @@ class CriterionAdmin(HistoryAdmin):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(VerificationFieldsMixin, InstrumentPartAdmin):
+class AssessmentAdmin(ReviewActionsMixin, VerificationFieldsMixin, InstrumentPartAdmin):
     resource_classes = [resources.AssessmentResource]
     list_display = [
         "instrument",
@@ -1079,13 +1292,17 @@ class AssessmentAdmin(VerificationFieldsMixin, InstrumentPartAdmin):
 
     @admin.action(description="Mark verified today", permissions=["verify"])
     def mark_verified_today(self, request, queryset):
-        count = editorial.mark_verified(
-            queryset.order_by("pk"), request.user, reason="admin: mark verified today"
-        )
+        selected = queryset.count()
+        count = editorial.mark_verified(queryset.order_by("pk"), request.user)
         self.message_user(
             request, f"{count} assessment(s) marked verified on {editorial.today()}.",
             messages.SUCCESS,
         )
+        if count < selected:
+            self.message_user(
+                request, f"{selected - count} assessment(s) left unverified: you entered or "
+                "changed them yourself, and a second reader verifies.", messages.WARNING,
+            )
 
 
 # --- events --------------------------------------------------------------------------------
@@ -1128,7 +1345,7 @@ class EventAdmin(HistoryAdmin):
 
 
 # --- citations, listed on their own (which rows cite a source, audits) ---------------------
-class CitationAdmin(HistoryAdmin):
+class CitationAdmin(OffIndexMixin, HistoryAdmin):
     """A citation's own page; citations are usually edited as inlines of the citing row."""
 
     autocomplete_fields = ["source"]

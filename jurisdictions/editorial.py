@@ -49,16 +49,63 @@ def stale_days() -> int:
     return int(getattr(settings, "LAWTRACKER_STALE_DAYS", 365))
 
 
+# Reasons written by the review itself: a reviewer's own verification or correction request
+# does not make them the author of the fact.
+REVIEW_REASONS = ("verified on", "needs correction")
+
+
+def entered_by(fact, user) -> bool:
+    """Whether ``user`` wrote ``fact`` (an assessment or a status step) — created it or changed
+    it — according to its history, reviews aside (:data:`REVIEW_REASONS`). A second reader
+    verifies; nobody verifies their own entry (issue 18)."""
+    if user is None or fact.pk is None:
+        return False
+    records = type(fact).history.filter(id=fact.pk, history_user=user)
+    for reason in REVIEW_REASONS:
+        records = records.exclude(history_change_reason__startswith=reason)
+    return records.exists()
+
+
+def verify(fact, user, note: str = "", on: datetime.date | None = None) -> None:
+    """Record that ``user`` checked ``fact`` (an assessment or a status step) against its
+    sources: ``verified_on`` (default today), the verifier, the note (where in the source the
+    fact stands); clears a pending correction request. Raises ``PermissionError`` when
+    ``user`` entered the fact (:func:`entered_by`)."""
+    if entered_by(fact, user):
+        raise PermissionError(
+            "You entered or changed this fact yourself: a second reader verifies it."
+        )
+    on = on or today()
+    fact.verified_on, fact.verified_by = on, user
+    if note:
+        fact.verification_note = note
+    fact.correction_note = ""
+    stamp(fact, user, f"verified on {on.isoformat()}" + (f": {note}" if note else ""))
+    fact.save()
+
+
+def needs_correction(fact, user, reason: str) -> None:
+    """A reviewer found ``fact`` not supported by its sources: it leaves the verified facts
+    (``verified_on`` cleared) and joins the editors' queue with ``reason``."""
+    fact.correction_note = reason
+    fact.verified_on, fact.verified_by = None, None
+    stamp(fact, user, f"needs correction: {reason}")
+    fact.save()
+
+
 @transaction.atomic
 def mark_verified(assessments, user, on: datetime.date | None = None, reason: str | None = None):
     """Set ``verified_on`` (default today) and ``verified_by`` on each assessment, one
-    ``save()`` each so that every one gets its history record. Returns the number saved.
+    ``save()`` each so that every one gets its history record, skipping those ``user``
+    entered (:func:`entered_by`). Returns the number saved.
 
     The caller checks the ``jurisdictions.verify_assessment`` permission.
     """
     on = on or today()
     count = 0
     for assessment in assessments:
+        if entered_by(assessment, user):
+            continue
         assessment.verified_on = on
         assessment.verified_by = user
         stamp(assessment, user, reason or f"verified on {on.isoformat()}")
@@ -86,6 +133,35 @@ def mark_reviewed(jurisdictions, user, on: datetime.date | None = None, reason: 
         jurisdiction.save()
         count += 1
     return count
+
+
+# --- who the public sees (issue 18) ----------------------------------------------------------
+# People who work on child-abuse law can be harassed for it: anonymous answers (API, pages,
+# feeds, CSV) never name an account. They say what role acted, with the date; an organisation
+# may publish a display name it chooses for an account (``settings.LAWTRACKER_PUBLIC_NAMES``,
+# ``{username: display name}``). Staff see usernames in the admin and the authenticated API.
+ROLE_NOUNS = {"editor": "an editor", "reviewer": "a reviewer"}
+
+
+def sees_staff_names(user) -> bool:
+    """Whether ``user`` (a request's user, possibly anonymous) may see account names: an active
+    account that is staff or holds a group (an editor or reviewer)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(user.is_staff or user.is_superuser or user.groups.exists())
+
+
+def public_name(username: str | None, role: str, show_names: bool) -> str | None:
+    """How to name the account ``username`` that acted as ``role`` (``editor`` or
+    ``reviewer``): the username for staff (``show_names``), else the display name the
+    organisation published for it, else "an editor" / "a reviewer". None when no account is
+    recorded (a script or a data load)."""
+    if not username:
+        return None
+    if show_names:
+        return username
+    published = getattr(settings, "LAWTRACKER_PUBLIC_NAMES", None) or {}
+    return published.get(username) or ROLE_NOUNS[role]
 
 
 # --- what changed since a version ------------------------------------------------------------
@@ -124,7 +200,7 @@ class VersionChange:
         return f"{head}: {parts}"
 
 
-def _display(model, name: str, value) -> str:
+def display_value(model, name: str, value) -> str:
     """A value of field ``name`` for people: a related row's ``str``, a choice's label."""
     if value in (None, ""):
         return "—"
@@ -164,8 +240,8 @@ def changes_since(model, pk, version: int, limit: int = 10) -> list[VersionChang
                 fields.append(
                     FieldChange(
                         label=str(model._meta.get_field(change.field).verbose_name),
-                        old=_display(model, change.field, change.old),
-                        new=_display(model, change.field, change.new),
+                        old=display_value(model, change.field, change.old),
+                        new=display_value(model, change.field, change.new),
                     )
                 )
         user = record.history_user

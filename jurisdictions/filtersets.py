@@ -252,6 +252,31 @@ def _key_hint(model, key: str, value: str) -> str:
     return code_hint(value, known) if key == "code" else hint(value, known)
 
 
+class AccountFilter(filters.CharFilter):
+    """An account (a verifier, a reviewer): by username for staff; for the public by a display
+    name the organisation publishes (``settings.LAWTRACKER_PUBLIC_NAMES``), so that nobody can
+    probe usernames of the people who work here (issue 18) — a username matches nothing."""
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        from django.conf import settings
+
+        from . import editorial
+
+        request = getattr(self.parent, "request", None)
+        if not editorial.sees_staff_names(getattr(request, "user", None)):
+            published = {
+                name: username
+                for username, name in (getattr(settings, "LAWTRACKER_PUBLIC_NAMES", None)
+                                       or {}).items()
+            }
+            if value not in published:
+                return qs.none()
+            value = published[value]
+        return super().filter(qs, value)
+
+
 class KeyListField(ListField, forms.CharField):
     """Comma-separated public keys of ``model`` (``key`` = ``code``/``slug``/``url``), checked to
     exist in one query; normalised to the stored case (codes upper, slugs lower)."""
@@ -704,8 +729,9 @@ class JurisdictionFilterSet(LawtrackerFilterSet):
     )
     research_status = ChoicesFilter(choices=ResearchStatus.choices)
     last_reviewed = IsoDateRangeFilter(field_name="last_reviewed_on")
-    reviewed_by = filters.CharFilter(
-        field_name="reviewed_by__username", help_text="Username of the last reviewer."
+    reviewed_by = AccountFilter(
+        field_name="reviewed_by__username",
+        help_text="The last reviewer: a username (staff) or a published display name.",
     )
     subdivision_type = CharListFilter(
         field_name="subdivision_type", help_text="ISO 3166-2 subdivision types (State, Province)."
@@ -1030,6 +1056,7 @@ class StatusEventFilterSet(LawtrackerFilterSet):
         "description": "free text describing the step, shown on the row",
         "date_note": "free text (what was searched for the date), shown on the row",
         "verification_note": "free text, shown on the row",
+        "correction_note": "a reviewer's request to editors, in the admin only",
         "verified_by": "the verifier account, shown to staff in the admin only",
     }
 
@@ -1103,8 +1130,9 @@ class AssessmentFilterSet(LawtrackerFilterSet):
     )
     commencement = IsoDateRangeFilter(field_name="commencement_date")
     verified = IsoDateRangeFilter(field_name="verified_on")
-    verified_by = filters.CharFilter(
-        field_name="verified_by__username", help_text="Username of the verifier."
+    verified_by = AccountFilter(
+        field_name="verified_by__username",
+        help_text="The verifier: a username (staff) or a published display name.",
     )
     stale = StrictBooleanFilter(
         method="filter_stale",
@@ -1138,6 +1166,7 @@ class AssessmentFilterSet(LawtrackerFilterSet):
         "pinpoint": "free text (the section), shown on the row",
         "note": "free text, shown on the row",
         "verification_note": "free text, shown on the row",
+        "correction_note": "a reviewer's request to editors, in the admin only",
     }
 
     class Meta:

@@ -125,6 +125,10 @@ class StaleVersion(Exception):
         )
 
 
+# Columns a save sets itself: never an editor's change.
+BOOKKEEPING_COLUMNS = frozenset({"id", "version", "created_at", "updated_at", "search_text"})
+
+
 class TrackedModel(models.Model):
     """Abstract base: creation and last-change timestamps (UTC) for change feeds and filters,
     and a version counter against lost updates.
@@ -171,6 +175,11 @@ class TrackedModel(models.Model):
         if self._state.adding or self.pk is None:
             super().save(*args, **kwargs)
             return
+        if self.same_as_stored(kwargs.get("update_fields")):
+            # A write that changes nothing (issue 18): the version stays, so nobody holding
+            # the same ETag or form is refused, and no empty history record is written. Every
+            # path (admin, API, imports, commands) comes through here.
+            return
         read = self.version
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
@@ -184,6 +193,31 @@ class TrackedModel(models.Model):
             raise
         finally:
             del self._version_read
+
+    def same_as_stored(self, names=None) -> bool:
+        """Whether every column of this saved row that an editor can change (all of them, or
+        the ``names`` given) equals the stored row's, and the stored version is the one read —
+        one query. False when the row is gone (the save then reports it)."""
+        fields = [
+            f for f in self._meta.concrete_fields
+            if f.attname not in BOOKKEEPING_COLUMNS
+            and (names is None or f.name in names or f.attname in names)
+        ]
+        stored = (
+            type(self)._default_manager.filter(pk=self.pk)
+            .values("version", *(f.attname for f in fields))
+            .first()
+        )
+        if stored is None or stored["version"] != self.version:
+            return False
+        for f in fields:
+            try:
+                value = f.to_python(getattr(self, f.attname))
+            except ValidationError:
+                return False
+            if value != stored[f.attname]:
+                return False
+        return True
 
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
         read = getattr(self, "_version_read", None)
@@ -763,6 +797,9 @@ class StatusEvent(TrackedModel):
     )
     # Where a second reader found the step in the cited sources.
     verification_note = models.TextField(blank=True)
+    # A reviewer's "needs correction" (issue 18): why, for the editors' queue; an editor
+    # clears it with the correction. Never public.
+    correction_note = models.TextField(blank=True)
     sources = models.ManyToManyField(
         Source, through="StatusEventSource", related_name="status_events", blank=True
     )
@@ -895,6 +932,8 @@ class Assessment(TrackedModel):
     )
     # Where a second reader found the fact in the cited sources.
     verification_note = models.TextField(blank=True)
+    # A reviewer's "needs correction" (issue 18): why, for the editors' queue. Never public.
+    correction_note = models.TextField(blank=True)
     sources = models.ManyToManyField(
         Source, through="AssessmentSource", related_name="assessments", blank=True
     )

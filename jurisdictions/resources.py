@@ -105,6 +105,24 @@ def date_field(name: str) -> fields.Field:
     return fields.Field(attribute=name, column_name=name, widget=widgets.DateWidget(ISO_DATE))
 
 
+def cited_urls(instance) -> str:
+    """The URLs ``instance`` cites, sorted, separated by ``; `` — in an import's preview, those
+    it will cite (issue 18: the preview showed an empty column for rows that then imported
+    with sources)."""
+    wanted = getattr(instance, "_import_sources", None)
+    if wanted is None:
+        wanted = instance.sources.all() if instance.pk is not None else []
+    return "; ".join(sorted(s.url for s in wanted))
+
+
+class SourcesField(fields.Field):
+    """The ``sources`` column: read by the resource itself (``import_instance``); its value in
+    the preview and in exports is :func:`cited_urls`."""
+
+    def export(self, instance, **kwargs):
+        return cited_urls(instance) if hasattr(type(instance), "sources") else ""
+
+
 class LegalDataResource(resources.ModelResource):
     """Base of the resources here: the rules of the module docstring.
 
@@ -113,7 +131,7 @@ class LegalDataResource(resources.ModelResource):
     """
 
     citation_model = None
-    sources = fields.Field(column_name="sources", attribute=None)
+    sources = SourcesField(column_name="sources", attribute=None)
     version = fields.Field(attribute="version", column_name="version", readonly=True)
 
     class Meta:
@@ -213,23 +231,41 @@ class LegalDataResource(resources.ModelResource):
                 errors.setdefault(field.column_name, []).append(str(exc))
         if self.citation_model is not None and "sources" in row:
             try:
-                instance._import_sources = self.parse_sources(row.get("sources"))
+                instance._import_sources = self.parse_sources(row.get("sources"), row, kwargs)
             except ValidationError as exc:
                 errors = exc.update_error_dict(errors)
         if errors:
             raise ValidationError(errors)
 
-    def parse_sources(self, cell) -> list[Source]:
+    def parse_sources(self, cell, row=None, kwargs=None) -> list[Source]:
         """The sources named in a ``sources`` cell (URLs separated by ``;`` or new lines), in
-        order. Raises ``ValidationError`` naming ``sources`` for an unknown URL."""
+        order. One URL not recorded yet is created when the row gives its ``source_title``
+        (and optionally ``source_publisher``) — saved with history, rolled back with a refused
+        import. Raises ``ValidationError`` naming ``sources`` for any other unknown URL."""
         urls = [u.strip() for u in URL_SEPARATORS.split(str(cell or "")) if u.strip()]
         found = {s.url: s for s in Source.objects.filter(url__in=urls)}
         unknown = [u for u in urls if u not in found]
+        title = str((row or {}).get("source_title") or "").strip()
+        if len(unknown) == 1 and title:
+            source = Source(url=unknown[0], title=title,
+                            publisher=str((row or {}).get("source_publisher") or "").strip())
+            try:
+                source.full_clean()
+            except ValidationError as exc:
+                raise ValidationError({
+                    ("sources" if name == "url" else f"source_{name}"): messages
+                    for name, messages in exc.message_dict.items()
+                })
+            kwargs = kwargs or {}
+            editorial.stamp(source, kwargs.get("user"), self.reason(kwargs)).save()
+            found[source.url] = source
+            unknown = []
         if unknown:
             raise ValidationError(
                 {
-                    "sources": "Unknown source URL(s): " + ", ".join(unknown)
-                    + ". Add them under Sources (or import the sources file) first."
+                    "sources": UNKNOWN_SOURCES + ", ".join(unknown)
+                    + ". Add them under Sources (or import the sources file) first, or give "
+                    "one new URL per row with source_title and source_publisher columns."
                 }
             )
         return list(dict.fromkeys(found[u] for u in urls))
@@ -274,14 +310,18 @@ class LegalDataResource(resources.ModelResource):
 
     @staticmethod
     def reason(kwargs) -> str:
+        """The history reason of an imported row: the editor's reason (the import form's
+        field), then the file it came from."""
         name = kwargs.get("file_name")
-        return f"import from {name}" if name else "spreadsheet import"
+        where = f"import from {name}" if name else "spreadsheet import"
+        given = (kwargs.get("change_reason") or "").strip()
+        return f"{given} ({where})" if given else where
 
     # --- export ------------------------------------------------------------------------
     def dehydrate_sources(self, instance) -> str:
         if self.citation_model is None:
             return ""
-        return "; ".join(sorted(s.url for s in instance.sources.all()))
+        return cited_urls(instance)
 
     def filter_export(self, queryset, **kwargs):
         if self.citation_model is not None:
@@ -439,10 +479,24 @@ class AssessmentResource(VerifiedResource):
         )
 
 
+UNKNOWN_SOURCES = "Unknown source URL(s): "
+
+
 def describe_errors(result) -> list[str]:
     """Each error of an import ``result`` as one line naming the row and the column:
-    ``row 2 (line 3), column jurisdiction: No jurisdiction with code 'XX'.``"""
+    ``row 2 (line 3), column jurisdiction: No jurisdiction with code 'XX'.``; first, when rows
+    name sources not recorded yet, one line listing them all."""
+    missing = []
+    for invalid in result.invalid_rows:
+        for message in invalid.error_dict.get("sources", []):
+            if message.startswith(UNKNOWN_SOURCES):
+                listed = message[len(UNKNOWN_SOURCES):].split(". Add them")[0]
+                missing += [url.strip() for url in listed.split(", ")]
     lines = []
+    if missing:
+        lines.append("Sources not recorded yet (add them under Sources, import the sources "
+                      "file, or give source_title and source_publisher columns): "
+                      + ", ".join(dict.fromkeys(missing)))
     for invalid in result.invalid_rows:
         for column, messages in invalid.error_dict.items():
             where = "the row" if column == NON_FIELD_ERRORS else f"column {column}"
@@ -456,3 +510,92 @@ def describe_errors(result) -> list[str]:
     for error in result.base_errors:
         lines.append(f"the file: {error.error}")
     return lines
+
+
+# --- the import form: a reason for the history (issue 18) --------------------------------------
+from django import forms as _forms  # noqa: E402  (kept beside the forms that use it)
+from import_export.forms import ConfirmImportForm, ImportForm  # noqa: E402
+
+
+class ReasonImportForm(ImportForm):
+    change_reason = _forms.CharField(
+        label="Reason for this import", required=False, max_length=editorial.REASON_MAX_LENGTH,
+        help_text="Kept in every imported row's history (e.g. “Senate journal of 2026-02-27”).",
+    )
+
+
+class ReasonConfirmImportForm(ConfirmImportForm):
+    change_reason = _forms.CharField(required=False, widget=_forms.HiddenInput,
+                                     max_length=editorial.REASON_MAX_LENGTH)
+
+
+# --- templates that teach (issue 18) --------------------------------------------------------------
+# One example row per importable model: what a filled-in row looks like.
+EXAMPLES = {
+    Instrument: {
+        "slug": "us-ak-hb-47", "jurisdiction": "US-AK", "instrument_type": "bill",
+        "title": "An Act relating to AI-generated child sexual abuse material",
+        "short_name": "HB 47", "official_url": "https://www.akleg.gov/basis/Bill/Detail/34?Root=HB47",
+        "sources": "https://www.akleg.gov/basis/Bill/Detail/34?Root=HB47",
+    },
+    StatusEvent: {
+        "instrument": "us-ak-hb-47", "status": "passed_chamber", "date": "2026-02-27",
+        "date_precision": "day", "body": "upper_house", "description": "Senate vote 18-2",
+        "sources": "https://www.akleg.gov/basis/Bill/Detail/34?Root=HB47",
+    },
+    Assessment: {
+        "instrument": "us-ak-hb-47", "criterion": "possession", "value": "yes",
+        "basis": "text", "pinpoint": "sec. 2", "note": "Rule: the act is an offence.",
+        "sources": "https://www.akleg.gov/basis/Bill/Detail/34?Root=HB47",
+    },
+    Source: {
+        "url": "https://www.akleg.gov/basis/Bill/Detail/34?Root=HB47",
+        "title": "HB 47 — bill history", "publisher": "Alaska State Legislature",
+        "kind": "legislature", "published_on": "2026-01-20", "accessed_on": "2026-03-01",
+    },
+}
+KEY_FORMATS = {
+    "jurisdiction": "a jurisdiction code (ISO 3166: KR, US-CA, EU)",
+    "instrument": "an instrument's slug (as in its page's address)",
+    "criterion": "a criterion's slug (possession, production, …)",
+    "verified_by": "a reviewer's username (reviewers only)",
+    "sources": "source URLs separated by ; (each recorded already, or one new URL with "
+               "source_title and source_publisher columns)",
+    "version": "leave empty for new rows; keep the exported number when editing",
+}
+
+
+def column_formats(resource_class) -> list[tuple[str, str]]:
+    """``[(column, format in words)]`` for the columns of ``resource_class``: keys, ISO dates,
+    the allowed values of a choice, lengths of text."""
+    model = resource_class._meta.model
+    result = []
+    for column in resource_class._meta.fields:
+        if column in KEY_FORMATS:
+            result.append((column, KEY_FORMATS[column]))
+            continue
+        field = model._meta.get_field(column)
+        if field.choices:
+            text = "one of: " + ", ".join(str(value) for value, _ in field.flatchoices)
+        elif field.get_internal_type() == "DateField":
+            text = "a date, YYYY-MM-DD"
+        elif field.get_internal_type() == "URLField":
+            text = "an http(s) URL"
+        elif getattr(field, "max_length", None):
+            text = f"text, at most {field.max_length} characters"
+        else:
+            text = "text"
+        required = not (field.blank or field.null or field.has_default())
+        result.append((column, text + (" (required)" if required else "")))
+    return result
+
+
+def template_dataset(resource_class):
+    """A ``tablib.Dataset``: the resource's columns and one example row (:data:`EXAMPLES`)."""
+    import tablib
+
+    model = resource_class._meta.model
+    headers = list(resource_class._meta.fields)
+    example = EXAMPLES.get(model, {})
+    return tablib.Dataset([example.get(name, "") for name in headers], headers=headers,
+                          title="template")

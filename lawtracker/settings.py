@@ -8,11 +8,15 @@ Variables (all optional in development):
   ``testserver`` under DEBUG).
 - ``CSRF_TRUSTED_ORIGINS``: comma-separated origins (``https://lawtracker.example.org``).
 - ``LAWTRACKER_STALE_DAYS``: an assessment verified longer ago than this is stale (default 365).
+- ``LAWTRACKER_PUBLIC_NAMES``: a JSON object ``{"username": "Display name"}``: the names an
+  organisation chooses to publish for its editors and reviewers; every other account is shown to
+  the public as "an editor" / "a reviewer" (default ``{}``: nobody is named).
 - ``PAGE_SIZE`` / ``MAX_PAGE_SIZE``: API pagination (default 50, capped at 500).
 - ``STATIC_ROOT``: where ``collectstatic`` writes (default ``<repo>/staticfiles``).
 - Production variables (HTTPS, proxies, cache, throttling): see deploy/README.md.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -218,6 +222,12 @@ SPECTACULAR_SETTINGS = {
 }
 
 LAWTRACKER_STALE_DAYS = int(os.environ.get("LAWTRACKER_STALE_DAYS", "365"))
+try:
+    LAWTRACKER_PUBLIC_NAMES = json.loads(os.environ.get("LAWTRACKER_PUBLIC_NAMES") or "{}")
+except ValueError as exc:
+    raise ImproperlyConfigured(f"LAWTRACKER_PUBLIC_NAMES is not JSON: {exc}") from exc
+if not isinstance(LAWTRACKER_PUBLIC_NAMES, dict):
+    raise ImproperlyConfigured('LAWTRACKER_PUBLIC_NAMES must be a JSON object {"user": "Name"}.')
 
 # django-import-export: exports are escaped against formula injection (off by default).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True

@@ -6,11 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from jurisdictions.feeds import ChangesFeed
 
 from jurisdictions.quality_admin import data_report_view
+from jurisdictions.review_admin import review_queue_view
 
 from .health import healthz
 
 urlpatterns = [
     path("admin/data-report/", admin.site.admin_view(data_report_view), name="data-report"),
+    path("admin/review/", admin.site.admin_view(review_queue_view), name="review-queue"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("jurisdictions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -75,7 +75,7 @@ ANALYSIS = {
     }),
     "changes": ({}, {
         "since": "2024-02-30", "as_of": "2024-02-30", "model": "user", "change": "~",
-        "jurisdiction": "ZZ",
+        "jurisdiction": "ZZ", "instrument": "no-such-act",
         "page": "-1", "page_size": "0", "format": "pdf",
     }),
 }

@@ -315,7 +315,7 @@ def test_a_reviewer_marks_answers_verified_today(client, member, today):
         assert (answer.verified_on, answer.verified_by) == (today, reviewer)
         record = Assessment.history.filter(id=answer.pk).latest("history_date")
         assert (record.history_user, record.history_change_reason, record.verified_on) == (
-            reviewer, "admin: mark verified today", today,
+            reviewer, f"verified on {today.isoformat()}", today,
         )
 
 

@@ -146,13 +146,19 @@ def test_if_match_is_required_and_checked(act, account):
     ana = account("ana", "editor")
     url = detail("instrument", slug="kr-act")
     before = state()
-    for headers in ({}, {"HTTP_IF_MATCH": "*"}, {"HTTP_IF_MATCH": "no quotes"}):
+    for headers in ({}, {"HTTP_IF_MATCH": "*"}):
         response = ana.patch(url, {"title": "x"}, format="json", **headers)
         assert response.status_code == 428, headers
         assert "If-Match" in response.json()["errors"]
         assert response.json()["current_etag"] == f'"{act.pk}-1"'
-    response = ana.patch(url, {"title": "x"}, format="json", HTTP_IF_MATCH=f'W/"{act.pk}-1"')
-    assert response.status_code == 412, "a weak tag never matches If-Match"
+    # A malformed or a weak tag is the client's mistake: 400 saying why (issue 18).
+    for header, why in (("no quotes", "is not an entity tag"),
+                        (f'W/"{act.pk}-1"', "is a weak entity tag")):
+        response = ana.patch(url, {"title": "x"}, format="json", HTTP_IF_MATCH=header)
+        assert response.status_code == 400, header
+        assert why in response.json()["errors"]["If-Match"][0]
+        assert f'"{act.pk}-1"' in response.json()["errors"]["If-Match"][0]
+    assert ana.delete(url, HTTP_IF_MATCH=f'W/"{act.pk}-1"').status_code == 400
     assert ana.delete(url).status_code == 428
     assert state() == before
 
@@ -161,6 +167,43 @@ def test_if_match_is_required_and_checked(act, account):
     assert response.status_code == 200, response.json()
     assert response["ETag"] == f'"{act.pk}-2"'
     assert response.json()["title"] == "New title"
+
+
+def test_a_write_that_changes_nothing_keeps_the_version_and_writes_no_history(act, account):
+    ana = account("ana", "editor")
+    url = detail("instrument", slug="kr-act")
+    tag = etag_of(ana, url)
+    records = Instrument.history.filter(id=act.pk).count()
+    body = {"title": act.title, "summary": act.summary, "sources": []}
+    for _ in range(2):
+        response = ana.patch(url, body, format="json", HTTP_IF_MATCH=tag,
+                             HTTP_X_CHANGE_REASON="same again")
+        assert response.status_code == 200, response.json()
+        assert response["ETag"] == tag
+    act.refresh_from_db()
+    assert act.version == 1
+    assert Instrument.history.filter(id=act.pk).count() == records
+    # A real change still counts.
+    response = ana.patch(url, {"title": "Changed"}, format="json", HTTP_IF_MATCH=tag)
+    assert response["ETag"] == f'"{act.pk}-2"'
+    assert Instrument.history.filter(id=act.pk).count() == records + 1
+
+
+def test_a_save_that_changes_nothing_is_skipped_on_every_path(act, account):
+    """The check lives in ``TrackedModel.save``: a script, an import or a command saving an
+    unchanged row keeps its version and history too."""
+    from jurisdictions import editorial
+
+    records = Instrument.history.filter(id=act.pk).count()
+    again = Instrument.objects.get(pk=act.pk)
+    editorial.stamp(again, None, "nothing to say").save()
+    again.title = again.title  # assigning the same value is no change
+    again.save(update_fields=["title"])
+    assert Instrument.objects.get(pk=act.pk).version == 1
+    assert Instrument.history.filter(id=act.pk).count() == records
+    again.title = "Other"
+    again.save()
+    assert Instrument.objects.get(pk=act.pk).version == 2
 
 
 def test_the_second_of_two_editors_is_refused_with_412(act, account):
@@ -331,8 +374,10 @@ def test_changes_filter_by_jurisdiction_and_show_the_reason(act, account):
     rows = response.json()["results"]
     assert rows[0] == {
         **rows[0], "model": "instrument", "key": "kr-act", "change_type": "changed",
-        "user": "ana", "reason": "gazette",
+        "user": "an editor", "reason": "gazette",  # no username for the public (issue 18)
     }
+    staff = ana.get(reverse("api:changes"), {"jurisdiction": "kr", "page_size": 100}).json()
+    assert staff["results"][0]["user"] == "ana"  # staff see who
     assert {(r["model"], r["key"]) for r in rows} == {
         ("instrument", "kr-act"), ("jurisdiction", "KR"),
     }

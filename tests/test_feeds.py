@@ -65,25 +65,27 @@ def test_the_feed_is_atom_and_lists_the_latest_changes_newest_first(client, djan
     assert self_links == ["http://testserver/feeds/changes/"]
 
     items = entries(root)
+    # One entry per edit, titled in words (issue 18).
     assert [i["title"] for i in items[:5]] == [
-        "Deleted source: https://example.org/withdrawn",
-        "Created source: https://example.org/withdrawn",
-        "Created assessment: kr-act possession",
-        "Created criterion: possession",
-        "Changed instrument: kr-act",
+        "Source https://example.org/withdrawn: deleted",
+        "Source https://example.org/withdrawn: added",
+        "KR New: possession: Yes",
+        "Criterion possession: added",
+        "KR New: title changed",
     ]
     deleted = items[0]
     assert deleted["links"] == [
         ("alternate", f"http://testserver/admin/jurisdictions/source/{doomed_pk}/history/")
     ]
-    assert deleted["author"] == "ana"
-    assert "Deleted by ana; reason: duplicate" in deleted["summary"]
+    assert deleted["author"] == "an editor"  # no username for the public (issue 18)
+    assert "Deleted by an editor; reason: duplicate" in deleted["summary"]
 
     changed = items[4]
     assert changed["links"] == [("alternate", "http://testserver/instruments/kr-act/")]
     assert "reason: Gazette of 2025-03-01" in changed["summary"]
+    assert "title: “Old” → “New”" in changed["summary"]  # old → new values
     assert items[2]["links"] == [("alternate", "http://testserver/instruments/kr-act/")]
-    jurisdiction = next(i for i in items if i["title"] == "Created jurisdiction: KR")
+    jurisdiction = next(i for i in items if i["title"] == "Jurisdiction KR: added")
     assert jurisdiction["links"] == [("alternate", "http://testserver/jurisdictions/KR/")]
     assert answer.pk
 
@@ -111,7 +113,7 @@ def test_the_feed_is_bounded_and_keeps_the_newest(client):
         Source.objects.create(url=f"https://example.org/{i}")
     items = entries(read_feed(client))
     assert len(items) == ChangesFeed.limit
-    assert items[0]["title"] == f"Created source: https://example.org/{ChangesFeed.limit + 4}"
+    assert items[0]["title"] == f"Source https://example.org/{ChangesFeed.limit + 4}: added"
 
 
 def test_an_empty_feed_is_still_valid_atom(client):

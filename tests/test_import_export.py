@@ -241,8 +241,10 @@ def test_model_validation_errors_name_their_column(client, editor, import_target
     assert "row 3 (line 4), column date: Value could not be parsed using defined formats." \
         in lines
     assert ("row 4 (line 5), column sources: Unknown source URL(s): x. Add them under Sources "
-            "(or import the sources file) first.") in lines
-    assert len(lines) == 5, lines
+            "(or import the sources file) first, or give one new URL per row with source_title and source_publisher columns.") in lines
+    # The sources missing from the whole file, in one line first (issue 18).
+    assert lines[0].startswith("Sources not recorded yet") and lines[0].endswith(": x")
+    assert len(lines) == 6, lines
     assert not StatusEvent.objects.exists()
 
 
@@ -250,8 +252,10 @@ def test_unknown_source_url_is_an_error_of_the_sources_column(client, editor, im
     rows = [dict(good_instruments()[0], sources="https://example.org/nowhere")]
     response = preview(client, Instrument, csv_file(rows))
     assert describe_errors(response.context["result"]) == [
+        "Sources not recorded yet (add them under Sources, import the sources file, or give "
+        "source_title and source_publisher columns): https://example.org/nowhere",
         "row 1 (line 2), column sources: Unknown source URL(s): https://example.org/nowhere. "
-        "Add them under Sources (or import the sources file) first."
+        "Add them under Sources (or import the sources file) first, or give one new URL per row with source_title and source_publisher columns."
     ]
 
 
@@ -367,8 +371,11 @@ def test_a_file_that_became_invalid_before_confirmation_changes_nothing(client, 
     assert response["Location"] == admin_url(Instrument, "import")
     messages = [str(m) for m in response.wsgi_request._messages]
     assert messages == [
-        "Nothing was imported: row 1 (line 2), column sources: Unknown source URL(s): "
-        "https://example.org/gazette. Add them under Sources (or import the sources file) first."
+        "Nothing was imported: Sources not recorded yet (add them under Sources, import the "
+        "sources file, or give source_title and source_publisher columns): "
+        "https://example.org/gazette; row 1 (line 2), column sources: Unknown source URL(s): "
+        "https://example.org/gazette. Add them under Sources (or import the sources file) "
+        "first, or give one new URL per row with source_title and source_publisher columns."
     ]
     assert not Instrument.objects.exists()
     assert not Instrument.history.exists() and not InstrumentSource.history.exists()

@@ -540,7 +540,9 @@ def test_in_the_admin_only_reviewers_edit_a_steps_verification(client, django_us
         assert "body" in form.fields and "date_note" in form.fields
         inline = client.get(url(Instrument, "change", act.pk)).context["inline_admin_formsets"]
         step_form = next(f for f in inline if f.formset.model is StatusEvent).formset.forms[0]
-        assert ("verified_on" in step_form.fields) == editable, role
+        # Verifying happens on the step's own page, with its note (issue 18): the instrument's
+        # inline only shows the date, to everyone.
+        assert "verified_on" not in step_form.fields, role
 
 
 def test_the_jurisdiction_answer_shows_basis_and_verification(client, verified_world):

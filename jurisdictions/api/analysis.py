@@ -72,6 +72,7 @@ from .serializers import (
     InstrumentBriefSerializer,
     SourceBriefSerializer,
     api_url,
+    staff_name,
 )
 
 # --- parameters ------------------------------------------------------------------------------
@@ -177,8 +178,14 @@ class ChangesParams(forms.Form):
         required=False,
     )
     jurisdiction = _codes_field(
-        "Only changes to these jurisdictions' data (comma-separated codes): themselves, their "
-        "memberships, instruments and what hangs on them, events involving them."
+        "Only changes to these jurisdictions' data (comma-separated codes), their subdivisions' "
+        "included: themselves, their memberships, instruments and what hangs on them, events "
+        "involving them."
+    )
+    instrument = KeyListField(
+        model=Instrument, key="slug", noun="instrument slug", required=False,
+        help_text="Only changes to these instruments (comma-separated slugs) and what hangs on "
+        "them: identifiers, amendment links, steps, assessments, citations, events.",
     )
     page = forms.CharField(required=False)
     page_size = forms.CharField(required=False)
@@ -796,6 +803,21 @@ JURISDICTION_OF = {
 }
 
 
+# Which historical rows concern the instruments ``ids`` (``changes?instrument=``).
+INSTRUMENT_OF = {
+    "instrument": lambda ids: Q(id__in=ids),
+    "identifier": lambda ids: Q(instrument__in=ids),
+    "instrument_amendment": lambda ids: Q(amending__in=ids) | Q(amended__in=ids),
+    "status_event": lambda ids: Q(instrument__in=ids),
+    "assessment": lambda ids: Q(instrument__in=ids),
+    "event": lambda ids: Q(instrument__in=ids),
+    "instrument_source": lambda ids: Q(instrument__in=ids),
+    "status_event_source": lambda ids: Q(status_event__instrument__in=ids),
+    "assessment_source": lambda ids: Q(assessment__instrument__in=ids),
+    "event_source": lambda ids: Q(event__instrument__in=ids),
+}
+
+
 def _history_columns(spec, rows):
     return rows.annotate(
         c_model=Value(spec.name, output_field=CharField()),
@@ -809,11 +831,12 @@ def _history_columns(spec, rows):
     ).values(*COLUMNS)
 
 
-def history_rows(specs, since, until, types, jurisdictions=None):
+def history_rows(specs, since, until, types, jurisdictions=None, instruments=None):
     """One ``UNION ALL`` over the history tables of ``specs``: ``(model, key, object id, date,
     change symbol, username, history id, reason)`` rows changed in [since, until), newest
     first; with ``jurisdictions`` (a list of ``Jurisdiction`` ids), only rows concerning them
-    (``JURISDICTION_OF``)."""
+    (``JURISDICTION_OF``); with ``instruments`` (``Instrument`` ids), only rows concerning
+    them (``INSTRUMENT_OF``)."""
     parts = []
     for spec in specs:
         rows = spec.model.history.model.objects.order_by().filter(history_date__lt=until)
@@ -825,12 +848,42 @@ def history_rows(specs, since, until, types, jurisdictions=None):
             if spec.name not in JURISDICTION_OF:
                 continue
             rows = rows.filter(JURISDICTION_OF[spec.name](jurisdictions))
+        if instruments is not None:
+            if spec.name not in INSTRUMENT_OF:
+                continue
+            rows = rows.filter(INSTRUMENT_OF[spec.name](instruments))
         parts.append(_history_columns(spec, rows))
     if not parts:  # only kinds of rows that belong to no jurisdiction were asked for
         spec = HISTORY[0]
         parts.append(_history_columns(spec, spec.model.history.model.objects.none()))
     union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     return union.order_by("-c_date", "c_model", "-c_hid")
+
+
+def changes_window(data: dict) -> tuple[datetime.datetime, list]:
+    """``until`` (the aware midnight UTC after ``as_of``) and the matching history rows
+    (:func:`history_rows`, a query set) for the cleaned :class:`ChangesParams` ``data``: the one
+    reading of the filters that ``/api/v1/changes/`` and ``/feeds/changes/`` share. A
+    jurisdiction takes its subdivisions (and theirs) with it."""
+    as_of, since = data["as_of"], data.get("since")
+    until = datetime.datetime.combine(
+        as_of + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.timezone.utc
+    )
+    specs = [HISTORY_BY_NAME[n] for n in data.get("model") or []] or list(HISTORY)
+    types = [CHANGE_SYMBOLS[c] for c in data.get("change") or []]
+    codes = data.get("jurisdiction") or None
+    ids = (
+        list(Jurisdiction.objects.filter(
+            Q(code__in=codes) | Q(parent__code__in=codes) | Q(parent__parent__code__in=codes)
+        ).values_list("pk", flat=True))
+        if codes else None
+    )
+    slugs = data.get("instrument") or None
+    instruments = (
+        list(Instrument.objects.filter(slug__in=slugs).values_list("pk", flat=True))
+        if slugs else None
+    )
+    return until, history_rows(specs, since, until, types, ids, instruments)
 
 
 class ChangesView(AnalysisView):
@@ -870,7 +923,13 @@ class ChangesView(AnalysisView):
                 description="Jurisdiction codes (any case): only changes to their data — the "
                 "jurisdiction, its bloc memberships, its instruments with their identifiers, "
                 "amendment links, status events, assessments and citations, and the events "
-                "involving it. Sources and criteria belong to no jurisdiction and are left out.",
+                "involving it, and the same for its subdivisions. Sources and criteria belong to "
+                "no jurisdiction and are left out.",
+            ),
+            OpenApiParameter(
+                "instrument", {"type": "array", "items": {"type": "string"}}, explode=False,
+                description="Instrument slugs: only changes to them and what hangs on them "
+                "(identifiers, amendment links, steps, assessments, citations, events).",
             ),
             OpenApiParameter("page", OpenApiTypes.INT, description="A page number."),
             OpenApiParameter(
@@ -900,7 +959,10 @@ class ChangesView(AnalysisView):
                                 choices=list(CHANGE_SYMBOLS)
                             ),
                             "date": serializers.DateTimeField(),
-                            "user": serializers.CharField(allow_null=True),
+                            "user": serializers.CharField(
+                                allow_null=True, help_text="Who made it: \"an editor\" (or a "
+                                "name the organisation publishes); the username for staff.",
+                            ),
                             "reason": serializers.CharField(
                                 allow_null=True, help_text="Why, as the editor recorded it."
                             ),
@@ -916,17 +978,7 @@ class ChangesView(AnalysisView):
         form = self.clean_parameters(request)
         data = form.cleaned_data
         as_of, since = data["as_of"], data.get("since")
-        until = datetime.datetime.combine(
-            as_of + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.timezone.utc
-        )
-        specs = [HISTORY_BY_NAME[n] for n in data.get("model") or []] or list(HISTORY)
-        types = [CHANGE_SYMBOLS[c] for c in data.get("change") or []]
-        codes = data.get("jurisdiction") or None
-        ids = (
-            list(Jurisdiction.objects.filter(code__in=codes).values_list("pk", flat=True))
-            if codes else None
-        )
-        rows = history_rows(specs, since, until, types, ids)
+        _, rows = changes_window(data)
         context = self.context()
 
         def shape(row):
@@ -938,7 +990,7 @@ class ChangesView(AnalysisView):
                 "change": row["c_type"],
                 "change_type": CHANGE_TYPES.get(row["c_type"], row["c_type"]),
                 "date": row["c_date"].isoformat().replace("+00:00", "Z"),
-                "user": row["c_user"],
+                "user": staff_name(context, row["c_user"], "editor"),
                 "reason": row["c_reason"],
                 "url": (
                     spec.url(context, row["c_key"], row["c_object"])
@@ -973,6 +1025,7 @@ class ChangesView(AnalysisView):
                     "model": data.get("model"),
                     "change": data.get("change"),
                     "jurisdiction": data.get("jurisdiction"),
+                    "instrument": data.get("instrument"),
                     "page": request.query_params.get("page"),
                     "page_size": request.query_params.get("page_size"),
                 }

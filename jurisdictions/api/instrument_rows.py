@@ -38,7 +38,7 @@ from ..models import (
     StatusEvent,
     StatusEventSource,
 )
-from .links import api_url, iso
+from .links import api_url, iso, staff_name
 
 # The instrument columns a batch is read with, in the order instrument_rows unpacks them.
 INSTRUMENT_FIELDS = (
@@ -146,7 +146,7 @@ def _assessments(ids: list[int], as_of: datetime.date, context: dict,
             "counts_on_as_of": commencement is None or commencement <= as_of,
             "basis": basis,
             "verified_on": iso(verified_on),
-            "verified_by": verifier,
+            "verified_by": staff_name(context, verifier, "reviewer"),
             "verification_note": verification_note,
             "sources": cited.get(pk, []),
             "url": api_url(context, "assessment-detail", pk=pk),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from .. import editorial
+
 
 def api_url(context, view_name: str, **kwargs) -> str:
     """Absolute URL of ``api:<view_name>`` (relative when there is no request).
@@ -35,3 +37,20 @@ def iso(value) -> str | None:
         return None
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def shows_staff_names(context) -> bool:
+    """Whether the request of ``context`` may see account names (kept in ``context``; see
+    :func:`editorial.public_name`)."""
+    if not isinstance(context, dict):
+        return False
+    if "_staff_names" not in context:
+        request = context.get("request")
+        context["_staff_names"] = editorial.sees_staff_names(getattr(request, "user", None))
+    return context["_staff_names"]
+
+
+def staff_name(context, username: str | None, role: str) -> str | None:
+    """An account as the request of ``context`` may see it: its username for staff, else "an
+    editor" / "a reviewer" or the published display name (issue 18)."""
+    return editorial.public_name(username, role, shows_staff_names(context))

@@ -42,7 +42,7 @@ from ..models import (
     Source,
     StatusEvent,
 )
-from .links import _absolute, api_url, iso  # noqa: F401  (also imported from here)
+from .links import _absolute, api_url, iso, shows_staff_names, staff_name  # noqa: F401  (also imported from here)
 from .regions import regions_for_code
 
 
@@ -162,10 +162,6 @@ class EventBriefSerializer(Fast, serializers.ModelSerializer):
             "date_precision": obj.date_precision,
             "url": api_url(self.context, "event-detail", slug=obj.slug),
         }
-
-
-def username(user) -> str | None:
-    return user.get_username() if user is not None else None
 
 
 def brief_sources(objects, context) -> list[dict]:
@@ -349,7 +345,9 @@ class InstrumentAssessmentSerializer(Fast, serializers.ModelSerializer):
     :mod:`.instrument_rows` builds."""
 
     criterion = CriterionBriefSerializer()
-    verified_by = serializers.CharField(allow_null=True, help_text="The verifier's username.")
+    verified_by = serializers.CharField(allow_null=True, help_text="Who verified it: "
+                                        "\"a reviewer\" (or a name the organisation publishes); "
+                                        "the username for staff.")
     counts_on_as_of = serializers.BooleanField(
         help_text="False before the assessment's own commencement date."
     )
@@ -543,7 +541,9 @@ class AssessmentSerializer(Fast, serializers.ModelSerializer):
     url = serializers.URLField()
     instrument = InstrumentBriefSerializer()
     criterion = CriterionBriefSerializer()
-    verified_by = serializers.CharField(allow_null=True, help_text="The verifier's username.")
+    verified_by = serializers.CharField(allow_null=True, help_text="Who verified it: "
+                                        "\"a reviewer\" (or a name the organisation publishes); "
+                                        "the username for staff.")
     sources = SourceBriefSerializer(many=True)
 
     class Meta:
@@ -579,7 +579,9 @@ class AssessmentSerializer(Fast, serializers.ModelSerializer):
             "commencement_date": iso(obj.commencement_date),
             "basis": obj.basis,
             "verified_on": iso(obj.verified_on),
-            "verified_by": username(obj.verified_by),
+            "verified_by": staff_name(
+                context, obj.verified_by.get_username() if obj.verified_by else None, "reviewer"
+            ),
             "verification_note": obj.verification_note,
             "sources": brief_sources(obj.sources.all(), context),
             "created_at": iso(obj.created_at),

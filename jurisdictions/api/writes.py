@@ -21,7 +21,7 @@ updates are refused.
   (``"<id>-<version>"``; it changes with every write of the row's own fields — nested rows such
   as an instrument's status events have their own). ``PUT``, ``PATCH`` and ``DELETE`` must send
   it back in ``If-Match``: 428 Precondition Required without it (``*`` does not say which version
-  was edited and is refused the same way), 412 Precondition Failed when the row has changed
+  was edited and is refused the same way), 400 for a malformed or weak tag (saying why), 412 Precondition Failed when the row has changed
   since (the body names the current ETag). The check and the write are one conditional UPDATE
   (``TrackedModel.save``), so of any number of concurrent writers holding the same ETag exactly
   one succeeds.
@@ -128,8 +128,8 @@ def parse_if_match(value: str) -> list[str]:
 
 
 def check_if_match(request, obj) -> None:
-    """Raise 428 when ``If-Match`` is missing, ``*`` or malformed, 412 when it does not name
-    ``obj``'s current version."""
+    """Raise 428 when ``If-Match`` is missing or ``*``, 400 when it is malformed or weak, 412
+    when it does not name ``obj``'s current version."""
     header = request.headers.get("If-Match")
     current = etag_for(obj)
     if not header:
@@ -141,9 +141,19 @@ def check_if_match(request, obj) -> None:
     try:
         tags = parse_if_match(header)
     except ValueError:
-        raise PreconditionRequired(
+        raise BadWrite(
             {"If-Match": [f"{header!r} is not an entity tag: send the ETag header of a GET, "
-                          "quotes included."]},
+                          f"quotes included (If-Match: {current} for the current version)."]},
+            current_etag=current,
+        )
+    weak = [tag for tag in tags if tag.startswith("W/")]
+    if weak:
+        # RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag can never match. Saying
+        # so beats a 412 that lists no change (issue 18).
+        raise BadWrite(
+            {"If-Match": [f"{', '.join(weak)} is a weak entity tag, which If-Match never "
+                          "matches (RFC 9110 §13.1.1): send the ETag of a GET as it is, without "
+                          f"W/ (If-Match: {current} for the current version)."]},
             current_etag=current,
         )
     if tags == ["*"]:
@@ -404,6 +414,14 @@ def guard_verification(serializer, attrs: dict) -> dict:
             )
     before = instance.verified_on if instance else None
     if "verified_on" in attrs and attrs["verified_on"] != before:
+        if attrs["verified_on"] and (
+            instance is None or editorial.entered_by(instance, request.user)
+        ):
+            # A second reader verifies (issue 18): not the account that wrote the fact.
+            raise PermissionDenied(
+                "You entered or changed this fact yourself: a second reader verifies it "
+                "(verified_on)."
+            )
         attrs["verified_by"] = request.user if attrs["verified_on"] else None
     return attrs
 
@@ -660,7 +678,7 @@ class EditorialWriteMixin:
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
     description="The ETag of the version being edited, from a GET of the row (quotes "
-    "included). Missing: 428; not the current version: 412.",
+    "included). Missing or *: 428; malformed or weak (W/): 400; not the current version: 412.",
 )
 REASON = OpenApiParameter(
     REASON_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -693,8 +711,9 @@ def write_schema(noun: str, read_serializer, write_serializer, path_key: str) ->
     key = OpenApiParameter(path_key, OpenApiTypes.STR, OpenApiParameter.PATH,
                            description=PATH_KEYS.get(path_key, "The row's key."))
     errors = {
-        400: OpenApiResponse(WRITE_ERROR.response, description="Invalid body or header, "
-                             "named in errors; nothing was written."),
+        400: OpenApiResponse(WRITE_ERROR.response, description="Invalid body or header (a "
+                             "malformed or weak If-Match too), named in errors; nothing was "
+                             "written."),
         401: OpenApiResponse(DETAIL, description="No credentials, or a token that is not "
                              "valid (WWW-Authenticate: Token)."),
         403: OpenApiResponse(DETAIL, description="Without the model permission (or the "
@@ -706,8 +725,7 @@ def write_schema(noun: str, read_serializer, write_serializer, path_key: str) ->
         404: OpenApiResponse(DETAIL, description="No row with this key."),
         412: OpenApiResponse(WRITE_ERROR.response, description="If-Match names an older "
                              "version: the current ETag and the changes since are returned."),
-        428: OpenApiResponse(WRITE_ERROR.response, description="If-Match is missing, * or "
-                             "malformed."),
+        428: OpenApiResponse(WRITE_ERROR.response, description="If-Match is missing or *."),
     }
     written = OpenApiResponse(read_serializer, description="The row as written, with its new "
                               "ETag.")
