@@ -48,6 +48,7 @@ NOT_GOLDEN = {
               "against it here",
     "api-docs": "Swagger UI's HTML shell, no data",
     "healthz": "no data; tests/test_security.py",
+    "review-queue": "the reviewers' admin page (staff only, not a public answer); tests/test_desk.py",
     "changes-feed": "Atom of the edit history, timestamps only; tests/test_feeds.py",
     "data-report": "staff-only report; tests/test_quality.py",
 }
