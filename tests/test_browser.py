@@ -205,7 +205,7 @@ def test_every_page_loads_styled_from_this_host_only(chromium, site):
         page.goto(f"/map/?criterion={AI}&as_of=2025-01-01")
         korea = page.locator("svg.worldmap:not(.europemap) g[data-code='KR']")
         assert "v-yes" in korea.get_attribute("class")
-        assert korea.evaluate("g => getComputedStyle(g).fill") == "rgb(134, 211, 189)"
+        assert korea.evaluate("g => getComputedStyle(g).fill") == "rgb(68, 187, 153)"
         visit.close()
 
         # A phone: the page itself never scrolls sideways; wide tables scroll in their box.

@@ -504,7 +504,9 @@ STRUCTURED = re.compile(
 
 
 # Names from reference data that no editor can change (UN M49 regions, country_converter).
-REFERENCE_COLUMNS = {"region", "subregion", "intermediate_region"}
+# Columns of names and keys (a history row's natural key holds an identifier's value as stored
+# when the row was written, before the payloads).
+REFERENCE_COLUMNS = {"region", "subregion", "intermediate_region", "key"}
 
 
 def _cells(response) -> list[dict[str, str]]:
