@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "jurisdictions",
+    "spans",
 ]
 
 MIDDLEWARE = [
