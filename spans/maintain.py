@@ -67,7 +67,7 @@ def status_spans_of(steps) -> list[tuple]:
             continue
         if spans:
             spans[-1][3] = date
-        spans.append([status, legal_force_for(status), date, None, approximate])
+        spans.append([status, str(legal_force_for(status)), date, None, approximate])
     return [tuple(s) for s in spans]
 
 
