@@ -42,7 +42,7 @@ from ..choices import (
     legal_force_for,
 )
 from ..models import Criterion, Event, Instrument, Jurisdiction, Source
-from . import changes, worldmap
+from . import changes, history, worldmap
 from .citation import Citation
 from .export import csv_response
 from .params import (
@@ -408,6 +408,7 @@ def home(request):
         changes=changes.recent_changes(),
         developments=changes.legal_developments(as_of),
         is_today=as_of == today(),
+        yes_chart=history.chart_context(Filters(), criterion, scope, as_of),
     )
     return render(request, "pages/home.html", context)
 
@@ -560,6 +561,7 @@ def gaps(request):
         pending_total=sum(1 for g in groups for m in g["members"] if m["cell"]["pending"]),
         not_researched=members(answer["groups"][EffectiveValue.NOT_RESEARCHED]),
         covered=members(answer["covered"]),
+        yes_chart=history.chart_context(filters, criterion, scope, as_of),
         **_filter_options(filters),
     )
     return render(request, "pages/gaps.html", context)
