@@ -39,12 +39,18 @@ def _status_row(span) -> tuple:
     )
 
 
-def differences(sample: int | None = None, seed: int = 0, limit: int = 50) -> list[str]:
+def differences(
+    sample: int | None = None, seed: int = 0, limit: int = 50, codes: list[str] | None = None
+) -> list[str]:
     """Differences between the stored spans and the rules, as lines of text (at most ``limit``
     lines besides a count). ``sample``: check that many jurisdictions, drawn with ``seed``
-    (and the instruments of those jurisdictions), instead of all."""
+    (and the instruments of those jurisdictions), instead of all; ``codes``: check these
+    jurisdictions (and their instruments)."""
     jurisdictions = list(Jurisdiction.objects.order_by("pk"))
-    if sample is not None and sample < len(jurisdictions):
+    if codes is not None:
+        jurisdictions = [j for j in jurisdictions if j.code in set(codes)]
+        sample = len(jurisdictions)
+    elif sample is not None and sample < len(jurisdictions):
         jurisdictions = sorted(random.Random(seed).sample(jurisdictions, sample), key=lambda j: j.pk)
     chosen = {j.pk for j in jurisdictions}
     codes = {j.pk: j.code for j in jurisdictions}
@@ -52,7 +58,7 @@ def differences(sample: int | None = None, seed: int = 0, limit: int = 50) -> li
     slugs = {c.pk: c.slug for c in criteria}
     instrument_ids = list(
         Instrument.objects.filter(jurisdiction_id__in=chosen).values_list("pk", flat=True)
-    ) if sample is not None else None
+    ) if sample is not None or codes is not None else None
     found: list[str] = []
 
     # 1. stale rows
