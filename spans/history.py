@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from jurisdictions.choices import EffectiveValue, JurisdictionKind
 
@@ -39,8 +39,10 @@ def panel(
         spans = spans.exclude(jurisdiction__kind=JurisdictionKind.INTERNATIONAL)
     else:
         spans = spans.filter(jurisdiction_id__in=list(jurisdiction_ids))
+    # An open start (null) first on every database: PostgreSQL sorts nulls last by default.
     return spans.select_related("jurisdiction", "criterion").order_by(
-        "jurisdiction__code", "criterion__slug", "scope", "valid_from", "pk"
+        "jurisdiction__code", "criterion__slug", "scope", F("valid_from").asc(nulls_first=True),
+        "pk",
     )
 
 
