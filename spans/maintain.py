@@ -29,7 +29,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from jurisdictions.choices import Scope, legal_force_for
 from jurisdictions.coverage import (
@@ -42,7 +42,7 @@ from jurisdictions.coverage import (
     status_as_of,
     uncertain_steps_happened,
 )
-from jurisdictions.models import Criterion, Jurisdiction, StatusEvent
+from jurisdictions.models import Criterion, Instrument, Jurisdiction, StatusEvent
 
 from .models import CoverageSpan, InstrumentStatusSpan
 
@@ -253,6 +253,12 @@ def refresh(
     jurisdiction_ids = descendants_and_self(jurisdiction_ids) if jurisdiction_ids else set()
     criterion_ids = set(criterion_ids)
     with transaction.atomic():
+        # Concurrent writers touching one jurisdiction take turns here (PostgreSQL): the second
+        # reads and replaces the spans only after the first committed, so neither leaves the
+        # other's rows behind (a DELETE does not see rows committed after it started). FOR NO
+        # KEY UPDATE does not block the inserts that merely reference these rows.
+        _lock(Jurisdiction, jurisdiction_ids)
+        _lock(Instrument, instrument_ids)
         if instrument_ids:
             InstrumentStatusSpan.objects.filter(instrument_id__in=instrument_ids).delete()
             InstrumentStatusSpan.objects.bulk_create(derive_status_spans(instrument_ids), 1000)
@@ -276,6 +282,14 @@ def refresh(
                     derive_coverage_spans(others[start:start + _CHUNK], sorted(criterion_ids)),
                     1000,
                 )
+
+
+def _lock(model, ids) -> None:
+    if ids and connection.features.has_select_for_update:
+        list(
+            model.objects.select_for_update(no_key=True).filter(pk__in=sorted(ids))
+            .order_by("pk").values_list("pk", flat=True)
+        )
 
 
 def all_criterion_ids() -> list[int]:
