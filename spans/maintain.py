@@ -31,7 +31,7 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 
-from jurisdictions.choices import Scope, legal_force_for
+from jurisdictions.choices import DatePrecision, Scope, legal_force_for
 from jurisdictions.coverage import (
     _ancestor_chains,
     _cell,
@@ -95,49 +95,61 @@ def derive_status_spans(instrument_ids: Iterable[int] | None) -> list[Instrument
 
 # --- coverage spans --------------------------------------------------------------------------
 def _breakpoints(instruments, assessments) -> list[datetime.date]:
+    """The dates on which a rule's input may change: every step's date, every commencement,
+    and the day after a step followed by an uncertain (``on_or_before``) later one — on that
+    step's own day the uncertain step, moved back to the answer's date, ties with it
+    (``coverage.uncertain_steps_happened``), the day after it does not."""
     dates = set()
     for instrument in instruments:
-        for step in instrument.steps:
+        previous = None
+        for step in instrument.steps:  # in life order (coverage._load_assessments)
             dates.add(step.date)
-            if step.date < datetime.date.max:
-                dates.add(step.date + _ONE_DAY)
+            if (
+                previous is not None
+                and step.date_precision == DatePrecision.ON_OR_BEFORE
+                and previous.date < step.date
+            ):
+                dates.add(previous.date + _ONE_DAY)
+            previous = step
     for assessment in assessments:
         if assessment.commencement_date is not None:
             dates.add(assessment.commencement_date)
     return sorted(dates)
 
 
-def _cells_at(jurisdiction, chain, criteria, by_cell, as_of):
-    """{(scope, criterion id): Cell} for one jurisdiction at ``as_of``: ``coverage._cell`` with
-    the same three status functions ``coverage.compute`` builds."""
-    statuses, approximations, alternatives = {}, {}, {}
+class _RulesAt:
+    """The three per-instrument rules ``coverage.compute`` gives ``_cell`` (status, whether it
+    is approximate, the status had every uncertain step happened), at one date, memoised so
+    that jurisdictions sharing instruments (a federal law in every state) compute them once."""
 
-    def status_of(instrument):
-        if instrument.id not in statuses:
-            statuses[instrument.id] = status_as_of(instrument.steps, as_of)
-        return statuses[instrument.id]
+    def __init__(self, as_of: datetime.date):
+        self.as_of = as_of
+        self.statuses, self.approximations, self.alternatives = {}, {}, {}
 
-    def approximate_of(instrument):
-        if instrument.id not in approximations:
-            approximations[instrument.id] = approximate_as_of(instrument.steps, as_of)
-        return approximations[instrument.id]
+    def status_of(self, instrument):
+        if instrument.id not in self.statuses:
+            self.statuses[instrument.id] = status_as_of(instrument.steps, self.as_of)
+        return self.statuses[instrument.id]
 
-    def alternative_status_of(instrument):
-        if instrument.id not in alternatives:
-            alternatives[instrument.id] = status_as_of(
-                uncertain_steps_happened(instrument.steps, as_of), as_of
+    def approximate_of(self, instrument):
+        if instrument.id not in self.approximations:
+            self.approximations[instrument.id] = approximate_as_of(instrument.steps, self.as_of)
+        return self.approximations[instrument.id]
+
+    def alternative_status_of(self, instrument):
+        if instrument.id not in self.alternatives:
+            self.alternatives[instrument.id] = status_as_of(
+                uncertain_steps_happened(instrument.steps, self.as_of), self.as_of
             )
-        return alternatives[instrument.id]
+        return self.alternatives[instrument.id]
 
-    cells = {}
-    for scope in SCOPES:
-        law = [jurisdiction.pk, *chain] if scope == Scope.APPLICABLE else [jurisdiction.pk]
-        for criterion_id in criteria:
-            cells[(scope, criterion_id)] = _cell(
-                jurisdiction, criterion_id, as_of, law, [], by_cell, status_of,
-                approximate_of, alternative_status_of,
-            )
-    return cells
+    def signature(self, instrument) -> tuple:
+        """Everything ``_cell`` reads of one instrument at this date."""
+        return (
+            self.status_of(instrument),
+            self.approximate_of(instrument),
+            self.alternative_status_of(instrument) if self.approximate_of(instrument) else None,
+        )
 
 
 def _key(cell) -> tuple:
@@ -192,19 +204,68 @@ def derive_coverage_spans(
     for (holder, _criterion), assessments in by_cell.items():
         by_holder[holder].extend(assessments)
 
+    rules: dict[datetime.date, _RulesAt] = {}
+
+    def rules_at(day):
+        if day not in rules:
+            rules[day] = _RulesAt(day)
+        return rules[day]
+
+    memo: dict[tuple, object] = {}
     rows = []
     for jurisdiction in jurisdictions:
         chain = chains.get(jurisdiction.pk, [])
         assessments = [a for holder in (jurisdiction.pk, *chain) for a in by_holder[holder]]
         instruments = {a.instrument.id: a.instrument for a in assessments}
-        dates = [None, *_breakpoints(instruments.values(), assessments)]
+        # The instruments each cell reads (a superset: _cell itself leaves out what does not
+        # count): a cell is evaluated again only on a date where one of them changed.
+        reads: dict[tuple, set[int]] = {}
+        # Everything _cell reads besides the date: two jurisdictions with the same inputs (two
+        # states without law of their own under the same federal law) share one evaluation.
+        inputs: dict[tuple, tuple] = {}
+        for scope in SCOPES:
+            law = [jurisdiction.pk, *chain] if scope == Scope.APPLICABLE else [jurisdiction.pk]
+            for criterion_id in criterion_ids:
+                candidates = [
+                    (a.id, holder != jurisdiction.pk)
+                    for holder in law for a in by_cell.get((holder, criterion_id), ())
+                ]
+                reads[(scope, criterion_id)] = {
+                    a.instrument.id for holder in law for a in by_cell.get((holder, criterion_id), ())
+                }
+                inputs[(scope, criterion_id)] = (
+                    jurisdiction.research_status, criterion_id, tuple(candidates)
+                )
+        commencing = defaultdict(set)
+        for assessment in assessments:
+            if assessment.commencement_date is not None:
+                commencing[assessment.commencement_date].add(assessment.instrument.id)
         open_spans: dict[tuple, tuple] = {}  # cell -> (start, cell, causes)
-        for date in dates:
-            cells = _cells_at(
-                jurisdiction, chain, criterion_ids, by_cell, date or datetime.date.min
-            )
-            for slot, cell in cells.items():
+        signatures: dict[int, tuple] = {}
+        for date in [None, *_breakpoints(instruments.values(), assessments)]:
+            at = rules_at(date or datetime.date.min)
+            changed = set(commencing.get(date, ()))
+            for instrument_id, instrument in instruments.items():
+                signature = at.signature(instrument)
+                if signatures.get(instrument_id) != signature:
+                    changed.add(instrument_id)
+                    signatures[instrument_id] = signature
+            for slot, read in reads.items():
                 current = open_spans.get(slot)
+                if current is not None and not (read & changed):
+                    continue
+                scope, criterion_id = slot
+                memo_key = (inputs[slot], at.as_of)
+                cell = memo.get(memo_key)
+                if cell is None:
+                    law = (
+                        [jurisdiction.pk, *chain] if scope == Scope.APPLICABLE
+                        else [jurisdiction.pk]
+                    )
+                    cell = memo[memo_key] = _cell(
+                        jurisdiction, criterion_id, at.as_of, law, [], by_cell, at.status_of,
+                        at.approximate_of, at.alternative_status_of,
+                    )
                 if current is not None and _key(current[1]) == _key(cell):
                     continue
                 if current is not None:

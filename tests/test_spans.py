@@ -3,6 +3,7 @@ endpoints and pages — on the real seed data."""
 import datetime
 
 import pytest
+from django.db.models import F
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
@@ -191,7 +192,8 @@ def test_research_status_and_deletions_re_derive(seeded):
     assert set(spans.values_list("value", flat=True)) == {"not_researched"}
     place.research_status = ResearchStatus.IN_PROGRESS
     place.save()
-    assert list(spans.order_by("valid_from").values_list("value", "valid_from")) == [
+    ordered = spans.order_by(F("valid_from").asc(nulls_first=True))
+    assert list(ordered.values_list("value", "valid_from")) == [
         ("none", None), ("yes", D(2020, 1, 1)),
     ]
     for assessment in law.assessments.all():
