@@ -6,9 +6,11 @@ force and approximation as of a day (``status_as_of``, ``choices.legal_force_for
 for every cell). Between two consecutive *breakpoints* nothing those rules read changes, so
 evaluating them once per breakpoint and merging equal neighbours gives the whole history. The
 breakpoints of a jurisdiction are the dates of every step of the instruments that can count for
-it (its own and, under ``applicable``, its ancestors'), the day after each (an uncertain
-``on_or_before`` step moved to the answer's date sorts differently on that very day), and every
-assessment's commencement date. Bloc memberships decide only the bloc obligations shown beside
+it (its own and, under ``applicable``, its ancestors'), every assessment's commencement date,
+and the day after a step that an uncertain (``on_or_before``) step follows (see
+:func:`_breakpoints`). A cell is evaluated again at a breakpoint only when one of the instruments
+it reads changed there (status, approximation, commencement), and cells with identical inputs
+(two states without law of their own under the same federal law) share one evaluation. Bloc memberships decide only the bloc obligations shown beside
 a cell, which the spans do not store; research status is not dated.
 
 **Maintenance.** :mod:`spans.signals` calls :func:`mark` on every save and delete of the data
