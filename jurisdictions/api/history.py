@@ -159,7 +159,11 @@ class CoverageHistoryView(HistoryView):
         "every span as streamed CSV (format=csv).",
         parameters=[
             *SELECTION,
-            OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT),
+            OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
+            OpenApiParameter(
+                "page_size", OpenApiTypes.INT,
+                description="Spans per page (capped at the site's maximum page size).",
+            ),
             LIST_FORMAT_PARAMETER,
         ],
         responses=answers(inline_serializer(
@@ -248,8 +252,14 @@ class CoverageChangesView(HistoryView):
         "with every change in between: its date, the values before and after, and the steps "
         "(or assessment commencements) that caused it.",
         parameters=[
-            OpenApiParameter("from", OpenApiTypes.DATE, required=True),
-            OpenApiParameter("to", OpenApiTypes.DATE, description="Default today."),
+            OpenApiParameter(
+                "from", OpenApiTypes.DATE, required=True,
+                description="The first date (YYYY-MM-DD): the answer compared.",
+            ),
+            OpenApiParameter(
+                "to", OpenApiTypes.DATE,
+                description="The second date (YYYY-MM-DD), not before from; default today.",
+            ),
             *SELECTION, LIST_FORMAT_PARAMETER,
         ],
         responses=answers(inline_serializer(
