@@ -528,3 +528,58 @@ class _Counter:
 
 def today() -> str:
     return datetime.date.today().isoformat()
+
+
+# --- 6. coverage over time (issue 12): the spans read by index ------------------------------
+def history_sql(vendor: str) -> str:
+    """Every span of :within and its direct subdivisions, every criterion, both scopes."""
+    return """
+        SELECT j.code, j.name, c.slug, s.scope, s.valid_from, s.valid_to, s.value,
+               s.approximate, s.deciding, s.pending, s.caused_by
+        FROM spans_coveragespan s
+        JOIN jurisdictions_jurisdiction j ON j.id = s.jurisdiction_id
+        JOIN jurisdictions_criterion c ON c.id = s.criterion_id
+        WHERE s.jurisdiction_id IN (
+            SELECT id FROM jurisdictions_jurisdiction WHERE code = :within
+            UNION SELECT id FROM jurisdictions_jurisdiction
+                  WHERE parent_id = (SELECT id FROM jurisdictions_jurisdiction WHERE code = :within))
+        ORDER BY j.code, c.slug, s.scope, s.valid_from
+    """
+
+
+def history_floor(conn, vendor: str, params: dict) -> tuple[bytes, dict]:
+    """The panel of ``:within`` as CSV (``csv.writer``)."""
+    import csv
+    import io
+
+    rows, names = run(conn, vendor, history_sql(vendor), params)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(names)
+    writer.writerows(rows)
+    return out.getvalue().encode(), {"count": len(rows)}
+
+
+def changes_sql(vendor: str) -> str:
+    """Countries whose :criterion value (applicable law) differs between :date_from and :date_to."""
+    return """
+        SELECT j.code, c.slug, a.value, b.value
+        FROM spans_coveragespan a
+        JOIN spans_coveragespan b ON b.jurisdiction_id = a.jurisdiction_id
+             AND b.criterion_id = a.criterion_id AND b.scope = a.scope
+        JOIN jurisdictions_jurisdiction j ON j.id = a.jurisdiction_id
+        JOIN jurisdictions_criterion c ON c.id = a.criterion_id
+        WHERE j.kind = 'country' AND c.slug = :criterion AND a.scope = 'applicable'
+          AND (a.valid_from IS NULL OR a.valid_from <= :date_from)
+          AND (a.valid_to IS NULL OR a.valid_to > :date_from)
+          AND (b.valid_from IS NULL OR b.valid_from <= :date_to)
+          AND (b.valid_to IS NULL OR b.valid_to > :date_to)
+          AND a.value <> b.value
+        ORDER BY j.code
+    """
+
+
+def changes_floor(conn, vendor: str, params: dict) -> tuple[bytes, dict]:
+    rows, names = run(conn, vendor, changes_sql(vendor), params)
+    body = [dict(zip(("jurisdiction", "criterion", "value_from", "value_to"), r)) for r in rows]
+    return json.dumps(body).encode(), {"count": len(rows)}

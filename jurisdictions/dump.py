@@ -455,6 +455,11 @@ def restore(path, user=None, reason: str | None = None, using: str = "default") 
                 )
         _reset_sequences(using, [*models.values(), *(m.history.model for m in models.values()),
                                  User])
+        # Raw inserts send no signals: the coverage spans are derived here, in the same
+        # transaction (issue 12).
+        from spans.maintain import rebuild
+
+        rebuild()
     return report
 
 

@@ -49,6 +49,9 @@ from .choices import (
 )
 from .models import BlocMembership, Criterion, Jurisdiction, Source
 
+# Bulk creation sends no signals: the loads keep the coverage spans in their transaction.
+from spans.maintain import batched, batched_rebuild  # noqa: E402  (issue 12)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # The project's own research files, one per UN M49 region or smaller (issue 15 moved the facts
 # of ../shared/data/research.yaml here, where they are corrected).
@@ -115,6 +118,7 @@ def _upsert_jurisdiction(spec: reference.JurisdictionSpec, report: SyncReport, c
 
 
 @transaction.atomic
+@batched
 def sync_reference(
     subdivision_countries: list[str] | None = None,
     all_subdivisions: bool = False,
@@ -715,6 +719,7 @@ def referenced_codes(path: Path = RESEARCH_FIXTURE) -> list[str]:
 
 
 @transaction.atomic
+@batched_rebuild
 def load_fixture(path: Path = RESEARCH_FIXTURE, reason: str = "seed data load") -> LoadReport:
     """Load a natural-key fixture, model by model, with validation and history.
 

@@ -67,6 +67,8 @@ from .models import (
     StatusEventSource,
 )
 
+from spans.maintain import rebuild as rebuild_spans  # noqa: E402  (issue 12)
+
 SEED = 20261129
 SLUG_PREFIX = "syn-"
 URL_BASE = "https://example.org/syn/"
@@ -610,6 +612,11 @@ def load(instruments: int, seed: int = SEED, history: bool = True, progress=None
             if progress:
                 progress(f"{done:,}/{instruments:,} instruments "
                          f"({time.perf_counter() - started_all:.0f} s)")
+        # bulk_create sends no signals: the coverage spans are derived here, in the same
+        # transaction (issue 12).
+        started = time.perf_counter()
+        rebuild_spans()
+        report.seconds["spans"] = time.perf_counter() - started
     report.seconds["total"] = time.perf_counter() - started_all
     return report
 

@@ -2,7 +2,7 @@
 ``/instruments/{slug}/``); see :mod:`jurisdictions.pages`."""
 from django.urls import path
 
-from .pages import views
+from .pages import history, views
 
 app_name = "pages"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("methodology/", views.methodology, name="methodology"),
     path("search/", views.search, name="search"),
     path("jurisdictions/", views.jurisdiction_index, name="jurisdictions"),
+    path("what-changed/", history.what_changed, name="what-changed"),
+    path("charts/yes-over-time.svg", history.yes_over_time_svg, name="yes-over-time"),
     # Codes are matched in any case (us-ca, US-CA); the view looks them up in upper case.
     path("jurisdictions/<str:code>/", views.jurisdiction_detail, name="jurisdiction"),
     path("instruments/<str:slug>/", views.instrument_detail, name="instrument"),

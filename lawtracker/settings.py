@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "jurisdictions",
+    "spans",
 ]
 
 MIDDLEWARE = [

@@ -195,7 +195,8 @@ def accepted_parameters(client: Client, path: str) -> list[str] | None:
 
 # Valid values for the parameters some endpoints require, so that a hostile value in another
 # parameter is judged on its own.
-GOOD = {"criterion": "possession", "criteria": "possession", "jurisdictions": "KR,DE"}
+GOOD = {"criterion": "possession", "criteria": "possession", "jurisdictions": "KR,DE",
+        "from": "2024-01-01"}
 
 
 def required_base(client: Client, path: str) -> dict[str, str]:

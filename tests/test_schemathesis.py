@@ -202,6 +202,10 @@ def seed_paths() -> dict[str, list[str]]:
         "/api/v1/events/{slug}/": [f"/api/v1/events/{underscore_event.slug}/"],
         "/api/v1/compare/": ["/api/v1/compare/?bloc=EU", "/api/v1/compare/?jurisdictions=KR,US-CA"],
         "/api/v1/gaps/": ["/api/v1/gaps/?criterion=possession&bloc=EU"],
+        "/api/v1/coverage-history/": ["/api/v1/coverage-history/?within=US&page_size=500"],
+        "/api/v1/coverage-changes/": [
+            "/api/v1/coverage-changes/?from=2020-01-01&to=2026-06-30&within=US"
+        ],
     }
 
 

@@ -2,7 +2,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import analysis
+from . import analysis, history
 from .views import ROUTES, APIRootView
 
 app_name = "api"
@@ -16,5 +16,7 @@ urlpatterns = [
     path("compare/", analysis.CompareView.as_view(), name="compare"),
     path("gaps/", analysis.GapsView.as_view(), name="gaps"),
     path("changes/", analysis.ChangesView.as_view(), name="changes"),
+    path("coverage-history/", history.CoverageHistoryView.as_view(), name="coverage-history"),
+    path("coverage-changes/", history.CoverageChangesView.as_view(), name="coverage-changes"),
     *router.urls,
 ]

@@ -43,7 +43,7 @@ from ..choices import (
 )
 from ..groups import group_choices
 from ..models import Criterion, Event, Instrument, Jurisdiction, Source, fold_for_search
-from . import changes, worldmap
+from . import changes, history, worldmap
 from .citation import Citation
 from .export import csv_response
 from .params import (
@@ -434,6 +434,7 @@ def home(request):
         changes=changes.recent_changes(),
         developments=changes.legal_developments(as_of),
         is_today=as_of == today(),
+        yes_chart=history.chart_context(Filters(), criterion, scope, as_of),
     )
     return render(request, "pages/home.html", context)
 
@@ -616,6 +617,7 @@ def gaps(request):
         pending_total=sum(1 for g in groups for m in g["members"] if m["cell"]["pending"]),
         not_researched=members(answer["groups"][EffectiveValue.NOT_RESEARCHED]),
         covered=members(answer["covered"]),
+        yes_chart=history.chart_context(filters, criterion, scope, as_of),
         **_filter_options(filters),
     )
     return render(request, "pages/gaps.html", context)

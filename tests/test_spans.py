@@ -1,0 +1,203 @@
+"""Coverage over time, materialised (issue 12): the spans, their upkeep on writes, the history
+endpoints and pages — on the real seed data."""
+import datetime
+
+import pytest
+from django.db.models import F
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from jurisdictions.choices import ResearchStatus, Scope
+from jurisdictions.coverage import compute
+from jurisdictions.models import Criterion, Instrument, Jurisdiction
+from spans.check import differences
+from spans.models import CoverageSpan, InstrumentStatusSpan
+
+from . import factories
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+HISTORY = "/api/v1/coverage-history/"
+CHANGES = "/api/v1/coverage-changes/"
+
+
+def us_states():
+    return list(Jurisdiction.objects.filter(parent__code="US").order_by("code"))
+
+
+# --- the spans on the seed --------------------------------------------------------------------
+def test_check_spans_finds_no_difference_after_the_seed_load(seeded, capsys):
+    assert CoverageSpan.objects.exists() and InstrumentStatusSpan.objects.exists()
+    call_command("check_spans", sample=60, seed=12)
+    assert "no difference" in capsys.readouterr().out
+    assert differences(codes=["US", "US-CA", "US-AL", "GB", "EU", "KR", "JP"]) == []
+
+
+def test_check_spans_exits_non_zero_on_a_stale_span(seeded):
+    span = CoverageSpan.objects.filter(
+        jurisdiction__code="US-AL", criterion__slug="ai_generated_explicit", scope="own",
+        value="yes",
+    ).get()
+    CoverageSpan.objects.filter(pk=span.pk).update(value="no")  # bypasses every hook
+    found = differences(codes=["US-AL"])
+    assert any("US-AL ai_generated_explicit own" in line for line in found), found
+    assert any("stored, not derived" in line for line in found)
+    with pytest.raises(CommandError, match="differ"):
+        call_command("check_spans", stdout=open("/dev/null", "w"), stderr=open("/dev/null", "w"))
+
+
+def test_the_us_states_answering_yes_rise_as_the_enactment_dates_say(seeded, client):
+    """The panel, counted at the first of each year, equals the request-time computation."""
+    response = client.get(
+        HISTORY,
+        {"within": "US", "criteria": "ai_generated_explicit", "scope": "own", "page_size": 500},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == len(body["results"])
+    states = {j.code for j in us_states()}
+    criterion = Criterion.objects.get(slug="ai_generated_explicit")
+
+    def yes_on(day):
+        return {
+            r["jurisdiction"] for r in body["results"]
+            if r["jurisdiction"] in states and r["value"] == "yes"
+            and (r["valid_from"] is None or r["valid_from"] <= day.isoformat())
+            and (r["valid_to"] is None or day.isoformat() < r["valid_to"])
+        }
+
+    counts = []
+    for year in range(2018, 2027):
+        day = D(year, 1, 1)
+        coverage = compute(us_states(), [criterion], day, Scope.OWN, with_sources=False)
+        expected = {j.code for j, cell in coverage.column(criterion.slug) if cell.value == "yes"}
+        assert yes_on(day) == expected, day
+        counts.append(len(expected))
+    assert counts == sorted(counts), "the states answering yes only rise in the research"
+    assert counts[-1] > counts[0] + 10
+    # Alabama's HB 168 came into force on 1 October 2024 (research: us-al-hb-168-2024).
+    assert "US-AL" not in yes_on(D(2024, 9, 30))
+    assert "US-AL" in yes_on(D(2024, 10, 1))
+
+
+def test_coverage_changes_names_the_date_and_the_step(seeded, client):
+    response = client.get(CHANGES, {
+        "from": "2024-09-30", "to": "2024-10-01", "within": "US",
+        "criteria": "ai_generated_explicit", "scope": "own",
+    })
+    assert response.status_code == 200
+    body = response.json()
+    alabama = [r for r in body["results"] if r["jurisdiction"] == "US-AL"]
+    assert len(alabama) == 1
+    assert alabama[0]["value_to"] == "yes" and alabama[0]["value_from"] != "yes"
+    (change,) = alabama[0]["changes"]
+    assert change["date"] == "2024-10-01"
+    assert {"instrument": "us-al-hb-168-2024", "status": "in_force"}.items() <= (
+        change["caused_by"][0].items()
+    )
+    csv = client.get(CHANGES, {
+        "from": "2024-09-30", "to": "2024-10-01", "within": "US",
+        "criteria": "ai_generated_explicit", "scope": "own", "format": "csv",
+    })
+    text = b"".join(csv.streaming_content).decode("utf-8-sig")
+    assert "US-AL,Alabama,ai_generated_explicit,own," in text
+    assert "us-al-hb-168-2024:in_force" in text
+
+
+def test_coverage_history_csv_streams_every_span(seeded, client):
+    response = client.get(HISTORY, {"within": "US", "criteria": "possession", "format": "csv"})
+    assert response.status_code == 200 and response.streaming
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("jurisdiction,jurisdiction_name,criterion,scope,valid_from")
+    expected = CoverageSpan.objects.filter(
+        jurisdiction__in=Jurisdiction.objects.within("US"), criterion__slug="possession"
+    ).count()
+    assert len(lines) - 1 == expected
+
+
+@pytest.mark.parametrize(
+    "path, params, name",
+    [
+        (CHANGES, {"to": "2024-01-01"}, "from"),
+        (CHANGES, {"from": "2024-02-30"}, "from"),
+        (CHANGES, {"from": "2025-01-01", "to": "2024-01-01"}, "from"),
+        (CHANGES, {"from": "2024-01-01", "criteria": "nope"}, "criteria"),
+        (HISTORY, {"jurisdicton": "KR"}, "jurisdicton"),
+        (HISTORY, {"scope": "everywhere"}, "scope"),
+        (HISTORY, {"kind": "planet"}, "kind"),
+        (HISTORY, {"page_size": "0"}, "page_size"),
+    ],
+)
+def test_bad_parameters_are_a_400_naming_them(client, db, path, params, name):
+    response = client.get(path, params)
+    assert response.status_code == 400
+    assert name in response.json()["errors"]
+
+
+def test_the_schema_lists_the_history_endpoints(client, db):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    assert "/api/v1/coverage-history/" in schema["paths"]
+    assert "/api/v1/coverage-changes/" in schema["paths"]
+
+
+def test_pages_show_what_changed_and_the_chart(seeded, client):
+    page = client.get(reverse("pages:what-changed"), {
+        "from": "2024-09-30", "to": "2024-10-01", "within": "US",
+        "criterion": "ai_generated_explicit", "scope": "own",
+    })
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-code="US-AL"' in html and "us-al-hb-168-2024" in html
+    gaps = client.get(reverse("pages:gaps"), {
+        "criterion": "ai_generated_explicit", "within": "US", "scope": "own",
+    }).content.decode()
+    assert '<time datetime="2024-10-01">2024-10-01</time>' in gaps
+    assert "/charts/yes-over-time.svg?within=US" in gaps
+    svg = client.get(reverse("pages:yes-over-time"), {
+        "criterion": "ai_generated_explicit", "within": "US", "scope": "own",
+    })
+    assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml"
+    assert svg.content.lstrip().startswith(b"<?xml") and b"<svg" in svg.content
+    assert client.get(reverse("pages:home")).status_code == 200
+    assert client.get(reverse("pages:what-changed"), {"from": "2024-13-01"}).status_code == 400
+
+
+# --- upkeep on writes ---------------------------------------------------------------------
+def test_a_federal_step_re_derives_every_state(seeded):
+    instrument = Instrument.objects.get(slug="us-18-usc-1466a")
+    step = instrument.status_events.order_by("date").last()
+    before = CoverageSpan.objects.filter(
+        jurisdiction__code="US-CA", scope="applicable", valid_from=step.date
+    ).count()
+    step.date = step.date + datetime.timedelta(days=40)
+    step.save()
+    moved = CoverageSpan.objects.filter(
+        jurisdiction__code="US-CA", scope="applicable", valid_from=step.date
+    ).count()
+    assert before and moved, "the state's spans follow the federal step"
+    assert differences(codes=["US", "US-CA", "US-TX", "US-WY"]) == []
+
+
+def test_research_status_and_deletions_re_derive(seeded):
+    place = factories.jurisdiction("AQ")  # a place with no law in the seed
+    place.research_status = ResearchStatus.NOT_RESEARCHED
+    place.save()
+    criterion = factories.criterion("possession")
+    law = factories.instrument("AQ")
+    factories.event(law, "in_force", D(2020, 1, 1))
+    factories.assessment(law, "possession", value="yes")
+    spans = CoverageSpan.objects.filter(jurisdiction=place, criterion=criterion, scope="own")
+    assert set(spans.values_list("value", flat=True)) == {"not_researched"}
+    place.research_status = ResearchStatus.IN_PROGRESS
+    place.save()
+    ordered = spans.order_by(F("valid_from").asc(nulls_first=True))
+    assert list(ordered.values_list("value", "valid_from")) == [
+        ("none", None), ("yes", D(2020, 1, 1)),
+    ]
+    for assessment in law.assessments.all():
+        assessment.citations.all().delete()
+        assessment.delete()
+    assert list(spans.values_list("value", flat=True)) == ["none"]
+    assert differences(codes=["AQ"]) == []
