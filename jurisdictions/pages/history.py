@@ -102,7 +102,7 @@ def yes_over_time_svg(request):
     query = PageQuery(request, CHART_PARAMETERS, multi={"kind", "jurisdictions"})
     as_of, scope = parse_as_of(query), parse_scope(query)
     criterion = parse_criterion(query)
-    filters = parse_filters(query, research=False)
+    filters = parse_filters(query)
     if criterion is None and "criterion" not in query.errors:
         query.fail("criterion", "There is no criterion to answer for.")
     try:
@@ -135,7 +135,7 @@ def what_changed(request):
         query.fail("from", "from is later than to.")
     scope, fmt = parse_scope(query), parse_format(query)
     criteria = parse_criteria(query) if query.value("criterion") else []
-    filters = parse_filters(query, research=False)
+    filters = parse_filters(query)
     try:
         query.check()
     except BadParameters as exc:
