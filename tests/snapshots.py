@@ -46,7 +46,11 @@ def _dump_order():
 
 def wipe():
     """Empty every legal and history table (no signals, no history) and drop the accounts:
-    the state of a freshly migrated database."""
+    the state of a freshly migrated database (the derived coverage spans included)."""
+    from django.apps import apps
+
+    for model in apps.get_app_config("spans").get_models():
+        model._default_manager.all()._raw_delete(model.objects.db)
     for model in reversed(_dump_order()):
         model.history.model.objects.all()._raw_delete(model.objects.db)
         model._default_manager.all()._raw_delete(model.objects.db)

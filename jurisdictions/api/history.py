@@ -3,9 +3,8 @@
 (``/api/v1/coverage-changes/``). The answers come from :mod:`spans.history`; these views only
 validate the parameters, choose the jurisdictions and shape the answer.
 
-Selection: ``jurisdictions``, ``bloc`` (members on ``as_of``, default today), ``within`` and
-``kind`` as for gaps (they add up; none of them: every jurisdiction but the international
-organisations); ``criteria`` (default every criterion not retired); ``scope`` (default both).
+Selection: the selection parameters of every analysis (:mod:`jurisdictions.selection`: they
+narrow together; none of them: every jurisdiction but the international organisations); ``criteria`` (default every criterion not retired); ``scope`` (default both).
 """
 
 from __future__ import annotations
@@ -24,7 +23,8 @@ from ..models import Criterion
 from .analysis import AnalysisView, ChoiceListField, SelectionParams
 from .pagination import Pagination
 from .renderers import csv_response
-from .schema import AS_OF_PARAMETER, BLOC, JURISDICTIONS, LIST_FORMAT_PARAMETER, WITHIN, answers
+from .schema import AS_OF_PARAMETER, LIST_FORMAT_PARAMETER, answers
+from .schema import SELECTION as SELECTION_PARAMETERS
 
 
 class HistoryParams(SelectionParams):
@@ -89,11 +89,7 @@ class ChangesBetweenParams(HistoryParams):
 
 
 SELECTION = [
-    JURISDICTIONS, BLOC, WITHIN,
-    OpenApiParameter(
-        "kind", {"type": "array", "items": {"type": "string", "enum": JurisdictionKind.values}},
-        explode=False, description="Only jurisdictions of these kinds.",
-    ),
+    *SELECTION_PARAMETERS,
     OpenApiParameter(
         "criteria", {"type": "array", "items": {"type": "string"}}, explode=False,
         description="Criterion slugs, comma-separated (default: every criterion not retired).",
