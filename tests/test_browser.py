@@ -157,7 +157,10 @@ class Visit:
         )
         self.page.on(
             "requestfailed",
-            lambda r: self._local(r.url) and self.failed.append(f"{r.url} {r.failure}"),
+            # A request the browser itself aborted (a navigation left the page before an icon
+            # arrived) is no failure of this host.
+            lambda r: self._local(r.url) and "ERR_ABORTED" not in (r.failure or "")
+            and self.failed.append(f"{r.url} {r.failure}"),
         )
 
     def _local(self, url: str) -> bool:

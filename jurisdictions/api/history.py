@@ -177,6 +177,8 @@ class CoverageHistoryView(HistoryView):
         form, ids, criteria, scopes = self._selection(request)
         spans = history.panel(ids, [c.pk for c in criteria], scopes)
         if self.wants_csv():
+            # Every span, not one page; a malformed page is still refused, as in JSON.
+            self.pagination_class().check_parameters(request, view=self)
             return csv_response(
                 "coverage-history.csv", list(history.PANEL_COLUMNS), history.panel_lines(spans)
             )
