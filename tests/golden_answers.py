@@ -187,7 +187,7 @@ def _normal_json(value, key=None):
         return {k: _normal_json(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_normal_json(v) for v in value]
-    if key in ("id", "pk", "object_id", "history_id") and isinstance(value, int):
+    if key in ("id", "pk", "object_id", "history_id", "step") and isinstance(value, int):
         return "<pk>"
     if isinstance(value, str):
         return _normal_text(value)
