@@ -25,6 +25,16 @@ PANEL_COLUMNS = (
 )
 
 
+# The keys of a cause in one order on every database (PostgreSQL's jsonb keeps none).
+CAUSE_KEYS = ("instrument", "status", "date", "precision", "step", "commencement")
+
+
+def ordered_causes(causes) -> list[dict]:
+    """The stored causes of a span with their keys in :data:`CAUSE_KEYS` order."""
+    return [{k: c[k] for k in (*CAUSE_KEYS, *sorted(set(c) - set(CAUSE_KEYS))) if k in c}
+            for c in causes]
+
+
 def panel(
     jurisdiction_ids: Iterable[int] | None,
     criterion_ids: Iterable[int],
@@ -64,7 +74,7 @@ def panel_row(span: CoverageSpan) -> dict:
         "approximate": span.approximate,
         "deciding": list(span.deciding),
         "pending": list(span.pending),
-        "caused_by": list(span.caused_by),
+        "caused_by": ordered_causes(span.caused_by),
     }
 
 
@@ -137,7 +147,7 @@ def changes_between(
                     "approximate": after.approximate,
                     "deciding": list(after.deciding),
                     "pending": list(after.pending),
-                    "caused_by": list(after.caused_by),
+                    "caused_by": ordered_causes(after.caused_by),
                 })
         result.append(change)
 
