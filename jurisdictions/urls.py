@@ -14,7 +14,7 @@ urlpatterns = [
     path("methodology/", views.methodology, name="methodology"),
     path("search/", views.search, name="search"),
     path("jurisdictions/", views.jurisdiction_index, name="jurisdictions"),
-    path("what-changed/", history.what_changed, name="what-changed"),
+    path("what-changed/", views.what_changed, name="what-changed"),
     path("charts/yes-over-time.svg", history.yes_over_time_svg, name="yes-over-time"),
     # Codes are matched in any case (us-ca, US-CA); the view looks them up in upper case.
     path("jurisdictions/<str:code>/", views.jurisdiction_detail, name="jurisdiction"),

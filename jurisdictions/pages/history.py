@@ -10,14 +10,12 @@ import datetime
 
 import pygal
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 from pygal.style import Style
 
 from spans import history
 
-from ..choices import EffectiveValue, Scope
 from ..models import Criterion
 from .params import (
     FILTER_PARAMETERS,
@@ -25,10 +23,8 @@ from .params import (
     Filters,
     PageQuery,
     parse_as_of,
-    parse_criteria,
     parse_criterion,
     parse_filters,
-    parse_format,
     parse_scope,
     today,
 )
@@ -43,7 +39,7 @@ _STYLE = Style(
 )
 
 
-def _ids(filters: Filters, as_of: datetime.date) -> list[int] | None:
+def selected_ids(filters: Filters, as_of: datetime.date) -> list[int] | None:
     """The selection's primary keys, or None for every jurisdiction but the international
     organisations (the default selection of the gaps)."""
     if not filters.narrowed:
@@ -69,7 +65,7 @@ def chart_context(filters: Filters, criterion: Criterion | None, scope: str, as_
     query = "&".join(f"{k}={v}" for k, v in params.items() if v)
     return {
         "svg_url": f"{reverse('pages:yes-over-time')}?{query}",
-        "points": chart_points(_ids(filters, as_of), criterion, scope),
+        "points": chart_points(selected_ids(filters, as_of), criterion, scope),
         "criterion": criterion,
         "scope": scope,
     }
@@ -112,77 +108,6 @@ def yes_over_time_svg(request):
             "; ".join(f"{k}: {v}" for k, v in exc.errors.items()), status=400,
             content_type="text/plain; charset=utf-8",
         )
-    points = chart_points(_ids(filters, as_of), criterion, scope)
+    points = chart_points(selected_ids(filters, as_of), criterion, scope)
     svg = render_svg(points, f"{criterion.label} — answering yes ({scope} law)")
     return HttpResponse(svg, content_type="image/svg+xml")
-
-
-WHAT_CHANGED_PARAMETERS = [*FILTER_PARAMETERS, "criterion", "from", "to", "scope", "format"]
-
-
-def what_changed(request):
-    """``/what-changed/?from=&to=``: the cells whose effective value differs between two dates,
-    each change dated with the steps that caused it."""
-    from .views import LEGEND, _context
-
-    query = PageQuery(request, WHAT_CHANGED_PARAMETERS, multi={"kind", "jurisdictions", "criterion"})
-    date_to = parse_as_of(query, "to") if query.value("to") else today()
-    date_from = (
-        parse_as_of(query, "from") if query.value("from")
-        else date_to - datetime.timedelta(days=365)
-    )
-    if "from" not in query.errors and "to" not in query.errors and date_from > date_to:
-        query.fail("from", "from is later than to.")
-    scope, fmt = parse_scope(query), parse_format(query)
-    criteria = parse_criteria(query) if query.value("criterion") else []
-    filters = parse_filters(query)
-    try:
-        query.check()
-    except BadParameters as exc:
-        return render(
-            request, "pages/400.html",
-            {"errors": exc.errors, "accepted": exc.accepted, "path": request.path,
-             "legend": LEGEND},
-            status=400,
-        )
-    chosen = criteria or list(Criterion.objects.filter(retired=False).order_by("slug"))
-    found = history.changes_between(
-        _ids(filters, date_to), [c.pk for c in chosen], [scope], date_from, date_to
-    )
-    if fmt == "csv":
-        from .export import csv_response
-
-        return csv_response(
-            f"lawtracker-what-changed-{date_from}-{date_to}.csv",
-            ["jurisdiction", "name", "criterion", "scope", "value_from", "value_to", "date",
-             "from", "to", "approximate", "caused_by"],
-            (
-                [c.jurisdiction, c.jurisdiction_name, c.criterion, c.scope, c.value_from,
-                 c.value_to, step["date"], step["from"], step["to"], step["approximate"],
-                 [f"{x['instrument']}:{x.get('status', 'commencement')}"
-                  for x in step["caused_by"]]]
-                for c in found for step in c.changes
-            ),
-        )
-    params = {**filters.params(), "criterion": ",".join(c.slug for c in criteria),
-              "from": date_from.isoformat(), "to": date_to.isoformat(), "scope": scope}
-    context = _context(
-        request,
-        title=f"What changed between {date_from.isoformat()} and {date_to.isoformat()}",
-        path=reverse("pages:what-changed"),
-        params=params,
-        as_of=date_to,
-        key_hint=f"changes {date_from.isoformat()} {date_to.isoformat()}",
-        date_from=date_from,
-        date_to=date_to,
-        scope=scope,
-        scopes=Scope.choices,
-        changes=found,
-        yes=EffectiveValue.YES.value,
-        all_criteria=list(Criterion.objects.filter(retired=False).order_by("slug")),
-        chosen_criteria={c.slug for c in criteria},
-    )
-    return render(request, "pages/what_changed.html", context)
-
-
-what_changed = require_safe(what_changed)

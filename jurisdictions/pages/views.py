@@ -27,6 +27,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
+from spans import history as span_history
+
 from .. import coverage
 from ..api.regions import countries_in, region_choices, regions_by_alpha2, regions_for_code
 from ..choices import (
@@ -1190,3 +1192,61 @@ def methodology(request):
             "last_changed": changes.data_last_changed(),
         },
     )
+
+
+# --- what changed between two dates (issue 12) --------------------------------------------
+WHAT_CHANGED_PARAMETERS = [*FILTER_PARAMETERS, "criterion", "from", "to", "scope", "format"]
+
+
+@_page
+def what_changed(request):
+    """``/what-changed/?from=&to=``: the cells whose effective value differs between two dates,
+    each change dated with the steps that caused it."""
+    query = PageQuery(request, WHAT_CHANGED_PARAMETERS, multi={"kind", "jurisdictions", "criterion"})
+    date_to = parse_as_of(query, "to") if query.value("to") else today()
+    date_from = (
+        parse_as_of(query, "from") if query.value("from")
+        else date_to - datetime.timedelta(days=365)
+    )
+    if "from" not in query.errors and "to" not in query.errors and date_from > date_to:
+        query.fail("from", "from is later than to.")
+    scope, fmt = parse_scope(query), parse_format(query)
+    criteria = parse_criteria(query) if query.value("criterion") else []
+    filters = parse_filters(query)
+    query.check()
+    chosen = criteria or list(Criterion.objects.filter(retired=False).order_by("slug"))
+    found = span_history.changes_between(
+        history.selected_ids(filters, date_to), [c.pk for c in chosen], [scope], date_from, date_to
+    )
+    if fmt == "csv":
+        return csv_response(
+            f"lawtracker-what-changed-{date_from}-{date_to}.csv",
+            ["jurisdiction", "name", "criterion", "scope", "value_from", "value_to", "date",
+             "from", "to", "approximate", "caused_by"],
+            (
+                [c.jurisdiction, c.jurisdiction_name, c.criterion, c.scope, c.value_from,
+                 c.value_to, step["date"], step["from"], step["to"], step["approximate"],
+                 [f"{x['instrument']}:{x.get('status', 'commencement')}"
+                  for x in step["caused_by"]]]
+                for c in found for step in c.changes
+            ),
+        )
+    params = {**filters.params(), "criterion": ",".join(c.slug for c in criteria),
+              "from": date_from.isoformat(), "to": date_to.isoformat(), "scope": scope}
+    context = _context(
+        request,
+        title=f"What changed between {date_from.isoformat()} and {date_to.isoformat()}",
+        path=reverse("pages:what-changed"),
+        params=params,
+        as_of=date_to,
+        key_hint=f"changes {date_from.isoformat()} {date_to.isoformat()}",
+        date_from=date_from,
+        date_to=date_to,
+        scope=scope,
+        scopes=Scope.choices,
+        changes=found,
+        yes=EffectiveValue.YES.value,
+        all_criteria=list(Criterion.objects.filter(retired=False).order_by("slug")),
+        chosen_criteria={c.slug for c in criteria},
+    )
+    return render(request, "pages/what_changed.html", context)
