@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q
 
 from . import clock, lint
-from .api.regions import regions_for_code
+from .regions import regions_for_code
 from .choices import DatePrecision, JurisdictionKind, ResearchStatus, SourceKind
 from . import text
 from .models import (

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_safe
 from spans import history as span_history
 
 from .. import coverage
-from ..api.regions import countries_in, region_choices, regions_by_alpha2, regions_for_code
+from ..regions import countries_in, region_choices, regions_by_alpha2, regions_for_code
 from ..choices import (
     APPLYING_STATUSES,
     AssessmentBasis,
