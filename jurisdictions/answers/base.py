@@ -155,7 +155,8 @@ class Decider:
 @dataclass(frozen=True)
 class Cell:
     """One jurisdiction's effective value for one criterion (``coverage.Cell``): the value,
-    the approximate flag, the deciding instruments (``instruments``), the pending proposals that would answer yes, the bloc obligations and
+    the approximate flag, the deciding instruments (``instruments``), every counted one
+    (``considered``, strongest first), the pending proposals that would answer yes, the bloc obligations and
     the provisions not yet commenced (shown, never counted), and the source to cite
     (``primary_source``: ``{"url", "title", "publisher", "kind", "published_on"}`` or None)."""
 
@@ -163,6 +164,7 @@ class Cell:
     value: str
     approximate: bool
     instruments: tuple[Decider, ...]
+    considered: tuple[Decider, ...]
     pending: tuple[Decider, ...]
     bloc_obligations: tuple[Decider, ...]
     not_commenced: tuple[Decider, ...]
@@ -170,14 +172,19 @@ class Cell:
 
     @classmethod
     def of(cls, cell: coverage.Cell, criterion: str, links: Links) -> Cell:
+        made: dict[int, Decider] = {}
+
         def deciders(found):
-            return tuple(Decider.of(d, links) for d in found)
+            # The deciders are among the considered (the same objects): each made once.
+            return tuple(made.get(id(d)) or made.setdefault(id(d), Decider.of(d, links))
+                         for d in found)
 
         return cls(
             criterion=criterion,
             value=cell.value,
             approximate=cell.approximate,
             instruments=deciders(cell.instruments),
+            considered=deciders(cell.considered),
             pending=deciders(cell.pending),
             bloc_obligations=deciders(cell.bloc_obligations),
             not_commenced=deciders(cell.not_commenced),
