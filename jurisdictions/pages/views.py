@@ -1,6 +1,8 @@
-"""The page views. Each reads its query strictly (:mod:`.params`), asks
-:mod:`jurisdictions.coverage` for the answers, and renders HTML or, with ``format=csv``, the
-same table as CSV (:mod:`.export`).
+"""The page views. Each reads its query strictly (:mod:`.params`), asks the read layer
+(:mod:`jurisdictions.answers`: compare, gaps, timeline) for the answer, with the pages'
+addresses (:class:`PageLinks`), and renders it as HTML or, with ``format=csv``, as the answer's
+own CSV (the same columns as the API's; :mod:`.export`). The home page's headline figures and
+the jurisdiction index read :mod:`jurisdictions.coverage` directly.
 
 Context given to every page template (:func:`_page`): ``as_of``, ``scope`` (where the page has
 one), ``permalink`` (absolute URL with every parameter, ``as_of`` included), ``csv_url``,
@@ -34,10 +36,8 @@ from ..answers import compare as compare_answer
 from ..answers import gaps as gaps_answer
 from ..answers import timeline as timeline_answer
 from ..answers.base import BASIS_LABELS, STATUS_LABELS, Links
-from ..regions import countries_in, region_choices, regions_by_alpha2, regions_for_code
 from ..choices import (
     APPLYING_STATUSES,
-    AssessmentBasis,
     PENDING_STATUSES,
     EffectiveValue,
     JurisdictionKind,
@@ -48,9 +48,11 @@ from ..choices import (
     legal_force_for,
 )
 from ..groups import group_choices
-from ..models import Criterion, Event, Instrument, Jurisdiction, Source, fold_for_search
+from ..models import Criterion, Instrument, Jurisdiction, Source, fold_for_search
+from ..regions import countries_in, region_choices, regions_by_alpha2, regions_for_code
 from . import changes, history, worldmap
 from .citation import Citation
+from .display import LEGEND, VALUES
 from .export import csv_response
 from .params import (
     FILTER_PARAMETERS,
@@ -70,8 +72,6 @@ from .params import (
     today,
 )
 
-
-from .display import LEGEND, VALUES
 GAP_ORDER = [v for v in coverage.GAP_VALUES if v != EffectiveValue.NOT_RESEARCHED]
 
 LEGAL_FORCE_LABELS = dict(LegalForce.choices)
