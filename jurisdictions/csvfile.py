@@ -18,7 +18,7 @@ import csv
 import datetime
 import io
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
 from itertools import islice
 
 from django.http import StreamingHttpResponse
@@ -70,8 +70,9 @@ def cell_text(value) -> str:
 class Column:
     """A CSV column: ``header`` and where its value comes from in one serialized row.
 
-    ``source`` is a dotted path (``jurisdiction.code``; through a list it collects the value of
-    every item: ``sources.url``) or a callable taking the row.
+    ``source`` is a dotted path through dicts or dataclasses (``jurisdiction.code``; through a
+    list or tuple it collects the value of every item: ``sources.url``) or a callable taking
+    the row.
     """
 
     header: str
@@ -95,11 +96,14 @@ class Column:
 
 def _dig(value, path: list[str]):
     for i, key in enumerate(path):
-        if isinstance(value, list):
+        if isinstance(value, (list, tuple)):
             return [_dig(item, path[i:]) for item in value]
-        if not isinstance(value, dict):
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif is_dataclass(value):  # an answer's row (jurisdictions.answers)
+            value = getattr(value, key, None)
+        else:
             return None
-        value = value.get(key)
     return value
 
 

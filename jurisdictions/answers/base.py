@@ -105,43 +105,20 @@ class Place:
 
 
 @dataclass(frozen=True)
-class Decider:
-    """One instrument's contribution to a cell (``coverage.Decider``) with its address.
+class Decider(coverage.Decider):
+    """One instrument's contribution to a cell (``coverage.Decider``: its value, status,
+    pinpoint, basis, verification and sources) with its ``url`` on the channel."""
 
-    ``jurisdiction`` is the instrument's jurisdiction code; ``sources`` cite the assessment
-    (``{"url", "title", "publisher", "kind", "published_on"}`` each)."""
-
-    slug: str
-    short_name: str
-    title: str
-    jurisdiction: str
-    inherited: bool
-    value: str
-    status: str | None
-    pinpoint: str
-    commencement_date: datetime.date | None
-    basis: str
-    verified_on: datetime.date | None
-    sources: tuple[dict, ...]
-    url: str | None
+    url: str | None = None
 
     @classmethod
     def of(cls, decider: coverage.Decider, links: Links) -> Decider:
-        return cls(
-            slug=decider.slug,
-            short_name=decider.short_name,
-            title=decider.title,
-            jurisdiction=decider.jurisdiction_code,
-            inherited=decider.inherited,
-            value=decider.value,
-            status=decider.status,
-            pinpoint=decider.pinpoint,
-            commencement_date=decider.commencement_date,
-            basis=decider.basis,
-            verified_on=decider.verified_on,
-            sources=decider.sources,
-            url=links.instrument(decider.slug),
-        )
+        return cls(**vars(decider), url=links.instrument(decider.slug))
+
+    @property
+    def jurisdiction(self) -> str:
+        """The code of the instrument's jurisdiction."""
+        return self.jurisdiction_code
 
     @property
     def name(self) -> str:
@@ -225,10 +202,6 @@ class Cell:
     def source_urls(self) -> list[str]:
         """Every source of the deciding instruments, once, in order."""
         return list(dict.fromkeys(s["url"] for d in self.instruments for s in d.sources))
-
-
-def slugs(deciders) -> list[str]:
-    return [d.slug for d in deciders]
 
 
 def primary_source_columns(cell_of: Callable[[object], Cell]) -> list[Column]:

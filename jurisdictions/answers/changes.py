@@ -333,12 +333,7 @@ def build(data: dict, links: Links) -> Changes:
 # The +/~/- symbols are left out: a cell starting with + or - would be quoted against formula
 # injection, change_type says the same in words.
 COLUMNS = [
-    Column("date", lambda c: iso(c.date)),
-    Column("change_type", lambda c: c.change_type),
-    Column("model", lambda c: c.model),
-    Column("key", lambda c: c.key),
-    Column("object_id", lambda c: c.object_id),
-    Column("user", lambda c: c.user),
-    Column("reason", lambda c: c.reason),
-    Column("url", lambda c: c.url),
+    Column("date", lambda change: iso(change.date)),
+    *(Column(name) for name in ("change_type", "model", "key", "object_id", "user", "reason",
+                                "url")),
 ]

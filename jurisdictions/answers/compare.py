@@ -26,7 +26,7 @@ from ..csvfile import Column
 from ..filtersets import KeyListField
 from ..models import Criterion, Jurisdiction
 from ..selection import SELECTION_PARAMETERS
-from .base import Cell, Links, Place, SelectionParams, primary_source_columns, slugs
+from .base import Cell, Links, Place, SelectionParams, primary_source_columns
 
 LAYOUTS = ("long", "wide")
 
@@ -116,23 +116,23 @@ def long_lines(answer: Comparison):
 
 # One line per jurisdiction and criterion (long format: one value per cell).
 LONG_COLUMNS = [
-    Column("as_of", lambda l: l.answer.as_of.isoformat()),
-    Column("scope", lambda l: l.answer.scope),
-    Column("jurisdiction", lambda l: l.row.jurisdiction.code),
-    Column("jurisdiction_name", lambda l: l.row.jurisdiction.name),
-    Column("research_status", lambda l: l.row.jurisdiction.research_status),
-    Column("criterion", lambda l: l.cell.criterion),
-    Column("value", lambda l: l.cell.value),
-    Column("approximate", lambda l: l.cell.approximate),
-    Column("basis", lambda l: l.cell.basis or None),
-    Column("verified_on", lambda l: l.cell.verified_on),
-    Column("instruments", lambda l: slugs(l.cell.instruments)),
-    Column("inherited_from", lambda l: l.cell.inherited_from),
-    Column("pinpoints", lambda l: [d.pinpoint for d in l.cell.instruments]),
-    Column("sources", lambda l: l.cell.source_urls),
-    Column("pending", lambda l: slugs(l.cell.pending)),
-    Column("bloc_obligations", lambda l: slugs(l.cell.bloc_obligations)),
-    *primary_source_columns(lambda l: l.cell),
+    Column("as_of", lambda line: line.answer.as_of.isoformat()),
+    Column("scope", "answer.scope"),
+    Column("jurisdiction", "row.jurisdiction.code"),
+    Column("jurisdiction_name", "row.jurisdiction.name"),
+    Column("research_status", "row.jurisdiction.research_status"),
+    Column("criterion", "cell.criterion"),
+    Column("value", "cell.value"),
+    Column("approximate", "cell.approximate"),
+    Column("basis", lambda line: line.cell.basis or None),
+    Column("verified_on", lambda line: line.cell.verified_on),
+    Column("instruments", "cell.instruments.slug"),
+    Column("inherited_from", lambda line: line.cell.inherited_from),
+    Column("pinpoints", "cell.instruments.pinpoint"),
+    Column("sources", lambda line: line.cell.source_urls),
+    Column("pending", "cell.pending.slug"),
+    Column("bloc_obligations", "cell.bloc_obligations.slug"),
+    *primary_source_columns(lambda line: line.cell),
 ]
 
 
@@ -142,14 +142,14 @@ def wide_columns(answer: Comparison) -> list[Column]:
     columns = [
         Column("as_of", lambda r: answer.as_of.isoformat()),
         Column("scope", lambda r: answer.scope),
-        Column("jurisdiction", lambda r: r.jurisdiction.code),
-        Column("jurisdiction_name", lambda r: r.jurisdiction.name),
-        Column("research_status", lambda r: r.jurisdiction.research_status),
+        Column("jurisdiction", "jurisdiction.code"),
+        Column("jurisdiction_name", "jurisdiction.name"),
+        Column("research_status", "jurisdiction.research_status"),
     ]
     for i, slug in enumerate(answer.criteria):
         columns += [
             Column(slug, lambda r, i=i: r.cells[i].value),
-            Column(f"{slug}_instruments", lambda r, i=i: slugs(r.cells[i].instruments)),
+            Column(f"{slug}_instruments", lambda r, i=i: [d.slug for d in r.cells[i].instruments]),
             Column(f"{slug}_source_url",
                    lambda r, i=i: (r.cells[i].primary_source or {}).get("url")),
         ]

@@ -21,7 +21,7 @@ from ..coverage import GAP_VALUES
 from ..csvfile import Column
 from ..filtersets import KeyField
 from ..models import Criterion, Jurisdiction
-from .base import Cell, Links, Place, SelectionParams, primary_source_columns, slugs
+from .base import Cell, Links, Place, SelectionParams, primary_source_columns
 
 
 @dataclass(frozen=True)
@@ -109,16 +109,14 @@ def columns(answer: Gaps) -> list[Column]:
         Column("scope", lambda line: answer.scope),
         Column("criterion", lambda line: answer.criterion),
         Column("group", lambda line: line[0]),
-        Column("code", lambda line: line[1].jurisdiction.code),
-        Column("name", lambda line: line[1].jurisdiction.name),
-        Column("kind", lambda line: line[1].jurisdiction.kind),
-        Column("research_status", lambda line: line[1].jurisdiction.research_status),
+        *(Column(name, lambda line, name=name: getattr(line[1].jurisdiction, name))
+          for name in ("code", "name", "kind", "research_status")),
         Column("approximate", lambda line: line[1].cell.approximate),
         Column("basis", lambda line: line[1].cell.basis or None),
         Column("verified_on", lambda line: line[1].cell.verified_on),
         Column("pending", lambda line: line[1].pending),
-        Column("pending_instruments", lambda line: slugs(line[1].cell.pending)),
-        Column("instruments", lambda line: slugs(line[1].cell.instruments)),
+        Column("pending_instruments", lambda line: [d.slug for d in line[1].cell.pending]),
+        Column("instruments", lambda line: [d.slug for d in line[1].cell.instruments]),
         *primary_source_columns(lambda line: line[1].cell),
     ]
 

@@ -184,15 +184,15 @@ def build(
 
 
 COLUMNS = [
-    Column("date", lambda i: i.date),
-    Column("date_precision", lambda i: i.date_precision),
-    Column("type", lambda i: i.type),
-    Column("status", lambda i: i.status),
-    Column("body", lambda i: i.body),
-    Column("kind", lambda i: i.kind),
-    Column("title", lambda i: i.title),
-    Column("instrument", lambda i: i.instrument.slug if i.instrument else None),
-    Column("description", lambda i: i.description),
-    Column("sources", lambda i: [s.url for s in i.sources]),
-    Column("url", lambda i: i.url),
+    Column("date"),
+    Column("date_precision"),
+    Column("type"),
+    Column("status"),
+    Column("body"),
+    Column("kind"),
+    Column("title"),
+    Column("instrument", "instrument.slug"),
+    Column("description"),
+    Column("sources", "sources.url"),
+    Column("url"),
 ]
