@@ -130,22 +130,13 @@ class Decider(coverage.Decider):
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One jurisdiction's effective value for one criterion (``coverage.Cell``): the value,
-    the approximate flag, the deciding instruments (``instruments``), every counted one
-    (``considered``, strongest first), the pending proposals that would answer yes, the bloc obligations and
-    the provisions not yet commenced (shown, never counted), and the source to cite
-    (``primary_source``: ``{"url", "title", "publisher", "kind", "published_on"}`` or None)."""
+class Cell(coverage.Cell):
+    """One jurisdiction's effective value for one ``criterion`` (``coverage.Cell``: the value,
+    the approximate flag, the deciding, considered, pending, bloc-obligation and not-commenced
+    instruments, the deciding basis and verification, the primary source), each instrument a
+    :class:`Decider` with its address."""
 
-    criterion: str
-    value: str
-    approximate: bool
-    instruments: tuple[Decider, ...]
-    considered: tuple[Decider, ...]
-    pending: tuple[Decider, ...]
-    bloc_obligations: tuple[Decider, ...]
-    not_commenced: tuple[Decider, ...]
-    primary_source: dict | None
+    criterion: str = ""
 
     @classmethod
     def of(cls, cell: coverage.Cell, criterion: str, links: Links) -> Cell:
@@ -157,7 +148,6 @@ class Cell:
                          for d in found)
 
         return cls(
-            criterion=criterion,
             value=cell.value,
             approximate=cell.approximate,
             instruments=deciders(cell.instruments),
@@ -165,33 +155,16 @@ class Cell:
             pending=deciders(cell.pending),
             bloc_obligations=deciders(cell.bloc_obligations),
             not_commenced=deciders(cell.not_commenced),
-            primary_source=cell.primary_source,
+            criterion=criterion,
         )
-
-    @property
-    def decider(self) -> Decider | None:
-        """The deciding assessment's instrument (own law before inherited), or None."""
-        return self.instruments[0] if self.instruments else None
 
     @property
     def decided(self) -> bool:
         return self.decider is not None
 
     @property
-    def basis(self) -> str | None:
-        """What the deciding assessment rests on (``""`` for a row older than the basis), or
-        None when nothing decides the value."""
-        return self.decider.basis if self.decider else None
-
-    @property
     def basis_label(self) -> str:
         return str(BASIS_LABELS.get(self.basis or "", "basis not recorded"))
-
-    @property
-    def verified_on(self) -> datetime.date | None:
-        """When a second reader verified the deciding assessment; None: never, or nothing
-        decides."""
-        return self.decider.verified_on if self.decider else None
 
     @property
     def inherited_from(self) -> list[str]:
