@@ -52,7 +52,7 @@ class Command(BaseCommand):
         for region, counts in report["research_status_by_region"].items():
             self.stdout.write(
                 f"  {region}: {counts['reviewed']}/{counts['total']} reviewed, "
-                f"{counts['not_researched']} not researched"
+                f"{counts['in_progress']} in progress, {counts['not_researched']} not researched"
             )
         self.stdout.write("Research status by group (members as of the report's date):")
         for group, counts in report["research_status_by_group"].items():
