@@ -14,6 +14,7 @@ from django.urls import reverse
 from jurisdictions.models import Instrument, Jurisdiction
 
 KR_DEEPFAKE_AMENDMENT = "kr-sexual-crimes-punishment-act-art-14-2-amendment"
+KR_YOUTH_2020_AMENDMENT = "kr-youth-sex-protection-act-2020-amendment"
 EU_RECAST = "eu-recast-csa-directive"
 EU_DIRECTIVE = "eu-csa-directive-2011"
 
@@ -37,8 +38,14 @@ def test_korea_before_and_after_its_2024_amendments(client, seeded):
     params = {"jurisdictions": "kr", "criteria": "ai_generated_explicit,possession"}
     before = ok(client, "compare", {**params, "as_of": "2024-10-15"})
     after = ok(client, "compare", {**params, "as_of": "2025-01-01"})
+    assert cell(before, "KR", "ai_generated_explicit")["value"] != "yes"
+    # Possessing child sexual exploitation material was already an offence before the 2024
+    # deepfake amendments (Youth Sex Protection Act art. 11(5), as amended in 2020).
+    possession_before = cell(before, "KR", "possession")
+    assert possession_before["value"] == "yes"
+    assert KR_YOUTH_2020_AMENDMENT in slugs(possession_before["instruments"])
+    assert KR_DEEPFAKE_AMENDMENT not in slugs(possession_before["instruments"])
     for criterion in ("ai_generated_explicit", "possession"):
-        assert cell(before, "KR", criterion)["value"] != "yes"
         assert KR_DEEPFAKE_AMENDMENT in slugs(cell(before, "KR", criterion)["pending"])
         now = cell(after, "KR", criterion)
         assert now["value"] == "yes"

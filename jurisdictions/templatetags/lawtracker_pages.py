@@ -78,3 +78,14 @@ def host(url: str) -> str:
     from urllib.parse import urlsplit
 
     return urlsplit(url or "").hostname or ""
+
+
+@register.inclusion_tag("pages/_research_extent.html")
+def research_extent() -> dict:
+    """How much of the world is researched today (issue 13): the UN member states by research
+    status, from :func:`jurisdictions.quality.research_extent` as ``data_report`` counts them."""
+    from jurisdictions import clock
+    from jurisdictions.quality import research_extent as extent
+
+    counts = extent("UN", clock.today())
+    return {"counts": counts, "researched": counts["reviewed"] + counts["in_progress"]}
