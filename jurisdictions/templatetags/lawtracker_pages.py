@@ -105,3 +105,14 @@ def shown(deciders) -> list:
 def more(deciders) -> int:
     """How many deciders a matrix cell leaves to its "+N more" link."""
     return max(0, len(deciders) - CELL_LINKS)
+
+
+@register.inclusion_tag("pages/_research_extent.html")
+def research_extent() -> dict:
+    """How much of the world is researched today (issue 13): the UN member states by research
+    status, from :func:`jurisdictions.quality.research_extent` as ``data_report`` counts them."""
+    from jurisdictions import clock
+    from jurisdictions.quality import research_extent as extent
+
+    counts = extent("UN", clock.today())
+    return {"counts": counts, "researched": counts["reviewed"] + counts["in_progress"]}
