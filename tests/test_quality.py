@@ -23,8 +23,8 @@ def test_report_counts_match_the_database(seeded):
     assert summary["assessments_stale"] == Assessment.objects.filter(verified_on=None).count()
     assert 0 < summary["assessments_stale"] < Assessment.objects.count()
     eu = report["research_status_by_bloc"]["EU"]
-    # Belgium is in progress: its new Penal Code's provision is not yet assessed
-    assert (eu["total"], eu["reviewed"], eu["not_researched"]) == (27, 26, 0)
+    # Belgium's new Penal Code (Book II arts. 170-176) was read in issue 15: every member reviewed
+    assert (eu["total"], eu["reviewed"], eu["not_researched"]) == (27, 27, 0)
     us = report["research_status_us_states"]
     assert (us["total"], us["reviewed"]) == (51, 51)  # Massachusetts's c. 272 read in issue 15
     # an instrument citing only news is listed; one citing EUR-Lex is not
@@ -50,7 +50,7 @@ def test_command_prints_the_summary_and_json(seeded):
     out = io.StringIO()
     call_command("data_report", stdout=out)
     text = out.getvalue()
-    assert "EU members: 27 (26 reviewed, 1 in progress, 0 not researched)" in text
+    assert "EU members: 27 (27 reviewed, 0 in progress, 0 not researched)" in text
     assert "Research status by UN M49 region" in text
     out = io.StringIO()
     call_command("data_report", "--json", stdout=out)
