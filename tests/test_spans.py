@@ -52,7 +52,7 @@ def test_the_us_states_answering_yes_rise_as_the_enactment_dates_say(seeded, cli
     """The panel, counted at the first of each year, equals the request-time computation."""
     response = client.get(
         HISTORY,
-        {"within": "US", "criteria": "ai_generated_explicit", "scope": "own", "page_size": 500},
+        {"within": "US", "criterion": "ai_generated_explicit", "scope": "own", "page_size": 500},
     )
     assert response.status_code == 200
     body = response.json()
@@ -85,7 +85,7 @@ def test_the_us_states_answering_yes_rise_as_the_enactment_dates_say(seeded, cli
 def test_coverage_changes_names_the_date_and_the_step(seeded, client):
     response = client.get(CHANGES, {
         "from": "2024-09-30", "to": "2024-10-01", "within": "US",
-        "criteria": "ai_generated_explicit", "scope": "own",
+        "criterion": "ai_generated_explicit", "scope": "own",
     })
     assert response.status_code == 200
     body = response.json()
@@ -99,7 +99,7 @@ def test_coverage_changes_names_the_date_and_the_step(seeded, client):
     )
     csv = client.get(CHANGES, {
         "from": "2024-09-30", "to": "2024-10-01", "within": "US",
-        "criteria": "ai_generated_explicit", "scope": "own", "format": "csv",
+        "criterion": "ai_generated_explicit", "scope": "own", "format": "csv",
     })
     text = b"".join(csv.streaming_content).decode("utf-8-sig")
     assert "US-AL,Alabama,ai_generated_explicit,own," in text
@@ -107,7 +107,7 @@ def test_coverage_changes_names_the_date_and_the_step(seeded, client):
 
 
 def test_coverage_history_csv_streams_every_span(seeded, client):
-    response = client.get(HISTORY, {"within": "US", "criteria": "possession", "format": "csv"})
+    response = client.get(HISTORY, {"within": "US", "criterion": "possession", "format": "csv"})
     assert response.status_code == 200 and response.streaming
     lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
     assert lines[0].startswith("jurisdiction,jurisdiction_name,criterion,scope,valid_from")
@@ -123,7 +123,7 @@ def test_coverage_history_csv_streams_every_span(seeded, client):
         (CHANGES, {"to": "2024-01-01"}, "from"),
         (CHANGES, {"from": "2024-02-30"}, "from"),
         (CHANGES, {"from": "2025-01-01", "to": "2024-01-01"}, "from"),
-        (CHANGES, {"from": "2024-01-01", "criteria": "nope"}, "criteria"),
+        (CHANGES, {"from": "2024-01-01", "criterion": "nope"}, "criterion"),
         (HISTORY, {"jurisdicton": "KR"}, "jurisdicton"),
         (HISTORY, {"scope": "everywhere"}, "scope"),
         (HISTORY, {"kind": "planet"}, "kind"),
@@ -134,6 +134,42 @@ def test_bad_parameters_are_a_400_naming_them(client, db, path, params, name):
     response = client.get(path, params)
     assert response.status_code == 400
     assert name in response.json()["errors"]
+
+
+@pytest.mark.parametrize("path", [HISTORY, CHANGES])
+def test_criteria_is_refused_with_a_hint_to_criterion(client, db, path):
+    """The history endpoints name the criteria parameter as compare and gaps do."""
+    response = client.get(path, {"from": "2024-01-01", "criteria": "possession"})
+    assert response.status_code == 400
+    assert response.json()["errors"]["criteria"] == ["Unknown parameter. Did you mean 'criterion'?"]
+    assert "criterion" in response.json()["accepted_parameters"]
+
+
+def test_the_history_endpoints_read_the_one_selection_form(seeded, client):
+    """criterion takes several values; kind, within, group … narrow together as in compare."""
+    body = client.get(HISTORY, {
+        "kind": "subdivision", "within": "US", "criterion": "possession,ai_generated_explicit",
+        "scope": "own", "page_size": 1000,
+    }).json()
+    assert body["count"] == len(body["results"]) > 0
+    states = {j.code for j in us_states()}
+    assert {r["jurisdiction"] for r in body["results"]} == states
+    assert {r["criterion"] for r in body["results"]} == {"possession", "ai_generated_explicit"}
+    assert "criterion=possession,ai_generated_explicit" in body["permalink"]
+    assert "kind=subdivision" in body["permalink"]
+    expected = CoverageSpan.objects.filter(
+        jurisdiction__parent__code="US", scope="own",
+        criterion__slug__in=["possession", "ai_generated_explicit"],
+    ).count()
+    assert body["count"] == expected
+    changes = client.get(CHANGES, {
+        "from": "2015-01-01", "to": "2026-01-01", "group": "G7", "criterion": "possession",
+    }).json()
+    assert changes["count"] > 0
+    g7 = {"CA", "DE", "FR", "GB", "IT", "JP", "US"}
+    assert {r["jurisdiction"] for r in changes["results"]} <= g7
+    bad = client.get(HISTORY, {"kind": "planet"})
+    assert bad.status_code == 400 and "Unknown kind: planet" in bad.json()["errors"]["kind"][0]
 
 
 def test_the_schema_lists_the_history_endpoints(client, db):
