@@ -18,7 +18,14 @@ the rules read (instruments, status events, assessments, jurisdictions, membersh
 inside the write's transaction. Outside a :func:`batch` the affected spans are re-derived at
 once; inside one (bulk loads, restores, the seed) they are collected and re-derived when the
 outermost batch ends, still inside the caller's transaction. A jurisdiction's change re-derives
-it and all its descendants (a federal instrument re-derives every state). Loads that bypass
+it and all its descendants. A write of an instrument, a status event or an assessment re-derives
+only the cells that read it — the criteria its instrument is assessed for (an assessment: its
+criterion), in the instrument's jurisdiction under both scopes and in its descendants under
+``applicable`` (a federal instrument: every state) — and a status event only over the dates
+its change can reach (:func:`step_window`): the fresh change points are joined to the stored
+spans around that window, and only the rows that differ are deleted and inserted
+(:func:`_apply`; issue 12, "an edit to a federal instrument updates every affected span within
+1 s"). Stored spans that do not join the fresh ones are derived whole again. Loads that bypass
 ``save()`` (``bulk_create``, raw inserts) run in ``batch(everything=True)``: a full rebuild.
 """
 
@@ -196,7 +203,7 @@ def _causes(date, before, after, instruments) -> list[dict]:
 # (value, approximate, deciding slugs, pending slugs), for the causes given.
 ChangePoint = tuple  # (date | None, value, approximate, deciding, pending, caused_by)
 Slot = tuple  # (jurisdiction id, scope, criterion id)
-# Whole history: no date bounds (see Window).
+# A window of dates (lo, hi), both included, None for no bound: the whole history.
 WHOLE = (None, None)
 
 
@@ -398,11 +405,6 @@ def widest(a: tuple, b: tuple) -> tuple:
 
 
 # --- writing ---------------------------------------------------------------------------------
-def descendants_and_self(ids: Iterable[int]) -> set[int]:
-    """``ids`` and every jurisdiction below them (one query per level of the hierarchy)."""
-    return set(descendants(ids))
-
-
 def descendants(ids: Iterable[int]) -> dict[int, set[int]]:
     """``{jurisdiction id: the ids it stands for}``: ``ids`` and every jurisdiction below them,
     each with the ids of ``ids`` it is (below) — one query per level of the hierarchy."""
