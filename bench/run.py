@@ -170,7 +170,7 @@ def paths(ctx: dict) -> dict[str, str]:
         "export": f"/api/v1/instruments/?format=csv&as_of={AS_OF}",
         "history": f"/api/v1/coverage-history/?within={HISTORY_WITHIN}&format=csv",
         "changes": f"/api/v1/coverage-changes/?from={CHANGES_FROM}&to={AS_OF}&kind=country"
-                   f"&criteria={GAPS_CRITERION}&scope=applicable",
+                   f"&criterion={GAPS_CRITERION}&scope=applicable",
         "fanout": "",  # a write, measured in-process (worker)
     }
 

@@ -18,7 +18,14 @@ the rules read (instruments, status events, assessments, jurisdictions, membersh
 inside the write's transaction. Outside a :func:`batch` the affected spans are re-derived at
 once; inside one (bulk loads, restores, the seed) they are collected and re-derived when the
 outermost batch ends, still inside the caller's transaction. A jurisdiction's change re-derives
-it and all its descendants (a federal instrument re-derives every state). Loads that bypass
+it and all its descendants. A write of an instrument, a status event or an assessment re-derives
+only the cells that read it — the criteria its instrument is assessed for (an assessment: its
+criterion), in the instrument's jurisdiction under both scopes and in its descendants under
+``applicable`` (a federal instrument: every state) — and a status event only over the dates
+its change can reach (:func:`step_window`): the fresh change points are joined to the stored
+spans around that window, and only the rows that differ are deleted and inserted
+(:func:`_apply`; issue 12, "an edit to a federal instrument updates every affected span within
+1 s"). Stored spans that do not join the fresh ones are derived whole again. Loads that bypass
 ``save()`` (``bulk_create``, raw inserts) run in ``batch(everything=True)``: a full rebuild.
 """
 
@@ -27,11 +34,13 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 from jurisdictions.choices import DatePrecision, Scope, legal_force_for
 from jurisdictions.coverage import (
@@ -190,14 +199,39 @@ def _causes(date, before, after, instruments) -> list[dict]:
     return causes
 
 
-def derive_coverage_spans(
-    jurisdictions: list[Jurisdiction], criterion_ids: list[int]
-) -> list[CoverageSpan]:
-    """Unsaved coverage spans of every cell of ``jurisdictions`` × ``criterion_ids`` × both
-    scopes, from the rules of :mod:`jurisdictions.coverage` (module docstring). Reads the
+# A change point of one cell: from ``date`` on (None: since always) the cell answers
+# (value, approximate, deciding slugs, pending slugs), for the causes given.
+ChangePoint = tuple  # (date | None, value, approximate, deciding, pending, caused_by)
+Slot = tuple  # (jurisdiction id, scope, criterion id)
+# A window of dates (lo, hi), both included, None for no bound: the whole history.
+WHOLE = (None, None)
+
+
+def _instrument_breakpoints(instrument) -> list[datetime.date]:
+    return _breakpoints([instrument], [])
+
+
+def change_points(
+    jurisdictions: list[Jurisdiction],
+    criterion_ids: list[int],
+    slots: dict[int, set[tuple[str, int]]] | None = None,
+    window: tuple = WHOLE,
+    starts: dict[Slot, datetime.date | None] | None = None,
+) -> dict[Slot, list[ChangePoint]]:
+    """The change points of every cell of ``jurisdictions`` × ``criterion_ids`` × both scopes
+    (with ``slots``, ``{jurisdiction id: {(scope, criterion id)}}``, only those cells), oldest
+    first, from the rules of :mod:`jurisdictions.coverage` (module docstring).
+
+    ``window`` ``(lo, hi)``: only the change points dated in ``[lo, hi]`` (``hi`` None: to the
+    end), each list then starting with the cell's answer on the day before ``lo``, evaluated on
+    the first day of the stored span holding that day (``starts``, by slot; the causes of the
+    next change are read from that cell, as in a whole derivation) and dated with that day.
+    ``(None, None)``: the whole history, starting with the answer since always (date None).
+    A cell's change points do not depend on which other cells are derived with it. Reads the
     database in a fixed number of queries (the hierarchy, the assessments, the steps)."""
     if not jurisdictions or not criterion_ids:
-        return []
+        return {}
+    lo, hi = window
     own_ids = [j.pk for j in jurisdictions]
     chains = _ancestor_chains(own_ids)
     ancestor_ids = {a for chain in chains.values() for a in chain}
@@ -213,8 +247,11 @@ def derive_coverage_spans(
             rules[day] = _RulesAt(day)
         return rules[day]
 
+    # An instrument's rules (status, approximation, the status had its uncertain steps
+    # happened) change only on its own breakpoints: on any other date it cannot have changed.
+    moves: dict[int, list[datetime.date]] = {}
     memo: dict[tuple, object] = {}
-    rows = []
+    result: dict[Slot, list[ChangePoint]] = {}
     for jurisdiction in jurisdictions:
         chain = chains.get(jurisdiction.pk, [])
         assessments = [a for holder in (jurisdiction.pk, *chain) for a in by_holder[holder]]
@@ -225,126 +262,349 @@ def derive_coverage_spans(
         # Everything _cell reads besides the date: two jurisdictions with the same inputs (two
         # states without law of their own under the same federal law) share one evaluation.
         inputs: dict[tuple, tuple] = {}
+        wanted = None if slots is None else slots.get(jurisdiction.pk, set())
         for scope in SCOPES:
             law = [jurisdiction.pk, *chain] if scope == Scope.APPLICABLE else [jurisdiction.pk]
             for criterion_id in criterion_ids:
-                candidates = [
-                    (a.id, holder != jurisdiction.pk)
-                    for holder in law for a in by_cell.get((holder, criterion_id), ())
+                if wanted is not None and (scope, criterion_id) not in wanted:
+                    continue
+                found = [
+                    (holder, a) for holder in law for a in by_cell.get((holder, criterion_id), ())
                 ]
-                reads[(scope, criterion_id)] = {
-                    a.instrument.id for holder in law for a in by_cell.get((holder, criterion_id), ())
-                }
+                reads[(scope, criterion_id)] = {a.instrument.id for _holder, a in found}
                 inputs[(scope, criterion_id)] = (
-                    jurisdiction.research_status, criterion_id, tuple(candidates)
+                    jurisdiction.research_status, criterion_id,
+                    tuple((a.id, holder != jurisdiction.pk) for holder, a in found),
                 )
+        if not reads:
+            continue
+        moving = defaultdict(set)  # date -> instruments whose rules may change on it
+        for instrument_id in instruments:
+            if instrument_id not in moves:
+                moves[instrument_id] = _instrument_breakpoints(instruments[instrument_id])
+            for day in moves[instrument_id]:
+                moving[day].add(instrument_id)
         commencing = defaultdict(set)
         for assessment in assessments:
             if assessment.commencement_date is not None:
                 commencing[assessment.commencement_date].add(assessment.instrument.id)
-        open_spans: dict[tuple, tuple] = {}  # cell -> (start, cell, causes)
+        dates = sorted(set(moving) | set(commencing))
+        dates = [
+            None if lo is None else lo - _ONE_DAY,
+            *(d for d in dates if (lo is None or lo <= d) and (hi is None or d <= hi)),
+        ]
+        points: dict[tuple, list] = {slot: [] for slot in reads}
+        current: dict[tuple, object] = {}
         signatures: dict[int, tuple] = {}
-        for date in [None, *_breakpoints(instruments.values(), assessments)]:
+
+        def evaluate(slot, at):
+            scope, criterion_id = slot
+            memo_key = (inputs[slot], at.as_of)
+            if memo_key not in memo:
+                law = [jurisdiction.pk, *chain] if scope == Scope.APPLICABLE else [jurisdiction.pk]
+                memo[memo_key] = _cell(
+                    jurisdiction, criterion_id, at.as_of, law, [], by_cell, at.status_of,
+                    at.approximate_of, at.alternative_status_of,
+                )
+            return memo[memo_key]
+
+        for index, date in enumerate(dates):
             at = rules_at(date or datetime.date.min)
+            if index == 0:
+                signatures = {i: at.signature(instruments[i]) for i in instruments}
+                for slot in reads:
+                    # The cell as of the start of its span (what a whole derivation compares
+                    # the next answer with, and takes the causes from).
+                    start = date if lo is None else (starts or {}).get(
+                        (jurisdiction.pk, *slot), date
+                    )
+                    cell = current[slot] = evaluate(slot, rules_at(start or datetime.date.min))
+                    points[slot].append((start, *_key(cell), []))
+                continue
             changed = set(commencing.get(date, ()))
-            for instrument_id, instrument in instruments.items():
-                signature = at.signature(instrument)
-                if signatures.get(instrument_id) != signature:
+            for instrument_id in moving.get(date, ()):
+                signature = at.signature(instruments[instrument_id])
+                if signatures[instrument_id] != signature:
                     changed.add(instrument_id)
                     signatures[instrument_id] = signature
             for slot, read in reads.items():
-                current = open_spans.get(slot)
-                if current is not None and not (read & changed):
+                if not (read & changed):
                     continue
-                scope, criterion_id = slot
-                memo_key = (inputs[slot], at.as_of)
-                cell = memo.get(memo_key)
-                if cell is None:
-                    law = (
-                        [jurisdiction.pk, *chain] if scope == Scope.APPLICABLE
-                        else [jurisdiction.pk]
-                    )
-                    cell = memo[memo_key] = _cell(
-                        jurisdiction, criterion_id, at.as_of, law, [], by_cell, at.status_of,
-                        at.approximate_of, at.alternative_status_of,
-                    )
-                if current is not None and _key(current[1]) == _key(cell):
+                before, cell = current[slot], evaluate(slot, at)
+                if _key(before) == _key(cell):
                     continue
-                if current is not None:
-                    rows.append(_span(jurisdiction, slot, current, date))
-                before = current[1] if current is not None else None
-                causes = _causes(date, before, cell, instruments) if date else []
-                open_spans[slot] = (date, cell, causes)
-        for slot, current in open_spans.items():
-            rows.append(_span(jurisdiction, slot, current, None))
-    return rows
+                current[slot] = cell
+                points[slot].append((date, *_key(cell), _causes(date, before, cell, instruments)))
+        for (scope, criterion_id), found in points.items():
+            result[(jurisdiction.pk, scope, criterion_id)] = found
+    return result
+def _spans(slot: Slot, points: list[ChangePoint], end=None) -> list[CoverageSpan]:
+    """The spans of one cell from its change points, the last one ending on ``end``."""
+    jurisdiction_id, scope, criterion_id = slot
+    return [
+        CoverageSpan(
+            jurisdiction_id=jurisdiction_id, criterion_id=criterion_id, scope=scope,
+            value=value, approximate=approximate, valid_from=start,
+            valid_to=points[i + 1][0] if i + 1 < len(points) else end,
+            deciding=list(deciding), pending=list(pending), caused_by=causes,
+        )
+        for i, (start, value, approximate, deciding, pending, causes) in enumerate(points)
+    ]
 
 
-def _span(jurisdiction, slot, current, end) -> CoverageSpan:
-    scope, criterion_id = slot
-    start, cell, causes = current
-    return CoverageSpan(
-        jurisdiction_id=jurisdiction.pk, criterion_id=criterion_id, scope=scope,
-        value=cell.value, approximate=cell.approximate, valid_from=start, valid_to=end,
-        deciding=[d.slug for d in cell.instruments], pending=[d.slug for d in cell.pending],
-        caused_by=causes,
+def derive_coverage_spans(
+    jurisdictions: list[Jurisdiction],
+    criterion_ids: list[int],
+    slots: dict[int, set[tuple[str, int]]] | None = None,
+) -> list[CoverageSpan]:
+    """Unsaved coverage spans of every cell of ``jurisdictions`` × ``criterion_ids`` × both
+    scopes (with ``slots``, only those cells), their whole history (:func:`change_points`)."""
+    return [
+        span
+        for slot, points in change_points(jurisdictions, criterion_ids, slots).items()
+        for span in _spans(slot, points)
+    ]
+
+
+# --- which dates a write can change --------------------------------------------------------
+def step_window(others, old, new) -> tuple:
+    """The dates on which the rules' answers about an instrument (its status, approximation and
+    the status had its uncertain steps happened, hence every cell reading it, and the causes
+    its steps give) can differ after one of its steps changed from ``old`` to ``new``
+    (``(date, status, precision)``; None when the step was created or deleted), its other steps
+    being dated ``others``: ``(lo, hi)``, the answers before ``lo`` and after ``hi`` being the
+    same as before the write (``lo`` None: since always, ``hi`` None: still).
+
+    The status as of D reads the steps dated on or before D in life order, the approximation
+    the first step after D and the date of the one before it; a step moved without changing
+    its status or precision and without passing another step changes neither order, so only
+    the days from its earlier to the day after its later date (the day-after breakpoint,
+    :func:`_breakpoints`, and the causes, which read the day before) can differ. Otherwise the
+    answers can differ from the other step before it (exclusive of ties) to the other step
+    after it."""
+    dates = [step[0] for step in (old, new) if step is not None]
+    first, last = min(dates), max(dates)
+    if (
+        old is not None and new is not None and old[1:] == new[1:]
+        and not any(first <= day <= last for day in others)
+    ):
+        return (first, last + _ONE_DAY)
+    lo = max((day for day in others if day < first), default=None)
+    hi = min((day for day in others if day > last), default=None)
+    return (lo, hi)
+
+
+def widest(a: tuple, b: tuple) -> tuple:
+    """The smallest window holding both windows."""
+    if a is None:
+        return b
+    return (
+        None if a[0] is None or b[0] is None else min(a[0], b[0]),
+        None if a[1] is None or b[1] is None else max(a[1], b[1]),
     )
 
 
 # --- writing ---------------------------------------------------------------------------------
-def descendants_and_self(ids: Iterable[int]) -> set[int]:
-    """``ids`` and every jurisdiction below them (one query per level of the hierarchy)."""
-    found = set(ids)
+def descendants(ids: Iterable[int]) -> dict[int, set[int]]:
+    """``{jurisdiction id: the ids it stands for}``: ``ids`` and every jurisdiction below them,
+    each with the ids of ``ids`` it is (below) — one query per level of the hierarchy."""
+    found = {pk: {pk} for pk in ids}
     frontier = set(found)
     while frontier:
-        frontier = set(
-            Jurisdiction.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)
-        ) - found
-        found |= frontier
+        rows = list(
+            Jurisdiction.objects.filter(parent_id__in=frontier).order_by()
+            .values_list("pk", "parent_id")
+        )
+        frontier = set()
+        for pk, parent_id in rows:
+            roots = found[parent_id] - found.get(pk, set())
+            if roots:
+                found.setdefault(pk, set()).update(roots)
+                frontier.add(pk)
     return found
+
+
+_FIELDS = (
+    "jurisdiction_id", "scope", "criterion_id", "valid_from", "valid_to", "value", "approximate",
+    "deciding", "pending", "caused_by",
+)
+
+
+def _row(values) -> tuple:
+    """A span's columns (:data:`_FIELDS`) as a comparable tuple (JSON in one key order)."""
+    *head, deciding, pending, caused_by = values
+    return (*head, tuple(deciding), tuple(pending), json.dumps(caused_by, sort_keys=True))
+
+
+def _span_row(span: CoverageSpan) -> tuple:
+    return _row([getattr(span, name) for name in _FIELDS])
+
+
+class _Plan:
+    """The cells to re-derive: per jurisdiction, its ``(scope, criterion id)`` slots and the
+    window of dates that can have changed (:func:`step_window`; ``WHOLE`` for all)."""
+
+    def __init__(self):
+        self.slots: dict[int, set[tuple[str, int]]] = defaultdict(set)
+        self.windows: dict[int, tuple] = {}
+
+    def add(self, jurisdiction_id, slots, window=WHOLE):
+        if slots:
+            self.slots[jurisdiction_id] |= set(slots)
+            self.windows[jurisdiction_id] = widest(self.windows.get(jurisdiction_id), window)
+
+    def groups(self):
+        """``(window, [jurisdiction id, ...])`` in chunks of at most :data:`_CHUNK`."""
+        by_window = defaultdict(list)
+        for pk in sorted(self.slots):
+            by_window[self.windows[pk]].append(pk)
+        for window, ids in by_window.items():
+            for start in range(0, len(ids), _CHUNK):
+                yield window, ids[start:start + _CHUNK]
+
+
+def _apply(plan: _Plan) -> None:
+    """Re-derive the planned cells and write only the spans that differ: per chunk one query
+    reads the stored spans the window touches, one deletes the stale ones, and the new ones
+    are inserted in batches of 1,000. A windowed cell keeps its stored spans outside the
+    window; one whose stored spans do not join the fresh ones (stale data) is derived whole
+    instead (two more queries)."""
+    for window, ids in plan.groups():
+        slots = {pk: plan.slots[pk] for pk in ids}
+        criteria = sorted({c for wanted in slots.values() for _s, c in wanted})
+        chosen = list(Jurisdiction.objects.filter(pk__in=ids).order_by("pk"))
+        stored = _stored(ids, criteria, slots, window)
+        fresh, whole = _fresh(chosen, criteria, slots, window, stored)
+        _write(stored, fresh)
+        if whole:
+            slots = {pk: slots[pk] for pk in sorted(whole)}
+            stored = _stored(list(slots), criteria, slots, WHOLE)
+            chosen = [j for j in chosen if j.pk in whole]
+            _write(stored, _fresh(chosen, criteria, slots, WHOLE, stored)[0])
+
+
+def _stored(ids, criteria, slots, window) -> dict[Slot, list[tuple]]:
+    """The stored spans of the planned cells that hold some day of ``window`` or end on its
+    first day, as ``(pk, row)`` (:func:`_row`), by slot, oldest first."""
+    lo, hi = window
+    spans = CoverageSpan.objects.filter(jurisdiction_id__in=ids, criterion_id__in=criteria)
+    if lo is not None:
+        spans = spans.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=lo))
+    if hi is not None:
+        spans = spans.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=hi))
+    stored = defaultdict(list)
+    for pk, *values in spans.order_by().values_list("pk", *_FIELDS):
+        if (values[1], values[2]) in slots[values[0]]:
+            stored[(values[0], values[1], values[2])].append((pk, _row(values)))
+    for rows in stored.values():
+        rows.sort(key=lambda pair: (pair[1][3] is not None, pair[1][3]))
+    return stored
+
+
+def _write(stored, fresh) -> None:
+    """Replace, for each cell of ``fresh``, the stored rows that differ from its fresh spans."""
+    stale, new = [], []
+    for slot, spans in fresh.items():
+        wanted = {_span_row(span): span for span in spans}
+        for pk, row in stored.get(slot, ()):
+            if wanted.pop(row, None) is None:
+                stale.append(pk)
+        new.extend(wanted.values())
+    for start in range(0, len(stale), 500):
+        CoverageSpan.objects.filter(pk__in=stale[start:start + 500]).delete()
+    CoverageSpan.objects.bulk_create(new, 1000)
+
+
+def _fresh(chosen, criteria, slots, window, stored) -> tuple[dict, set[int]]:
+    """The spans each planned cell should have in place of its ``stored`` rows
+    (:func:`_stored`): from the rules over ``window``, joined to the stored spans holding the
+    day before it and its last day. Also the jurisdictions whose stored spans do not join the
+    fresh ones (to derive whole)."""
+    lo, hi = window
+    if window == WHOLE:
+        points = change_points(chosen, criteria, slots)
+        return {slot: _spans(slot, found) for slot, found in points.items()}, set()
+
+    def holding(rows, day):
+        found = [row for _pk, row in rows if row[3] is None or row[3] <= day]
+        return found[-1] if found and (found[-1][4] is None or day < found[-1][4]) else None
+
+    first = {}
+    if lo is not None:
+        for slot, rows in stored.items():
+            row = holding(rows, lo - _ONE_DAY)
+            if row is not None:
+                first[slot] = row
+    points = change_points(
+        chosen, criteria, slots, window, {slot: row[3] for slot, row in first.items()}
+    )
+    fresh, whole = {}, set()
+    for slot, found in points.items():
+        if lo is not None:
+            row = first.get(slot)
+            if row is None or _answer(row) != found[0][1:5]:
+                whole.add(slot[0])
+                continue
+            found = [(row[3], *_answer(row), json.loads(row[9])), *found[1:]]
+        end = None
+        if hi is not None:
+            row = holding(stored.get(slot, ()), hi)
+            if row is None or _answer(row) != found[-1][1:5]:
+                whole.add(slot[0])
+                continue
+            end = row[4]
+        fresh[slot] = _spans(slot, found, end)
+    return fresh, whole
+
+
+def _answer(row: tuple) -> tuple:
+    """(value, approximate, deciding, pending) of a stored row (:func:`_row`)."""
+    return (row[5], row[6], row[7], row[8])
 
 
 def refresh(
     jurisdiction_ids: Iterable[int] = (),
     instrument_ids: Iterable[int] = (),
     criterion_ids: Iterable[int] = (),
+    cells: dict[int, tuple[set[int], tuple]] | None = None,
 ) -> None:
-    """Re-derive, in one transaction: the status spans of ``instrument_ids``; the coverage
-    spans of ``jurisdiction_ids`` and their descendants for every criterion; and every
-    jurisdiction's spans for ``criterion_ids`` (a new criterion)."""
+    """Re-derive, in one transaction: the status spans of ``instrument_ids``; every cell of
+    ``jurisdiction_ids`` and their descendants; every jurisdiction's cells of ``criterion_ids``
+    (a new criterion); and ``cells``, ``{jurisdiction id: ({criterion id}, window)}``: the
+    cells of those criteria that read the jurisdiction's instruments — its own under both
+    scopes, its descendants' under ``applicable`` — over that window of dates
+    (:func:`step_window`). Only the spans that differ are written."""
     instrument_ids = set(instrument_ids)
-    jurisdiction_ids = descendants_and_self(jurisdiction_ids) if jurisdiction_ids else set()
     criterion_ids = set(criterion_ids)
+    cells = {j: c for j, c in (cells or {}).items() if c[0]}
+    below = descendants(set(jurisdiction_ids) | set(cells))
+    whole = {pk for pk, roots in below.items() if roots & set(jurisdiction_ids)}
     with transaction.atomic():
         # Concurrent writers touching one jurisdiction take turns here (PostgreSQL): the second
         # reads and replaces the spans only after the first committed, so neither leaves the
         # other's rows behind (a DELETE does not see rows committed after it started). FOR NO
         # KEY UPDATE does not block the inserts that merely reference these rows.
-        _lock(Jurisdiction, jurisdiction_ids)
+        _lock(Jurisdiction, below)
         _lock(Instrument, instrument_ids)
         if instrument_ids:
             InstrumentStatusSpan.objects.filter(instrument_id__in=instrument_ids).delete()
             InstrumentStatusSpan.objects.bulk_create(derive_status_spans(instrument_ids), 1000)
-        if jurisdiction_ids:
-            chosen = list(Jurisdiction.objects.filter(pk__in=jurisdiction_ids).order_by("pk"))
-            CoverageSpan.objects.filter(jurisdiction_id__in=jurisdiction_ids).delete()
-            for start in range(0, len(chosen), _CHUNK):
-                CoverageSpan.objects.bulk_create(
-                    derive_coverage_spans(chosen[start:start + _CHUNK], all_criterion_ids()),
-                    1000,
-                )
+        plan = _Plan()
+        every = all_criterion_ids() if whole or criterion_ids else []
+        for pk in whole:
+            plan.add(pk, {(scope, c) for scope in SCOPES for c in every})
+        for pk, roots in below.items():
+            if pk in whole:
+                continue
+            for root in roots & set(cells):
+                criteria, window = cells[root]
+                scopes = SCOPES if root == pk else (Scope.APPLICABLE.value,)
+                plan.add(pk, {(scope, c) for scope in scopes for c in criteria}, window)
         if criterion_ids:
-            CoverageSpan.objects.filter(criterion_id__in=criterion_ids).exclude(
-                jurisdiction_id__in=jurisdiction_ids
-            ).delete()
-            others = list(
-                Jurisdiction.objects.exclude(pk__in=jurisdiction_ids).order_by("pk")
-            )
-            for start in range(0, len(others), _CHUNK):
-                CoverageSpan.objects.bulk_create(
-                    derive_coverage_spans(others[start:start + _CHUNK], sorted(criterion_ids)),
-                    1000,
-                )
+            others = Jurisdiction.objects.exclude(pk__in=whole).values_list("pk", flat=True)
+            for pk in others:
+                plan.add(pk, {(scope, c) for scope in SCOPES for c in criterion_ids})
+        _apply(plan)
 
 
 def _lock(model, ids) -> None:
@@ -388,14 +648,26 @@ def _pending() -> dict | None:
     return getattr(_state, "pending", None)
 
 
+def _merge_cells(into: dict, cells: dict) -> None:
+    for jurisdiction_id, (criteria, window) in cells.items():
+        if jurisdiction_id and criteria:
+            known, known_window = into.get(jurisdiction_id, (set(), None))
+            into[jurisdiction_id] = (known | set(criteria), widest(known_window, window))
+
+
 def mark(
     jurisdictions: Iterable[int] = (),
     instruments: Iterable[int] = (),
     criteria: Iterable[int] = (),
     everything: bool = False,
+    cells: dict[int, tuple[set[int], tuple]] | None = None,
 ) -> None:
     """Record that a write changed what the spans of these rows rest on: re-derived now, or at
-    the end of the current :func:`batch`."""
+    the end of the current :func:`batch`. ``jurisdictions``: every cell of these and of their
+    descendants; ``instruments``: their status spans; ``criteria``: every jurisdiction's cells
+    of these; ``cells``: see :func:`refresh`."""
+    merged: dict = {}
+    _merge_cells(merged, cells or {})
     pending = _pending()
     if pending is None:
         if everything:
@@ -403,13 +675,14 @@ def mark(
         else:
             refresh(
                 [j for j in jurisdictions if j], [i for i in instruments if i],
-                [c for c in criteria if c],
+                [c for c in criteria if c], merged,
             )
         return
     pending["everything"] |= everything
     pending["jurisdictions"].update(j for j in jurisdictions if j)
     pending["instruments"].update(i for i in instruments if i)
     pending["criteria"].update(c for c in criteria if c)
+    _merge_cells(pending["cells"], merged)
 
 
 @contextlib.contextmanager
@@ -421,7 +694,8 @@ def batch(everything: bool = False):
     outer = _pending() is None
     if outer:
         _state.pending = {
-            "everything": False, "jurisdictions": set(), "instruments": set(), "criteria": set()
+            "everything": False, "jurisdictions": set(), "instruments": set(), "criteria": set(),
+            "cells": {},
         }
     _state.pending["everything"] |= everything
     try:
@@ -432,7 +706,10 @@ def batch(everything: bool = False):
             if pending["everything"]:
                 rebuild()
             else:
-                refresh(pending["jurisdictions"], pending["instruments"], pending["criteria"])
+                refresh(
+                    pending["jurisdictions"], pending["instruments"], pending["criteria"],
+                    pending["cells"],
+                )
     finally:
         if outer:
             _state.pending = None

@@ -133,7 +133,7 @@ def cases_of(world_name: str) -> list[tuple[str, str, str, str, tuple[str, ...]]
             (f"page-jurisdictions-{as_of}", "pages:jurisdictions", reverse("pages:jurisdictions"),
              f"as_of={as_of}", ("html",)),
             (f"coverage-history-{as_of}", "api:coverage-history", reverse("api:coverage-history"),
-             f"{selection}&criteria={crit}&page_size=500", ("json", "csv")),
+             f"{selection}&criterion={crit}&page_size=500", ("json", "csv")),
             (f"coverage-changes-{as_of}", "api:coverage-changes", reverse("api:coverage-changes"),
              f"{selection}&from=2015-01-01&to={as_of}", ("json", "csv")),
             (f"page-what-changed-{as_of}", "pages:what-changed", reverse("pages:what-changed"),

@@ -52,7 +52,7 @@ def test_the_us_states_answering_yes_rise_as_the_enactment_dates_say(seeded, cli
     """The panel, counted at the first of each year, equals the request-time computation."""
     response = client.get(
         HISTORY,
-        {"within": "US", "criteria": "ai_generated_explicit", "scope": "own", "page_size": 500},
+        {"within": "US", "criterion": "ai_generated_explicit", "scope": "own", "page_size": 500},
     )
     assert response.status_code == 200
     body = response.json()
@@ -85,7 +85,7 @@ def test_the_us_states_answering_yes_rise_as_the_enactment_dates_say(seeded, cli
 def test_coverage_changes_names_the_date_and_the_step(seeded, client):
     response = client.get(CHANGES, {
         "from": "2024-09-30", "to": "2024-10-01", "within": "US",
-        "criteria": "ai_generated_explicit", "scope": "own",
+        "criterion": "ai_generated_explicit", "scope": "own",
     })
     assert response.status_code == 200
     body = response.json()
@@ -99,7 +99,7 @@ def test_coverage_changes_names_the_date_and_the_step(seeded, client):
     )
     csv = client.get(CHANGES, {
         "from": "2024-09-30", "to": "2024-10-01", "within": "US",
-        "criteria": "ai_generated_explicit", "scope": "own", "format": "csv",
+        "criterion": "ai_generated_explicit", "scope": "own", "format": "csv",
     })
     text = b"".join(csv.streaming_content).decode("utf-8-sig")
     assert "US-AL,Alabama,ai_generated_explicit,own," in text
@@ -107,7 +107,7 @@ def test_coverage_changes_names_the_date_and_the_step(seeded, client):
 
 
 def test_coverage_history_csv_streams_every_span(seeded, client):
-    response = client.get(HISTORY, {"within": "US", "criteria": "possession", "format": "csv"})
+    response = client.get(HISTORY, {"within": "US", "criterion": "possession", "format": "csv"})
     assert response.status_code == 200 and response.streaming
     lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
     assert lines[0].startswith("jurisdiction,jurisdiction_name,criterion,scope,valid_from")
@@ -123,7 +123,7 @@ def test_coverage_history_csv_streams_every_span(seeded, client):
         (CHANGES, {"to": "2024-01-01"}, "from"),
         (CHANGES, {"from": "2024-02-30"}, "from"),
         (CHANGES, {"from": "2025-01-01", "to": "2024-01-01"}, "from"),
-        (CHANGES, {"from": "2024-01-01", "criteria": "nope"}, "criteria"),
+        (CHANGES, {"from": "2024-01-01", "criterion": "nope"}, "criterion"),
         (HISTORY, {"jurisdicton": "KR"}, "jurisdicton"),
         (HISTORY, {"scope": "everywhere"}, "scope"),
         (HISTORY, {"kind": "planet"}, "kind"),
@@ -134,6 +134,42 @@ def test_bad_parameters_are_a_400_naming_them(client, db, path, params, name):
     response = client.get(path, params)
     assert response.status_code == 400
     assert name in response.json()["errors"]
+
+
+@pytest.mark.parametrize("path", [HISTORY, CHANGES])
+def test_criteria_is_refused_with_a_hint_to_criterion(client, db, path):
+    """The history endpoints name the criteria parameter as compare and gaps do."""
+    response = client.get(path, {"from": "2024-01-01", "criteria": "possession"})
+    assert response.status_code == 400
+    assert response.json()["errors"]["criteria"] == ["Unknown parameter. Did you mean 'criterion'?"]
+    assert "criterion" in response.json()["accepted_parameters"]
+
+
+def test_the_history_endpoints_read_the_one_selection_form(seeded, client):
+    """criterion takes several values; kind, within, group … narrow together as in compare."""
+    body = client.get(HISTORY, {
+        "kind": "subdivision", "within": "US", "criterion": "possession,ai_generated_explicit",
+        "scope": "own", "page_size": 1000,
+    }).json()
+    assert body["count"] == len(body["results"]) > 0
+    states = {j.code for j in us_states()}
+    assert {r["jurisdiction"] for r in body["results"]} == states
+    assert {r["criterion"] for r in body["results"]} == {"possession", "ai_generated_explicit"}
+    assert "criterion=possession,ai_generated_explicit" in body["permalink"]
+    assert "kind=subdivision" in body["permalink"]
+    expected = CoverageSpan.objects.filter(
+        jurisdiction__parent__code="US", scope="own",
+        criterion__slug__in=["possession", "ai_generated_explicit"],
+    ).count()
+    assert body["count"] == expected
+    changes = client.get(CHANGES, {
+        "from": "2015-01-01", "to": "2026-01-01", "group": "G7", "criterion": "possession",
+    }).json()
+    assert changes["count"] > 0
+    g7 = {"CA", "DE", "FR", "GB", "IT", "JP", "US"}
+    assert {r["jurisdiction"] for r in changes["results"]} <= g7
+    bad = client.get(HISTORY, {"kind": "planet"})
+    assert bad.status_code == 400 and "Unknown kind: planet" in bad.json()["errors"]["kind"][0]
 
 
 def test_the_schema_lists_the_history_endpoints(client, db):
@@ -178,6 +214,105 @@ def test_a_federal_step_re_derives_every_state(seeded):
     ).count()
     assert before and moved, "the state's spans follow the federal step"
     assert differences(codes=["US", "US-CA", "US-TX", "US-WY"]) == []
+
+
+# A status event saved (its history row included) and the spans it changes re-derived:
+# the old step, the history row, the instrument's place and criteria, its other steps, the
+# hierarchy below it, its status spans, the coverage inputs and the stored spans.
+FAN_OUT_QUERIES = 29
+CHECKED = ["US", "US-CA", "US-TX", "US-AL", "US-WY", "US-NY"]
+
+
+def _federal_law():
+    """A US federal law of the seed that decides the states' cells, its steps in life order."""
+    instrument = Instrument.objects.get(slug="us-18-usc-1466a")
+    return instrument, list(instrument.status_events.order_by("date", "pk"))
+
+
+def _edit(kind, instrument, steps):
+    from jurisdictions.models import StatusEvent
+
+    if kind == "moved a day later":  # the benchmark's write
+        steps[-1].date += datetime.timedelta(days=1)
+        steps[-1].save()
+    elif kind == "moved past the next step":
+        steps[0].date = steps[1].date + datetime.timedelta(days=3)
+        steps[0].save()
+    elif kind == "moved back past the previous step":
+        steps[-1].date = steps[0].date - datetime.timedelta(days=2)
+        steps[-1].save()
+    elif kind == "status changed":
+        steps[-1].status = "repealed"
+        steps[-1].save()
+    elif kind == "made uncertain":
+        steps[-1].date_precision = "on_or_before"
+        steps[-1].save()
+    elif kind == "deleted":
+        steps[0].citations.all().delete()
+        steps[0].delete()
+    elif kind == "added":
+        StatusEvent.objects.create(
+            instrument=instrument, status="repealed",
+            date=steps[-1].date + datetime.timedelta(days=365), date_precision="day",
+        )
+    elif kind == "moved to another instrument":
+        other = Instrument.objects.filter(jurisdiction__code="US").exclude(pk=instrument.pk)
+        steps[-1].instrument = other.filter(assessments__isnull=False).order_by("slug").first()
+        steps[-1].date += datetime.timedelta(days=200)
+        steps[-1].save()
+
+
+def _spans_of(codes):
+    return {
+        repr(row) for row in CoverageSpan.objects.filter(jurisdiction__code__in=codes).values_list(
+            "jurisdiction__code", "criterion__slug", "scope", "valid_from", "valid_to", "value",
+            "approximate", "deciding", "pending", "caused_by",
+        )
+    }
+
+
+@pytest.mark.parametrize("kind", [
+    "moved a day later", "moved past the next step", "moved back past the previous step",
+    "status changed", "made uncertain", "deleted", "added", "moved to another instrument",
+])
+def test_a_federal_step_re_derives_only_what_changed_and_the_spans_stay_right(seeded, kind):
+    """The fan-out re-derives the cells of the step's criteria over the dates the step can
+    change and keeps the stored spans elsewhere: afterwards the spans of the US and its states
+    are the spans a whole derivation gives."""
+    instrument, steps = _federal_law()
+    assert len(steps) >= 2
+    before = _spans_of(CHECKED)
+    _edit(kind, instrument, steps)
+    assert differences(codes=CHECKED, rules=False) == []
+    after = _spans_of(CHECKED)
+    assert before != after, "the edit changes some span (else this test proves nothing)"
+
+
+def test_the_fan_out_writes_only_the_changed_spans_in_a_fixed_number_of_queries(
+    seeded, django_assert_num_queries
+):
+    """A federal step moved a day: the same queries however many states and spans there are
+    (PostgreSQL adds two row locks), and only the spans that differ are replaced."""
+    from django.db import connection
+
+    instrument, steps = _federal_law()
+    states = CoverageSpan.objects.filter(jurisdiction__parent__code="US")
+    stored = {pk: (start, end) for pk, start, end in states.values_list(
+        "pk", "valid_from", "valid_to"
+    )}
+    moved = steps[-1].date
+    locks = 2 if connection.features.has_select_for_update else 0
+    with django_assert_num_queries(FAN_OUT_QUERIES + locks):
+        steps[-1].date += datetime.timedelta(days=1)
+        steps[-1].save()
+    assert differences(codes=CHECKED) == []
+    replaced = set(stored) - set(states.values_list("pk", flat=True))
+    # Only spans touching the days between the step's old and new date were replaced.
+    def touches(start, end):
+        return (start is None or start <= steps[-1].date) and (end is None or end >= moved)
+
+    assert replaced and all(touches(*stored[pk]) for pk in replaced)
+    assert len(replaced) < len(stored) / 5
 
 
 def test_research_status_and_deletions_re_derive(seeded):

@@ -3,8 +3,11 @@
 (``/api/v1/coverage-changes/``). The answers come from :mod:`spans.history`; these views only
 validate the parameters, choose the jurisdictions and shape the answer.
 
-Selection: the selection parameters of every analysis (:mod:`jurisdictions.selection`: they
-narrow together; none of them: every jurisdiction but the international organisations); ``criteria`` (default every criterion not retired); ``scope`` (default both).
+Parameters: the selection parameters of every analysis, read by the one selection form
+(:class:`~jurisdictions.api.analysis.SelectionParams`, :mod:`jurisdictions.selection`: they narrow
+together; none of them: every jurisdiction but the international organisations); ``criterion``
+(several values, comma-separated; default every criterion not retired), as compare and gaps name
+it (``criteria`` is refused with a hint); ``scope`` (several values; default both).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from rest_framework.response import Response
 
 from spans import history
 
-from ..choices import JurisdictionKind, Scope
+from ..choices import Scope
 from ..filtersets import IsoDateField, KeyListField, today
 from ..models import Criterion
 from .analysis import AnalysisView, ChoiceListField, SelectionParams
@@ -28,8 +31,9 @@ from .schema import SELECTION as SELECTION_PARAMETERS
 
 
 class HistoryParams(SelectionParams):
-    criteria = KeyListField(model=Criterion, noun="criterion", required=False)
-    kind = ChoiceListField(choices=JurisdictionKind.choices, required=False)
+    criterion = KeyListField(model=Criterion, noun="criterion", required=False)
+    # A history is read under one scope or both: several values, default both (the other
+    # analyses answer under one).
     scope = ChoiceListField(choices=Scope.choices, required=False)
 
     def clean(self):
@@ -39,23 +43,13 @@ class HistoryParams(SelectionParams):
         return cleaned
 
     def jurisdiction_ids(self) -> list[int] | None:
-        """Primary keys of the chosen jurisdictions, or None for every one but the
-        international organisations (narrowed by ``kind``)."""
-        kinds = self.cleaned_data.get("kind")
+        """Primary keys of the selected jurisdictions, or None when no parameter narrows the
+        selection (every jurisdiction but the international organisations)."""
         chosen = self.selected()
-        if chosen is None:
-            if not kinds:
-                return None
-            from ..models import Jurisdiction
-
-            return list(
-                Jurisdiction.objects.exclude(kind=JurisdictionKind.INTERNATIONAL)
-                .filter(kind__in=kinds).values_list("pk", flat=True)
-            )
-        return [j.pk for j in chosen if not kinds or j.kind in kinds]
+        return None if chosen is None else [j.pk for j in chosen]
 
     def chosen_criteria(self) -> list[Criterion]:
-        slugs = self.cleaned_data.get("criteria")
+        slugs = self.cleaned_data.get("criterion")
         if slugs:
             by_slug = {c.slug: c for c in Criterion.objects.filter(slug__in=slugs)}
             return [by_slug[s] for s in slugs]
@@ -91,7 +85,7 @@ class ChangesBetweenParams(HistoryParams):
 SELECTION = [
     *SELECTION_PARAMETERS,
     OpenApiParameter(
-        "criteria", {"type": "array", "items": {"type": "string"}}, explode=False,
+        "criterion", {"type": "array", "items": {"type": "string"}}, explode=False,
         description="Criterion slugs, comma-separated (default: every criterion not retired).",
     ),
     OpenApiParameter(
@@ -188,8 +182,7 @@ class CoverageHistoryView(HistoryView):
         response.data = {
             "permalink": self.link({
                 **form.selection_for_permalink(),
-                "kind": form.cleaned_data.get("kind"),
-                "criteria": [c.slug for c in criteria],
+                "criterion": [c.slug for c in criteria],
                 "scope": scopes,
                 "page": request.query_params.get("page"),
                 "page_size": request.query_params.get("page_size"),
@@ -323,8 +316,7 @@ class CoverageChangesView(HistoryView):
             "permalink": self.link({
                 "from": data["date_from"], "to": data["date_to"],
                 **form.selection_for_permalink(),
-                "kind": data.get("kind"),
-                "criteria": [c.slug for c in criteria],
+                "criterion": [c.slug for c in criteria],
                 "scope": scopes,
             }),
             "count": len(found),
