@@ -798,11 +798,9 @@ def jurisdiction_detail(request, code: str):
         inherited=_unique_deciders(cells, "considered", only_inherited=True)
         + _unique_deciders(cells, "pending", only_inherited=True),
         bloc_obligations=_unique_deciders(cells, "bloc_obligations"),
-        # The answer's items, same-day events shown before the steps as this page always
-        # has (the API lists the steps first): the golden pages pin this order, so changing
-        # it is left to a deliberate `make golden`.
-        timeline=sorted([*timeline.items, *timeline.later],
-                        key=lambda item: (item.date, item.type != "event")),
+        # The answer's items in the answer's order (the API's: same-day steps before events),
+        # then those dated after as_of.
+        timeline=[*timeline.items, *timeline.later],
         sources=sources,
         researched_children=[c for c in children if c.research_status != ResearchStatus.NOT_RESEARCHED],
         other_children=sum(1 for c in children if c.research_status == ResearchStatus.NOT_RESEARCHED),
