@@ -28,7 +28,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html, format_html_join
 
 from . import editorial, text
-from .api.analysis import CHANGE_TYPES, HISTORY_BY_NAME, ChangesParams, changes_window
+from .answers.changes import CHANGE_TYPES, HISTORY_BY_NAME, ChangesParams, changes_window
 from .choices import Body
 from .models import BOOKKEEPING_COLUMNS, Criterion, Instrument
 

@@ -39,7 +39,7 @@ from django_filters.fields import BaseCSVField, RangeField
 from django_filters.widgets import DateRangeWidget
 
 from . import text
-from .api import regions
+from . import regions
 from .choices import (
     AssessmentBasis,
     AssessmentValue,

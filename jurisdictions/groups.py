@@ -3,7 +3,7 @@ G20, the OECD and the Council of Europe members.
 
 A group makes no law of its own: it only selects jurisdictions (``group=G20``), and nothing is
 ever inherited from it. Memberships come from the ``country_converter`` library's
-``country_data.tsv`` (read directly, as :mod:`jurisdictions.api.regions` does, so that pandas is
+``country_data.tsv`` (read directly, as :mod:`jurisdictions.regions` does, so that pandas is
 never imported by a web request), never typed by hand:
 
 - ``UNmember`` and ``OECD`` give the year a country joined: a country counts as a member from
@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import pycountry
 
-from .api.regions import _data_file
+from .regions import _data_file
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q
 
 from . import clock, lint
-from .api.regions import regions_for_code
+from .groups import groups
+from .regions import regions_for_code
 from .choices import DatePrecision, JurisdictionKind, ResearchStatus, SourceKind
 from . import text
 from .models import (
@@ -60,6 +61,28 @@ def _status_counts(rows) -> dict[str, int]:
         counts[row] += 1
     counts["total"] = sum(counts.values())
     return counts
+
+
+def research_status_by_group(as_of: datetime.date) -> dict[str, list[str]]:
+    """{group code: the research statuses of its members on ``as_of``} for every group
+    (:mod:`jurisdictions.groups`), members missing from the database counted as not researched."""
+    statuses = dict(
+        Jurisdiction.objects.filter(kind=JurisdictionKind.COUNTRY).values_list(
+            "code", "research_status"
+        )
+    ) | dict(Jurisdiction.objects.filter(code="EU").values_list("code", "research_status"))
+    return {
+        code: [
+            statuses.get(member, ResearchStatus.NOT_RESEARCHED)
+            for member in group.member_codes(as_of)
+        ]
+        for code, group in groups().items()
+    }
+
+
+def research_extent(group: str, as_of: datetime.date) -> dict[str, int]:
+    """How much of one group is researched: counts per research status and ``total``."""
+    return _status_counts(research_status_by_group(as_of)[group])
 
 
 def stored_control_characters() -> list[dict]:
@@ -99,6 +122,10 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
     for bloc in Jurisdiction.objects.filter(kind=JurisdictionKind.SUPRANATIONAL):
         members = Jurisdiction.objects.members_of(bloc.code, today)
         blocs[bloc.code] = _status_counts(members.values_list("research_status", flat=True))
+    by_group = {
+        code: _status_counts(statuses)
+        for code, statuses in research_status_by_group(today).items()
+    }
     us_states = Jurisdiction.objects.filter(
         parent__code="US", subdivision_type__in=["State", "District"]
     ).values_list("research_status", flat=True)
@@ -177,6 +204,7 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
     return {
         "summary": summary,
         "research_status_by_bloc": blocs,
+        "research_status_by_group": by_group,
         "research_status_us_states": _status_counts(us_states),
         "research_status_by_region": {
             region: _status_counts(statuses) for region, statuses in sorted(by_region.items())

@@ -36,7 +36,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, Validati
 from import_export import fields, resources, widgets
 
 from . import editorial, text
-from .api.renderers import FORMULA_STARTS
+from .csvfile import FORMULA_STARTS
 from .models import (
     Assessment,
     AssessmentSource,

@@ -353,7 +353,8 @@ class FixtureBuilder:
 
 def _jurisdiction_fields(entry: dict, compiled_on: str) -> dict:
     """The fixture fields of a research file's jurisdiction entry; ``compiled_on`` (ISO date) is
-    the file's ``about.compiled_on``: the review date of a reviewed place, and its
+    the file's ``about.compiled_on``: the review date of a reviewed place (unless the entry gives
+    its own ``reviewed_on``, for a place reviewed after the file was compiled), and its
     ``research_compiled_on``."""
     code = entry["code"].upper()
     kind = entry["kind"]
@@ -366,9 +367,12 @@ def _jurisdiction_fields(entry: dict, compiled_on: str) -> dict:
         spec = next(s for s in reference.country_specs() if s.code == code)
     status = entry.get("research_status") or ResearchStatus.NOT_RESEARCHED
     notes = (entry.get("notes") or "").strip()
+    reviewed_on = _date(entry.get("reviewed_on"))
     if status == ResearchStatus.REVIEWED:
         notes = (notes + "\n\n" if notes else "") + (
-            f"Review date: the date the research file was compiled ({compiled_on})."
+            f"Review date: the date this place's research was reviewed ({reviewed_on})."
+            if reviewed_on
+            else f"Review date: the date the research file was compiled ({compiled_on})."
         )
     return {
         "code": spec.code,
@@ -380,7 +384,7 @@ def _jurisdiction_fields(entry: dict, compiled_on: str) -> dict:
         "numeric_code": spec.numeric_code,
         "parent": [spec.parent_code] if spec.parent_code else None,
         "research_status": status,
-        "last_reviewed_on": compiled_on if status == ResearchStatus.REVIEWED else None,
+        "last_reviewed_on": (reviewed_on or compiled_on) if status == ResearchStatus.REVIEWED else None,
         "research_notes": notes,
         "research_compiled_on": compiled_on,
     }

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-from .api.regions import countries_in, region_choices
+from .regions import countries_in, region_choices
 from .choices import JurisdictionKind
 from .groups import Group, groups
 from .models import Jurisdiction

@@ -3,7 +3,7 @@
 
 Names and slugs are matched with :mod:`difflib`; country codes and names also through
 ``country_converter``'s name patterns (its ``regex`` column recognises ``UK``, ``Britain``,
-``Deutschland``…), read directly from its data file like :mod:`jurisdictions.api.regions`.
+``Deutschland``…), read directly from its data file like :mod:`jurisdictions.regions`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import pycountry
 
-from .api.regions import _data_file
+from .regions import _data_file
 
 
 def closest(value: str, candidates: Iterable[str]) -> str | None:

@@ -14,6 +14,7 @@ from django.urls import reverse
 from jurisdictions.models import Instrument, Jurisdiction
 
 KR_DEEPFAKE_AMENDMENT = "kr-sexual-crimes-punishment-act-art-14-2-amendment"
+KR_YOUTH_2020_AMENDMENT = "kr-youth-sex-protection-act-2020-amendment"
 EU_RECAST = "eu-recast-csa-directive"
 EU_DIRECTIVE = "eu-csa-directive-2011"
 
@@ -37,8 +38,14 @@ def test_korea_before_and_after_its_2024_amendments(client, seeded):
     params = {"jurisdictions": "kr", "criteria": "ai_generated_explicit,possession"}
     before = ok(client, "compare", {**params, "as_of": "2024-10-15"})
     after = ok(client, "compare", {**params, "as_of": "2025-01-01"})
+    assert cell(before, "KR", "ai_generated_explicit")["value"] != "yes"
+    # Possessing child sexual exploitation material was already an offence before the 2024
+    # deepfake amendments (Youth Sex Protection Act art. 11(5), as amended in 2020).
+    possession_before = cell(before, "KR", "possession")
+    assert possession_before["value"] == "yes"
+    assert KR_YOUTH_2020_AMENDMENT in slugs(possession_before["instruments"])
+    assert KR_DEEPFAKE_AMENDMENT not in slugs(possession_before["instruments"])
     for criterion in ("ai_generated_explicit", "possession"):
-        assert cell(before, "KR", criterion)["value"] != "yes"
         assert KR_DEEPFAKE_AMENDMENT in slugs(cell(before, "KR", criterion)["pending"])
         now = cell(after, "KR", criterion)
         assert now["value"] == "yes"
@@ -138,19 +145,26 @@ def test_every_unresearched_place_in_the_eu_and_us_gap_lists_says_why(client, se
 
 
 def test_an_answer_resting_on_a_later_on_or_before_step_is_approximate(client, seeded):
-    # The Protection of Children Act 1978 is known in force only on or before 1991-02-01
-    # (legislation.gov.uk's earliest text): before that date the answer may be wrong.
-    before = ok(client, "compare", {"jurisdictions": "GB", "criteria": "production",
-                                    "as_of": "1990-06-01"})
-    assert (cell(before, "GB", "production")["value"],
-            cell(before, "GB", "production")["approximate"]) == ("none", True)
-    after = ok(client, "compare", {"jurisdictions": "GB", "criteria": "production",
-                                   "as_of": "1991-06-01"})
-    assert cell(after, "GB", "production")["approximate"] is False
-    assert cell(after, "GB", "production")["value"] == "yes"
-    pca = ok(client, "instrument-detail", {"as_of": "1990-06-01"}, slug="gb-pca-1978")
-    assert (pca["status"], pca["status_approximate"]) == ("adopted", True)
-    assert pca["key_dates"]["in_force"]["precision"] == "on_or_before"
+    # The Criminal Justice Act 1988 s. 160 (possession) is known in force only on or before
+    # 1996-04-01 (legislation.gov.uk's earliest text): before that date the answer (the PCA 1978's
+    # possession with a view to distribution, partial) may be wrong.
+    before = ok(client, "compare", {"jurisdictions": "GB", "criterion": "possession",
+                                    "as_of": "1995-06-01"})
+    assert (cell(before, "GB", "possession")["value"],
+            cell(before, "GB", "possession")["approximate"]) == ("partial", True)
+    after = ok(client, "compare", {"jurisdictions": "GB", "criterion": "possession",
+                                   "as_of": "1996-06-01"})
+    assert cell(after, "GB", "possession")["approximate"] is False
+    assert cell(after, "GB", "possession")["value"] == "yes"
+    s160 = ok(client, "instrument-detail", {"as_of": "1995-06-01"}, slug="gb-cja-1988-s160")
+    assert (s160["status"], s160["status_approximate"]) == ("adopted", True)
+    assert s160["key_dates"]["in_force"]["precision"] == "on_or_before"
+    # The Protection of Children Act 1978 came into force on a known day (s. 9(3)): an answer
+    # resting on it is exact from then on.
+    pca = ok(client, "compare", {"jurisdictions": "GB", "criterion": "production",
+                                 "as_of": "1978-09-01"})
+    assert (cell(pca, "GB", "production")["value"],
+            cell(pca, "GB", "production")["approximate"]) == ("yes", False)
 
 
 def test_every_deciding_instrument_cites_its_sources(client, seeded):

@@ -253,9 +253,9 @@ def test_matrix_to_jurisdiction_to_instrument_as_of_and_csv(chromium, site):
             page.locator("a.csv-link").first.click()
         download = download_info.value
         body = Path(download.path()).read_text(encoding="utf-8-sig")
-        rows = {r["code"]: r for r in csv.DictReader(io.StringIO(body))}
+        rows = {r["jurisdiction"]: r for r in csv.DictReader(io.StringIO(body))}
         assert rows["KR"]["value"] == "yes" and rows["KR"]["as_of"] == "2025-01-01"
-        assert KOREA_LAW in rows["KR"]["deciding_instruments"]
+        assert KOREA_LAW in rows["KR"]["instruments"]
 
         # Matrix -> jurisdiction, with the keyboard: focus the row's link and press Enter.
         page.locator("tr[data-code='KR'] th a").focus()

@@ -23,10 +23,10 @@ def test_report_counts_match_the_database(seeded):
     assert summary["assessments_stale"] == Assessment.objects.filter(verified_on=None).count()
     assert 0 < summary["assessments_stale"] < Assessment.objects.count()
     eu = report["research_status_by_bloc"]["EU"]
-    # Belgium is in progress: its new Penal Code's provision is not yet assessed
-    assert (eu["total"], eu["reviewed"], eu["not_researched"]) == (27, 26, 0)
+    # Belgium's new Penal Code (Book II arts. 170-176) was read in issue 15: every member reviewed
+    assert (eu["total"], eu["reviewed"], eu["not_researched"]) == (27, 27, 0)
     us = report["research_status_us_states"]
-    assert (us["total"], us["reviewed"]) == (51, 50)  # Massachusetts is in progress
+    assert (us["total"], us["reviewed"]) == (51, 51)  # Massachusetts's c. 272 read in issue 15
     # an instrument citing only news is listed; one citing EUR-Lex is not
     listed = {row["instrument"] for row in report["instruments_without_primary_source"]}
     assert "eu-csa-directive-2011" not in listed
@@ -50,7 +50,7 @@ def test_command_prints_the_summary_and_json(seeded):
     out = io.StringIO()
     call_command("data_report", stdout=out)
     text = out.getvalue()
-    assert "EU members: 27 (26 reviewed, 1 in progress, 0 not researched)" in text
+    assert "EU members: 27 (27 reviewed, 0 in progress, 0 not researched)" in text
     assert "Research status by UN M49 region" in text
     out = io.StringIO()
     call_command("data_report", "--json", stdout=out)
@@ -81,3 +81,43 @@ def test_admin_page_for_staff_only(seeded, client, django_user_model):
     assert f'href="{url}"' in client.get("/admin/").content.decode()
     client.force_login(staff)
     assert f'href="{url}"' not in client.get("/admin/").content.decode()
+
+
+def _extent_on_page(client, path: str) -> tuple[int, int]:
+    import re
+
+    html = client.get(path).content.decode()
+    match = re.search(r"(\d+) of (\d+) UN member states researched", html)
+    assert match, f"{path} does not say how much of the world is researched"
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_research_extent_per_group_in_the_report_and_on_the_pages(seeded, client):
+    """Issue 13: the report gives the research status per group; the home page, the map and the
+    gap pages say how many of the 193 UN member states are researched, counting the same way."""
+    from jurisdictions.models import Jurisdiction
+
+    groups = build_report()["research_status_by_group"]
+    assert set(groups) == {"UN", "G7", "G20", "OECD", "COE"}
+    assert groups["UN"]["total"] == 193
+    assert (groups["G7"]["total"], groups["G7"]["reviewed"]) == (7, 7)
+    assert groups["G20"]["total"] == 20  # 19 countries and the EU
+    researched = groups["UN"]["reviewed"] + groups["UN"]["in_progress"]
+    pages = ("/", "/map/", "/gaps/?criterion=ai_generated_explicit")
+    for path in pages:
+        assert _extent_on_page(client, path) == (researched, 193)
+    out = io.StringIO()
+    call_command("data_report", stdout=out)
+    assert f"UN: {groups['UN']['reviewed']}/193 reviewed" in out.getvalue()
+
+    germany = Jurisdiction.objects.get(code="DE")
+    germany.research_status = "not_researched"
+    germany.save()
+    holy_see = Jurisdiction.objects.get(code="VA")  # an observer state, not a UN member
+    holy_see.research_status = "in_progress"
+    holy_see.save()
+    assert build_report()["research_status_by_group"]["UN"]["not_researched"] == (
+        groups["UN"]["not_researched"] + 1
+    )
+    for path in pages:
+        assert _extent_on_page(client, path) == (researched - 1, 193)

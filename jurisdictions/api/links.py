@@ -1,11 +1,13 @@
-"""The API's addresses and ISO 8601 values as the API writes them, for the serializers and for
-the rows built from plain values (:mod:`.instrument_rows`), so that neither imports the other."""
+"""The API's addresses and ISO 8601 values as the API writes them, for the serializers, for
+the rows built from plain values (:mod:`.instrument_rows`), so that neither imports the other,
+and for the answers of :mod:`jurisdictions.answers` (:class:`ApiLinks`)."""
 
 from __future__ import annotations
 
 from django.urls import reverse
 
 from .. import editorial
+from ..answers.base import Links, iso  # noqa: F401 (iso: re-exported for the serializers)
 
 
 def api_url(context, view_name: str, **kwargs) -> str:
@@ -31,14 +33,6 @@ def _absolute(context, path: str) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def iso(value) -> str | None:
-    """ISO 8601 as DRF writes it: dates as YYYY-MM-DD, UTC date-times ending in Z."""
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def shows_staff_names(context) -> bool:
     """Whether the request of ``context`` may see account names (kept in ``context``; see
     :func:`editorial.public_name`)."""
@@ -54,3 +48,35 @@ def staff_name(context, username: str | None, role: str) -> str | None:
     """An account as the request of ``context`` may see it: its username for staff, else "an
     editor" / "a reviewer" or the published display name (issue 18)."""
     return editorial.public_name(username, role, shows_staff_names(context))
+
+
+class ApiLinks(Links):
+    """The API's addresses for :mod:`jurisdictions.answers`: absolute URLs of its resources,
+    and accounts named as the request may see them."""
+
+    def __init__(self, context: dict):
+        self.context = context
+
+    def jurisdiction(self, code):
+        return api_url(self.context, "jurisdiction-detail", code=code)
+
+    def instrument(self, slug):
+        return api_url(self.context, "instrument-detail", slug=slug)
+
+    def status_event(self, pk):
+        return api_url(self.context, "status-event-detail", pk=pk)
+
+    def event(self, slug):
+        return api_url(self.context, "event-detail", slug=slug)
+
+    def source(self, pk):
+        return api_url(self.context, "source-detail", pk=pk)
+
+    def criterion(self, slug):
+        return api_url(self.context, "criterion-detail", slug=slug)
+
+    def assessment(self, pk):
+        return api_url(self.context, "assessment-detail", pk=pk)
+
+    def account(self, username, role):
+        return staff_name(self.context, username, role)

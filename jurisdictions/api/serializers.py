@@ -43,7 +43,7 @@ from ..models import (
     StatusEvent,
 )
 from .links import _absolute, api_url, iso, shows_staff_names, staff_name  # noqa: F401  (also imported from here)
-from .regions import regions_for_code
+from ..regions import regions_for_code
 
 
 def as_of_of(context) -> datetime.date:

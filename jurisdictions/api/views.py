@@ -45,7 +45,8 @@ from ..models import (
     StatusEvent,
 )
 from . import serializers as api
-from .analysis import TIMELINE_COLUMNS, timeline_items
+from ..answers import timeline
+from .links import ApiLinks, iso
 from .pagination import Pagination
 from .params import BadRequest, StrictParametersMixin, permalink
 from . import renderers
@@ -278,24 +279,57 @@ class JurisdictionViewSet(CollectionViewSet):
     @action(detail=True, url_path="timeline", url_name="timeline", filterset_class=None)
     def timeline(self, request, code=None):
         jurisdiction = self.get_object()
-        context = self.get_serializer_context()
-        items = timeline_items(jurisdiction, self.as_of, context)
+        answer = timeline.build(jurisdiction, self.as_of, ApiLinks(self.get_serializer_context()))
         if self.wants_csv():
             return csv_response(
-                f"timeline-{jurisdiction.code}-{self.as_of.isoformat()}.csv",
-                [c.header for c in TIMELINE_COLUMNS],
-                table(items, TIMELINE_COLUMNS),
+                answer.csv_name,
+                [c.header for c in timeline.COLUMNS],
+                table(answer.items, timeline.COLUMNS),
             )
         path = reverse("api:jurisdiction-timeline", kwargs={"code": jurisdiction.code})
+        place = answer.jurisdiction
         return Response(
             {
                 "as_of": self.as_of.isoformat(),
                 "permalink": permalink(request, path, {"as_of": self.as_of}),
-                "jurisdiction": api.JurisdictionBriefSerializer(jurisdiction, context=context).data,
-                "count": len(items),
-                "items": items,
+                "jurisdiction": {"code": place.code, "name": place.name, "kind": place.kind,
+                                 "url": place.url},
+                "count": len(answer.items),
+                "items": [timeline_item_dict(item) for item in answer.items],
             }
         )
+
+
+def timeline_item_dict(item: timeline.Item) -> dict:
+    """A timeline item as the API writes it (``schema.TIMELINE_SCHEMA``)."""
+    instrument, event = item.instrument, item.event
+    return {
+        "date": iso(item.date),
+        "date_precision": item.date_precision,
+        "type": item.type,
+        "status": item.status,
+        "body": item.body,
+        "kind": item.kind,
+        "title": item.title,
+        "description": item.description,
+        "instrument": {
+            "slug": instrument.slug, "short_name": instrument.short_name,
+            "title": instrument.title, "instrument_type": instrument.instrument_type,
+            "jurisdiction": instrument.jurisdiction, "url": instrument.url,
+        } if instrument else None,
+        "event": {
+            "slug": event.slug, "title": event.title, "kind": event.kind,
+            "date": iso(event.date), "date_precision": event.date_precision, "url": event.url,
+        } if event else None,
+        "sources": [
+            {"url": s.url, "title": s.title, "publisher": s.publisher, "kind": s.kind,
+             "published_on": iso(s.published_on), "published_precision": s.published_precision,
+             "accessed_on": iso(s.accessed_on), "archived_url": s.archived_url,
+             "language": s.language, "api_url": s.address}
+            for s in item.sources
+        ],
+        "url": item.url,
+    }
 
 
 @collection_schema("instruments", "slug", api.InstrumentSerializer, as_of=True)

@@ -1,7 +1,7 @@
 """CSV downloads of what a page shows (``?format=csv``).
 
 The same file format as the API's CSV, written by the same code
-(:mod:`jurisdictions.api.renderers`): UTF-8 with a byte-order mark (so that spreadsheets read
+(:mod:`jurisdictions.csvfile`): UTF-8 with a byte-order mark (so that spreadsheets read
 "São Paulo" and "서울" correctly), CRLF line ends (RFC 4180), one header line, and a cell
 starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return prefixed with ``'`` so that
 no spreadsheet runs it as a formula (OWASP, "CSV Injection"). A page's table is small, so the
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from django.http import HttpResponse
 
-from ..api.renderers import BOM, FORMULA_STARTS, LIST_SEPARATOR, cell_text, csv_lines
+from ..csvfile import BOM, FORMULA_STARTS, LIST_SEPARATOR, cell_text, csv_lines
 
 __all__ = ["BOM", "FORMULA_STARTS", "LIST_SEPARATOR", "cell_text", "csv_response", "csv_text"]
 

@@ -10,6 +10,8 @@ from urllib.parse import quote, urljoin
 from django.templatetags.static import PrefixNode, static
 from django.utils.html import format_html
 
+from ..pages.display import CELL_LINKS, VALUES
+
 register = template.Library()
 
 
@@ -78,3 +80,39 @@ def host(url: str) -> str:
     from urllib.parse import urlsplit
 
     return urlsplit(url or "").hostname or ""
+
+
+@register.filter
+def value_symbol(value: str) -> str:
+    """The symbol of an effective value (``pages.display.VALUES``): tells it apart without
+    colour."""
+    return VALUES[value].symbol
+
+
+@register.filter
+def value_label(value: str) -> str:
+    """The short label of an effective value (``pages.display.VALUES``)."""
+    return VALUES[value].label
+
+
+@register.filter
+def shown(deciders) -> list:
+    """The deciders a matrix cell lists (the first ``pages.display.CELL_LINKS``)."""
+    return list(deciders[:CELL_LINKS])
+
+
+@register.filter
+def more(deciders) -> int:
+    """How many deciders a matrix cell leaves to its "+N more" link."""
+    return max(0, len(deciders) - CELL_LINKS)
+
+
+@register.inclusion_tag("pages/_research_extent.html")
+def research_extent() -> dict:
+    """How much of the world is researched today (issue 13): the UN member states by research
+    status, from :func:`jurisdictions.quality.research_extent` as ``data_report`` counts them."""
+    from jurisdictions import clock
+    from jurisdictions.quality import research_extent as extent
+
+    counts = extent("UN", clock.today())
+    return {"counts": counts, "researched": counts["reviewed"] + counts["in_progress"]}

@@ -52,7 +52,13 @@ class Command(BaseCommand):
         for region, counts in report["research_status_by_region"].items():
             self.stdout.write(
                 f"  {region}: {counts['reviewed']}/{counts['total']} reviewed, "
-                f"{counts['not_researched']} not researched"
+                f"{counts['in_progress']} in progress, {counts['not_researched']} not researched"
+            )
+        self.stdout.write("Research status by group (members as of the report's date):")
+        for group, counts in report["research_status_by_group"].items():
+            self.stdout.write(
+                f"  {group}: {counts['reviewed']}/{counts['total']} reviewed, "
+                f"{counts['in_progress']} in progress, {counts['not_researched']} not researched"
             )
         if full:
             for section in (

@@ -1,0 +1,149 @@
+"""CSV files: flat columns, UTF-8 with a byte-order mark, safe to open in a spreadsheet. The one
+writer of every CSV download (the API's and the pages'), and the :class:`Column` in which each
+answer (:mod:`jurisdictions.answers`) defines its CSV columns once.
+
+- The byte-order mark makes Excel read the file as UTF-8 ("São Paulo", "서울" stay legible).
+- A cell whose text begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+  prefixed with a single quote, so that no spreadsheet runs it as a formula (OWASP, "CSV
+  Injection": https://owasp.org/www-community/attacks/CSV_Injection).
+- Lists inside a cell are joined with ``"; "``; ``None`` is an empty cell; booleans are
+  ``true``/``false``; dates and date-times are ISO 8601.
+- Downloads are streamed (:func:`csv_response`), row by row, so that an export of every row
+  never sits whole in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, is_dataclass
+from itertools import islice
+
+from django.http import StreamingHttpResponse
+
+from .text import printable
+
+BOM = "\ufeff"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+LIST_SEPARATOR = "; "
+
+# Rows read at a time when a CSV streams a whole collection: each batch costs the viewset's
+# fixed number of prefetch queries.
+CSV_BATCH = 500
+
+
+def batched(iterable, size: int):
+    """Lists of ``size`` items of ``iterable`` (the last one shorter)."""
+    iterator = iter(iterable)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _plain(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return LIST_SEPARATOR.join(_plain(v) for v in value)
+    return str(value)
+
+
+def cell_text(value) -> str:
+    """One cell's text: flattened (see module docstring) and neutralised against formulas.
+
+    ``value``: ``None``, a bool, a date or date-time, a list or tuple of such values, or
+    anything ``str()`` can write. Only the start of the whole cell is neutralised (a list's
+    later items cannot start a formula); a character no spreadsheet can hold is replaced
+    (:func:`jurisdictions.text.printable`). Raises only what ``str(value)`` raises."""
+    text = printable(value if type(value) is str else _plain(value))
+    if text.startswith(FORMULA_STARTS):
+        text = "'" + text
+    return text
+
+
+@dataclass(frozen=True)
+class Column:
+    """A CSV column: ``header`` and where its value comes from in one serialized row.
+
+    ``source`` is a dotted path through dicts or dataclasses (``jurisdiction.code``; through a
+    list or tuple it collects the value of every item: ``sources.url``) or a callable taking
+    the row.
+    """
+
+    header: str
+    source: str | Callable[[dict], object] | None = None
+
+    def value(self, row: dict):
+        """This column's value in ``row``."""
+        return self.getter()(row)
+
+    def getter(self) -> Callable[[dict], object]:
+        """A function from a row to this column's value (the dotted path split once)."""
+        source = self.source or self.header
+        if callable(source):
+            return source
+        path = source.split(".")
+        if len(path) == 1:
+            key = path[0]
+            return lambda row: row.get(key) if type(row) is dict else _dig(row, path)
+        return lambda row: _dig(row, path)
+
+
+def _dig(value, path: list[str]):
+    for i, key in enumerate(path):
+        if isinstance(value, (list, tuple)):
+            return [_dig(item, path[i:]) for item in value]
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif is_dataclass(value):  # an answer's row (jurisdictions.answers)
+            value = getattr(value, key, None)
+        else:
+            return None
+    return value
+
+
+# A streamed CSV is sent in pieces of about this many characters: one piece per line would
+# cost the server a write (and a chunk header) per row.
+CHUNK_CHARS = 64 * 1024
+
+
+def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
+    """The BOM with the header line, then the rows (CRLF line ends, RFC 4180), each cell
+    written by :func:`cell_text`; lazy, so ``rows`` may be a generator. Yields the header line
+    alone, then whole lines in pieces of about :data:`CHUNK_CHARS` characters."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([cell_text(v) for v in header])
+    yield BOM + buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    for row in rows:
+        writer.writerow([cell_text(v) for v in row])
+        if buffer.tell() >= CHUNK_CHARS:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
+    """A streamed ``text/csv; charset=utf-8`` download named ``filename``."""
+    response = StreamingHttpResponse(
+        (text.encode("utf-8") for text in csv_lines(header, rows)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def table(rows: Iterable[dict], columns: list[Column]) -> Iterator[list]:
+    """One list of cell values per row of ``rows``, in the order of ``columns``."""
+    getters = [column.getter() for column in columns]
+    for row in rows:
+        yield [get(row) for get in getters]
