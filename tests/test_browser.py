@@ -231,10 +231,11 @@ def test_matrix_to_jurisdiction_to_instrument_as_of_and_csv(chromium, site):
         visit = Visit(browser, site, accept_downloads=True)
         page = visit.page
 
-        # Korea before its 2024 amendments: not yes.
+        # Korea before its 2024 amendments: not yes (its 2020 law, in force, names no means).
         page.goto(f"/compare/?as_of=2024-01-01&criterion={AI}")
-        assert _cell(page, "KR", AI).get_attribute("data-value") == "none"
-        assert "No law found" in _cell(page, "KR", AI).inner_text()
+        assert _cell(page, "KR", AI).get_attribute("data-value") == "no"
+        assert "No" in _cell(page, "KR", AI).inner_text()
+        assert "No law found" not in _cell(page, "KR", AI).inner_text()
         _shot(page, "flow-1-matrix-2024")
 
         # Change the date in the form, as a reader would: the cell turns yes.
