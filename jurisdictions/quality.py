@@ -63,26 +63,30 @@ def _status_counts(rows) -> dict[str, int]:
     return counts
 
 
-def research_status_by_group(as_of: datetime.date) -> dict[str, list[str]]:
+def research_status_by_group(
+    as_of: datetime.date, only: str | None = None
+) -> dict[str, list[str]]:
     """{group code: the research statuses of its members on ``as_of``} for every group
-    (:mod:`jurisdictions.groups`), members missing from the database counted as not researched."""
+    (:mod:`jurisdictions.groups`), or for the group ``only``; members missing from the database
+    count as not researched. One query."""
     statuses = dict(
-        Jurisdiction.objects.filter(kind=JurisdictionKind.COUNTRY).values_list(
-            "code", "research_status"
-        )
-    ) | dict(Jurisdiction.objects.filter(code="EU").values_list("code", "research_status"))
+        Jurisdiction.objects.filter(
+            Q(kind=JurisdictionKind.COUNTRY) | Q(code="EU")
+        ).values_list("code", "research_status")
+    )
+    chosen = groups() if only is None else {only: groups()[only]}
     return {
         code: [
             statuses.get(member, ResearchStatus.NOT_RESEARCHED)
             for member in group.member_codes(as_of)
         ]
-        for code, group in groups().items()
+        for code, group in chosen.items()
     }
 
 
 def research_extent(group: str, as_of: datetime.date) -> dict[str, int]:
     """How much of one group is researched: counts per research status and ``total``."""
-    return _status_counts(research_status_by_group(as_of)[group])
+    return _status_counts(research_status_by_group(as_of, only=group)[group])
 
 
 def stored_control_characters() -> list[dict]:

@@ -15,8 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import html5lib
 import pytest
+
+from .test_pages import parse
 
 AI = "ai_generated_explicit"
 AS_OF = "2026-12-01"
@@ -27,8 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def page(client, path: str, query: str):
     response = client.get(f"{path}?{query}")
     assert response.status_code == 200, response.content[:500]
-    parser = html5lib.HTMLParser(namespaceHTMLElements=False)
-    return parser.parse(response.content.decode("utf-8"))
+    return parse(response)
 
 
 def api(client, path: str, query: str) -> dict:
