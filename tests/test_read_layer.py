@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from jurisdictions.pages.display import VALUES
+
 from .test_pages import parse
+
+VALUES_SHOWN = [{"value": v, "symbol": d.symbol} for v, d in VALUES.items()]
 
 AI = "ai_generated_explicit"
 AS_OF = "2026-12-01"
@@ -192,6 +196,73 @@ def test_changes_are_the_same_in_the_json_and_the_csv(seeded, client):
     ]
     assert {c["model"] for c in answer["results"]} == {"instrument", "assessment"}
     assert all(c["key"].startswith("kr-") for c in answer["results"])
+
+
+# --- the home page's figures, the jurisdiction index, recent edits ------------------------------
+def _numbers(row) -> list[int]:
+    return [int("".join(td.itertext()).split()[0]) for td in row.findall("td")]
+
+
+@pytest.mark.parametrize("as_of", [AS_OF, "2024-01-01"])
+def test_each_home_figure_is_the_gaps_answer_of_its_link(seeded, client, as_of):
+    """Every row of the home page's headline table links to a gap list; the row's counts are
+    that gap list's answer (the API's), value by value."""
+    tree = page(client, "/", f"criterion={AI}&as_of={as_of}")
+    header = [" ".join("".join(th.itertext()).split())
+              for th in tree.find(".//table[@id='figures']/thead/tr").findall("th")]
+    values = [label.split(" ", 1)[0] for label in header[4:-1]]  # the gap values' symbols
+    rows = [row for row in tree.find(".//table[@id='figures']").iter("tr") if row.find("th/a") is not None]
+    assert len(rows) >= 10  # all, countries, both scopes, blocs, regions
+    symbols = {v["symbol"]: v["value"] for v in VALUES_SHOWN}
+    for row in rows:
+        link = row.find("th/a").get("href")
+        query = link.split("?", 1)[1]
+        answer = api(client, "/api/v1/gaps/", query.replace("&amp;", "&"))
+        researched, yes, gaps, *by_value, pending = _numbers(row)
+        counts = {k: n for k, n in answer["counts"].items() if k != "not_researched"}
+        entries = [e for k, group in answer["groups"].items() if k != "not_researched"
+                   for e in group]
+        label = "".join(row.find("th/a").itertext())
+        assert yes == answer["covered_count"], label
+        assert gaps == sum(counts.values()), label
+        assert researched == yes + gaps, label
+        assert by_value == [counts.get(symbols[s], 0) for s in values], label
+        assert pending == sum(1 for e in entries if e["pending_instruments"]), label
+
+
+def test_the_jurisdiction_index_shows_the_compare_answer(seeded, client):
+    query = f"group=G20&criterion={AI}&research=all&as_of={AS_OF}"
+    answer = api(client, "/api/v1/compare/", query)
+    expected = {row["jurisdiction"]["code"]: row["cells"][AI]["value"] for row in answer["rows"]}
+    tree = page(client, "/jurisdictions/", query)
+    shown = {}
+    for row in tree.iter("tr"):
+        if row.get("data-code"):
+            swatch = row.find(".//span[@class]")
+            value = next((c.removeprefix("v-") for c in (swatch.get("class") or "").split()
+                          if c.startswith("v-")), None) if swatch is not None else None
+            shown[row.get("data-code")] = value
+    assert shown == expected
+    assert len(set(expected.values())) >= 2
+    _, rows = csv_of(client, "/jurisdictions/", query)
+    assert {r["code"]: r["value"] for r in rows} == expected
+
+
+def test_recent_edits_on_the_home_page_are_the_changes_answer(seeded, client):
+    """The home page's "Recent edits" are the first rows of ``/api/v1/changes/`` for the same
+    kinds of record, in the same order."""
+    tree = page(client, "/", f"as_of={AS_OF}")
+    section = next(s for s in tree.iter("section") if s.get("aria-labelledby") == "changes-heading")
+    shown = [(li.find("time").get("datetime"), li.find("span").text) for li in section.iter("li")]
+    assert len(shown) == 15
+    answer = api(client, "/api/v1/changes/",
+                 "model=jurisdiction,instrument,status_event,assessment,event&page_size=15")
+    kinds = {"jurisdiction": "Jurisdiction", "instrument": "Law or proposal",
+             "status_event": "Status step", "assessment": "Assessment", "event": "Event"}
+    actions = {"created": "added", "changed": "changed", "deleted": "removed"}
+    expected = [(c["date"], f"{kinds[c['model']]} {actions[c['change_type']]}")
+                for c in answer["results"]]
+    assert [(when[:19], what) for when, what in shown] == [(d[:19], w) for d, w in expected]
 
 
 # --- layering -------------------------------------------------------------------------------------

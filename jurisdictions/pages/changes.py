@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from itertools import chain
 
 from django.apps import apps
 from django.db.models import Max
 from django.urls import reverse
 
-from ..models import Assessment, Criterion, Event, Instrument, Jurisdiction, StatusEvent
+from ..answers.changes import HISTORY_BY_NAME, changes_window
+from ..clock import today
+from ..models import Criterion, Event, Instrument, Jurisdiction, StatusEvent
 
 # The legal data: the law, its steps and answers, the events and the sources they cite. Not the
 # reference data (ISO jurisdictions and their research status, bloc memberships, criteria).
@@ -111,73 +112,83 @@ class Change:
     url: str
 
 
+# The kinds of record the home page's "Recent edits" lists (names of the changes answer).
+RECENT_KINDS = ("jurisdiction", "instrument", "status_event", "assessment", "event")
+_RECENT_VALUES = {
+    "jurisdiction": ("history_id", "code", "name", "research_status"),
+    "instrument": ("history_id", "slug", "short_name", "title", "jurisdiction_id"),
+    "status_event": ("history_id", "instrument_id", "status", "date"),
+    "assessment": ("history_id", "instrument_id", "criterion_id", "value"),
+    "event": ("history_id", "slug", "title"),
+}
+
+
 def recent_changes(limit: int = 15) -> list[Change]:
     """The ``limit`` latest edits to jurisdictions, instruments, status steps, assessments and
-    events, newest first. A fixed number of queries (one per kind, then three lookups)."""
-    rows = {
-        "jurisdiction": Jurisdiction.history.order_by("-history_date", "-history_id").values(
-            "history_date", "history_type", "code", "name", "research_status"
-        )[:limit],
-        "instrument": Instrument.history.order_by("-history_date", "-history_id").values(
-            "history_date", "history_type", "slug", "short_name", "title", "jurisdiction_id"
-        )[:limit],
-        "status": StatusEvent.history.order_by("-history_date", "-history_id").values(
-            "history_date", "history_type", "instrument_id", "status", "date", "date_precision"
-        )[:limit],
-        "assessment": Assessment.history.order_by("-history_date", "-history_id").values(
-            "history_date", "history_type", "instrument_id", "criterion_id", "value"
-        )[:limit],
-        "event": Event.history.order_by("-history_date", "-history_id").values(
-            "history_date", "history_type", "slug", "title"
-        )[:limit],
+    events, newest first: the rows of the changes answer (``/api/v1/changes/``, one reading of
+    the history tables, in its order), each told in words from the history row itself (what the
+    record said after that edit). A fixed number of queries: the answer's page, one per kind
+    of record in it, then three lookups."""
+    _, rows = changes_window({"as_of": today(), "model": list(RECENT_KINDS)})
+    rows = list(rows[:limit])
+    wanted: dict[str, list[int]] = {}
+    for row in rows:
+        wanted.setdefault(row["c_model"], []).append(row["c_hid"])
+    said = {
+        (kind, values["history_id"]): values
+        for kind, ids in wanted.items()
+        for values in HISTORY_BY_NAME[kind].model.history.filter(history_id__in=ids).values(
+            *_RECENT_VALUES[kind]
+        )
     }
-    tagged = sorted(
-        chain.from_iterable(((kind, row) for row in list(qs)) for kind, qs in rows.items()),
-        key=lambda pair: pair[1]["history_date"],
-        reverse=True,
-    )[:limit]
+    tagged = [(row, said[(row["c_model"], row["c_hid"])]) for row in rows]
 
-    instrument_ids = {r["instrument_id"] for k, r in tagged if k in ("status", "assessment")}
-    jurisdiction_ids = {r["jurisdiction_id"] for k, r in tagged if k == "instrument"}
+    instrument_ids = {v["instrument_id"] for r, v in tagged
+                      if r["c_model"] in ("status_event", "assessment")}
+    jurisdiction_ids = {v["jurisdiction_id"] for r, v in tagged if r["c_model"] == "instrument"}
     instruments = {
         i.pk: i
         for i in Instrument.objects.filter(pk__in=instrument_ids).select_related("jurisdiction")
-    }
-    codes = dict(Jurisdiction.objects.filter(pk__in=jurisdiction_ids).values_list("pk", "code"))
-    criteria = dict(Criterion.objects.values_list("pk", "label"))
+    } if instrument_ids else {}
+    codes = dict(
+        Jurisdiction.objects.filter(pk__in=jurisdiction_ids).values_list("pk", "code")
+    ) if jurisdiction_ids else {}
+    criteria = dict(Criterion.objects.values_list("pk", "label")) if any(
+        r["c_model"] == "assessment" for r, _ in tagged) else {}
 
     changes = []
-    for kind, row in tagged:
-        action = ACTIONS.get(row["history_type"], "changed")
-        when = row["history_date"]
+    for row, said_then in tagged:
+        kind, action, when = row["c_model"], ACTIONS.get(row["c_type"], "changed"), row["c_date"]
         if kind == "jurisdiction":
             changes.append(Change(
                 when, action, "Jurisdiction",
-                f"{row['name']} ({row['code']}), research {row['research_status'].replace('_', ' ')}",
-                reverse("pages:jurisdiction", args=[row["code"]]),
+                f"{said_then['name']} ({said_then['code']}), research "
+                f"{said_then['research_status'].replace('_', ' ')}",
+                reverse("pages:jurisdiction", args=[said_then["code"]]),
             ))
         elif kind == "instrument":
-            code = codes.get(row["jurisdiction_id"], "")
+            code = codes.get(said_then["jurisdiction_id"], "")
             changes.append(Change(
                 when, action, "Law or proposal",
-                f"{row['short_name'] or row['title']}" + (f" ({code})" if code else ""),
-                reverse("pages:instrument", args=[row["slug"]]) if action != "removed" else "",
+                f"{said_then['short_name'] or said_then['title']}" + (f" ({code})" if code else ""),
+                reverse("pages:instrument", args=[said_then["slug"]]) if action != "removed" else "",
             ))
         elif kind == "event":
-            changes.append(Change(when, action, "Event", row["title"], ""))
+            changes.append(Change(when, action, "Event", said_then["title"], ""))
         else:
-            instrument = instruments.get(row["instrument_id"])
+            instrument = instruments.get(said_then["instrument_id"])
             name = (
                 f"{instrument.short_name or instrument.title} ({instrument.jurisdiction.code})"
                 if instrument
                 else "a removed instrument"
             )
             url = reverse("pages:instrument", args=[instrument.slug]) if instrument else ""
-            if kind == "status":
-                text = f"{name}: {row['status'].replace('_', ' ')} on {row['date'].isoformat()}"
+            if kind == "status_event":
+                text = (f"{name}: {said_then['status'].replace('_', ' ')} on "
+                        f"{said_then['date'].isoformat()}")
                 changes.append(Change(when, action, "Status step", text, url))
             else:
-                label = criteria.get(row["criterion_id"], "a criterion")
-                text = f"{name}: {label} — {row['value']}"
+                label = criteria.get(said_then["criterion_id"], "a criterion")
+                text = f"{name}: {label} — {said_then['value']}"
                 changes.append(Change(when, action, "Assessment", text, url))
     return changes

@@ -485,15 +485,21 @@ def jurisdiction_index(request):
                          "region, kind or within."},
             [*JURISDICTIONS_PARAMETERS, "format"],
         )
-    answer = coverage.compute(jurisdictions, [criterion], as_of, scope, with_sources=False)
-    column = dict(answer.column(criterion.slug)) if criterion else {}
+    # The value of each place is compare's answer for the headline criterion (one build()).
+    column = {}
+    if criterion:
+        answer = compare_answer.build(
+            compare_answer.Question(jurisdictions, [criterion], as_of, scope),
+            PageLinks(as_of, scope), with_sources=False,
+        )
+        column = {row.jurisdiction.code: row.cells[0] for row in answer.rows}
     params = {**filters.params(), "research": filters.research, "q": q or "",
               "criterion": criterion.slug if criterion else "", "as_of": as_of.isoformat(),
               "scope": scope}
     entries = []
     for j in jurisdictions:
         regions = regions_for_code(j.code)
-        cell = column.get(j)
+        cell = column.get(j.code)
         entries.append({
             "jurisdiction": j,
             "name": _display_name(j),
