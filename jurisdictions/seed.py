@@ -605,14 +605,18 @@ class LoadReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     unchanged: int = 0
+    removed: dict[str, int] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        labels = sorted(set(self.created) | set(self.updated))
+        labels = sorted(set(self.created) | set(self.updated) | set(self.removed))
         out = [
             f"{label}: {self.created.get(label, 0)} created, {self.updated.get(label, 0)} updated"
+            + (f", {self.removed[label]} removed" if self.removed.get(label) else "")
             for label in labels
         ]
         out.append(f"{self.unchanged} rows unchanged")
+        out.extend(f"kept, no longer in the research but edited since: {k}" for k in self.kept)
         return out
 
 
@@ -636,6 +640,25 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "auth.user": ("username",),
 }
 SKIP_COMPARE = {"id", "created_at", "updated_at", "search_text"}
+
+# The rows a load retires when the research no longer holds them (a step re-dated, a criterion
+# no longer assessed, a citation dropped), children first. Only rows that nobody but a seed load
+# ever wrote go; instruments, events, sources and reference data are never removed here.
+RETIRED_WITH_THE_RESEARCH = (
+    "jurisdictions.statuseventsource",
+    "jurisdictions.assessmentsource",
+    "jurisdictions.instrumentsource",
+    "jurisdictions.eventsource",
+    "jurisdictions.eventjurisdiction",
+    "jurisdictions.identifier",
+    "jurisdictions.statusevent",
+    "jurisdictions.assessment",
+)
+# A step or an assessment goes only once no citation of it is left (an editor's stays).
+_CITATIONS_OF = {
+    "jurisdictions.statusevent": ("jurisdictions.statuseventsource", "status_event_id"),
+    "jurisdictions.assessment": ("jurisdictions.assessmentsource", "assessment_id"),
+}
 
 
 class _Index:
@@ -743,6 +766,7 @@ def load_fixture(path: Path = RESEARCH_FIXTURE, reason: str = "seed data load") 
     )
     index = _Index()
     report = LoadReport()
+    seen: dict[str, set[tuple]] = {}
     by_model: "OrderedDict[str, list[dict]]" = OrderedDict()
     for obj in objects:
         by_model.setdefault(obj["model"], []).append(obj["fields"])
@@ -755,6 +779,7 @@ def load_fixture(path: Path = RESEARCH_FIXTURE, reason: str = "seed data load") 
             try:
                 values = _resolve_fields(index, model, fields)
                 key = index.resolved_key_of_row(label, values)
+                seen.setdefault(label, set()).add(key)
                 pk = index.pks[label].get(key)
                 if pk is None:
                     instance = model(**values)
@@ -788,7 +813,44 @@ def load_fixture(path: Path = RESEARCH_FIXTURE, reason: str = "seed data load") 
                     index.rows[label][o.pk] = row
                     index.pks[label][index.resolved_key_of_row(label, row)] = o.pk
             report.created[label] = report.created.get(label, 0) + len(created)
+    _retire(index, seen, report, reason)
     return report
+
+
+def _retire(index: _Index, seen: dict[str, set[tuple]], report: LoadReport, reason: str) -> None:
+    """Delete, with history, the rows of :data:`RETIRED_WITH_THE_RESEARCH` that an earlier load
+    wrote and this fixture no longer holds — so that a load after the research moved a step's
+    date leaves one step, not two — unless anyone other than a seed load ever wrote them:
+    those are kept and named in the report. Nothing is lost: every deletion is in the history."""
+    for label in RETIRED_WITH_THE_RESEARCH:
+        if label not in seen:  # a fixture without such rows retires none of them
+            continue
+        index.load(label)
+        stale = [pk for key, pk in index.pks[label].items() if key not in seen[label]]
+        if not stale:
+            continue
+        model = index.model(label)
+        edited = set(
+            model.history.filter(id__in=stale)
+            .exclude(history_change_reason=reason, history_user__isnull=True)
+            .values_list("id", flat=True)
+        )
+        if label in _CITATIONS_OF:
+            child, column = _CITATIONS_OF[label]
+            edited |= set(
+                index.model(child)._default_manager.filter(**{f"{column}__in": stale})
+                .values_list(column, flat=True)
+            )
+        removed = 0
+        for instance in model._default_manager.filter(pk__in=stale).order_by("pk"):
+            if instance.pk in edited:
+                report.kept.append(f"{label} {instance}")
+                continue
+            instance._change_reason = f"{reason}: no longer in the research"
+            instance.delete()
+            removed += 1
+        if removed:
+            report.removed[label] = removed
 
 
 def ensure_verifiers(usernames) -> list[str]:

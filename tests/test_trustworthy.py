@@ -267,6 +267,53 @@ def test_build_and_load_carry_the_new_fields_and_create_the_verifier(tmp_path):
     assert again.getvalue().splitlines()[1:] == ["  15 rows unchanged"]
 
 
+def test_a_load_retires_the_seed_rows_the_research_no_longer_holds(tmp_path, django_user_model):
+    """The research re-dates a step and drops an assessment: loading it again into the same
+    database leaves one in-force step (not the old and the new), removes the dropped assessment
+    with a history record, and keeps what an editor touched, naming it."""
+    F.jurisdiction("KR")
+    F.criterion("possession")
+    F.criterion("ai_generated_explicit")
+    first = write_fixture(build_fixture_objects([_research(tmp_path)]), tmp_path / "f.json")
+    call_command("load_seed", fixture=str(first), skip_reference=True, stdout=io.StringIO())
+    act = Instrument.objects.get(slug="kr-svpa")
+    old_step = act.status_events.get(status="in_force")
+
+    moved = RESEARCH.replace(
+        "      date: '2025-01-01'\n      date_precision: on_or_before\n"
+        "      date_note: Searched the gazette and the law portal for the commencement date.\n",
+        "      date: '2024-12-20'\n",
+    )
+    dropped = moved.replace(
+        "      ai_generated_explicit:\n        value: 'no'\n        basis: text\n", "")
+    assert dropped.count("2024-12-20") == 1 and "ai_generated_explicit" not in dropped
+    second = write_fixture(build_fixture_objects([_research(tmp_path, dropped)]),
+                           tmp_path / "g.json")
+    out = io.StringIO()
+    call_command("load_seed", fixture=str(second), skip_reference=True, stdout=out)
+
+    steps = list(act.status_events.order_by("date").values_list("status", "date", "date_precision"))
+    assert steps == [("adopted", D("2024-10-16"), "day"), ("in_force", D("2024-12-20"), "day")]
+    assert list(act.assessments.values_list("criterion__slug", flat=True)) == ["possession"]
+    gone = StatusEvent.history.get(id=old_step.pk, history_type="-")
+    assert gone.history_change_reason == "seed data load: no longer in the research"
+    report = out.getvalue()
+    assert "jurisdictions.statusevent: 1 created, 0 updated, 1 removed" in report
+    assert "jurisdictions.assessment: 0 created, 0 updated, 1 removed" in report
+
+    # An editor's change makes a row theirs: the research dropping it does not remove it.
+    editor = django_user_model.objects.create_user("editor")
+    step = act.status_events.get(status="in_force")
+    step.description = "In force on the day set by the addenda."
+    step._history_user = editor
+    step.save()
+    out = io.StringIO()
+    call_command("load_seed", fixture=str(first), skip_reference=True, stdout=out)
+    assert act.status_events.filter(status="in_force").count() == 2
+    assert "kept, no longer in the research but edited since: jurisdictions.statusevent" in (
+        out.getvalue())
+
+
 @pytest.mark.parametrize(
     "old, new, named",
     [
