@@ -293,3 +293,56 @@ def test_matrix_to_jurisdiction_to_instrument_as_of_and_csv(chromium, site):
         plain.close()
 
     chromium.run(scenario, chromium.browser)
+
+
+def test_search_box_index_of_a_group_and_the_wide_csv(chromium, site):
+    """A reader finds a country by its name in the search box on any page, lists the G20
+    in the jurisdiction index, downloads the compare matrix in the wide layout, and lists the
+    US laws enacted in 2024-2025 through the API's enacted_after/enacted_before filters."""
+    def scenario(browser):
+        visit = Visit(browser, site, accept_downloads=True)
+        page = visit.page
+
+        # The search box in the header: any case, accents ignored.
+        page.goto("/map/")
+        page.fill("#site-q", "COTE D'IVOIRE")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert urlsplit(page.url).path == "/search/"
+        with page.expect_navigation():
+            page.locator("#jurisdiction-results a[href='/jurisdictions/CI/']").click()
+        assert "Côte d'Ivoire" in page.locator("h1").inner_text()
+        _shot(page, "find-1-cote-divoire")
+
+        # The index, narrowed to a group: the G20's members, each with a value.
+        page.goto(f"/jurisdictions/?group=G20&research=all&criterion={AI}")
+        codes = page.locator("tr[data-code]").evaluate_all(
+            "rows => rows.map(r => r.dataset.code)")
+        assert {"AR", "AU", "BR", "DE", "FR", "IN", "JP", "KR", "US", "ZA"} <= set(codes)
+        assert not {"NL", "BE", "CH"} & set(codes)
+        assert "EU" in codes and len(codes) == len(set(codes)) == 20  # 19 countries, the EU
+        assert "Yes" in page.locator("tr[data-code='KR']").inner_text()
+        _shot(page, "find-2-g20-index")
+
+        # The matrix of the G20 in the wide layout: one line per place, one column per question.
+        page.goto(f"/compare/?group=G20&research=all&criterion={AI},possession&as_of=2026-12-01")
+        with page.expect_download() as download_info:
+            page.get_by_role("link", name="wide CSV").click()
+        body = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
+        wide = {r["jurisdiction"]: r for r in csv.DictReader(io.StringIO(body))}
+        assert set(wide) == set(codes)
+        assert (wide["KR"][AI], wide["KR"]["possession"]) == ("yes", "yes")
+        assert KOREA_LAW in wide["KR"][f"{AI}_instruments"]
+
+        # Enacted between two dates, through the API as a browser asks it.
+        response = page.goto("/api/v1/instruments/?within=US&enacted_after=2024-01-01"
+                             "&enacted_before=2025-12-31&page_size=500&format=json")
+        found = json.loads(response.text())
+        assert found["count"] == len(found["results"]) > 10
+        for row in found["results"]:
+            dates = {e["status"]: e["date"] for e in row["status_events"]}
+            enacted = dates.get("adopted") or dates.get("in_force")
+            assert enacted and "2024-01-01" <= enacted <= "2025-12-31", row["slug"]
+        visit.close()
+
+    chromium.run(scenario, chromium.browser)
