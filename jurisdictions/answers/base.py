@@ -70,6 +70,18 @@ class Links:
 
 
 # --- a jurisdiction, a cell, its deciders ----------------------------------------------------
+def _extended(cls, base, **more):
+    """An instance of ``cls``, a frozen dataclass that adds fields to ``base``'s dataclass, with
+    ``base``'s field values and ``more``. What ``cls(**vars(base), **more)`` gives, without the
+    frozen ``__init__``'s one ``object.__setattr__`` per field: a compare answer makes thousands
+    (bench/FINDINGS.md, section 9). Neither class has a ``__post_init__`` or cached values."""
+    new = object.__new__(cls)
+    values = new.__dict__
+    values.update(vars(base))
+    values.update(more)
+    return new
+
+
 @dataclass(frozen=True)
 class Place:
     """A jurisdiction as an answer names it: ``name`` is the ISO name, ``display_name`` the
@@ -113,7 +125,7 @@ class Decider(coverage.Decider):
 
     @classmethod
     def of(cls, decider: coverage.Decider, links: Links) -> Decider:
-        return cls(**vars(decider), url=links.instrument(decider.slug))
+        return _extended(cls, decider, url=links.instrument(decider.slug))
 
     @property
     def jurisdiction(self) -> str:
@@ -147,9 +159,8 @@ class Cell(coverage.Cell):
             return tuple(made.get(id(d)) or made.setdefault(id(d), Decider.of(d, links))
                          for d in found)
 
-        return cls(
-            value=cell.value,
-            approximate=cell.approximate,
+        return _extended(
+            cls, cell,
             instruments=deciders(cell.instruments),
             considered=deciders(cell.considered),
             pending=deciders(cell.pending),
