@@ -145,20 +145,26 @@ def test_every_unresearched_place_in_the_eu_and_us_gap_lists_says_why(client, se
 
 
 def test_an_answer_resting_on_a_later_on_or_before_step_is_approximate(client, seeded):
-    # The Criminal Justice Act 1988 s. 160 (possession) is known in force only on or before
-    # 1996-04-01 (legislation.gov.uk's earliest text): before that date the answer (the PCA 1978's
-    # possession with a view to distribution, partial) may be wrong.
-    before = ok(client, "compare", {"jurisdictions": "GB", "criterion": "possession",
-                                    "as_of": "1995-06-01"})
-    assert (cell(before, "GB", "possession")["value"],
-            cell(before, "GB", "possession")["approximate"]) == ("partial", True)
-    after = ok(client, "compare", {"jurisdictions": "GB", "criterion": "possession",
-                                   "as_of": "1996-06-01"})
-    assert cell(after, "GB", "possession")["approximate"] is False
-    assert cell(after, "GB", "possession")["value"] == "yes"
-    s160 = ok(client, "instrument-detail", {"as_of": "1995-06-01"}, slug="gb-cja-1988-s160")
-    assert (s160["status"], s160["status_approximate"]) == ("adopted", True)
-    assert s160["key_dates"]["in_force"]["precision"] == "on_or_before"
+    # Poland's Penal Code art. 202 § 4b is known in force only on or before 2014-05-08 (the
+    # earliest source found reporting it; its real commencement day was searched for and not
+    # found): before that date the answer ("no law found") may be wrong.
+    before = ok(client, "compare", {"jurisdictions": "PL", "criterion": "possession",
+                                    "as_of": "2010-01-01"})
+    assert (cell(before, "PL", "possession")["value"],
+            cell(before, "PL", "possession")["approximate"]) == ("none", True)
+    after = ok(client, "compare", {"jurisdictions": "PL", "criterion": "possession",
+                                   "as_of": "2014-06-01"})
+    assert (cell(after, "PL", "possession")["value"],
+            cell(after, "PL", "possession")["approximate"]) == ("yes", False)
+    art202 = ok(client, "instrument-detail", {"as_of": "2010-01-01"}, slug="pl-kk-art-202-4b")
+    assert art202["status_approximate"] is True
+    assert art202["key_dates"]["in_force"]["precision"] == "on_or_before"
+    # The UK's Criminal Justice Act 1988 s. 160 came into force two months after Royal Assent
+    # (s. 171(6)): an answer resting on it is exact from then on.
+    s160 = ok(client, "compare", {"jurisdictions": "GB", "criterion": "possession",
+                                  "as_of": "1995-06-01"})
+    assert (cell(s160, "GB", "possession")["value"],
+            cell(s160, "GB", "possession")["approximate"]) == ("yes", False)
     # The Protection of Children Act 1978 came into force on a known day (s. 9(3)): an answer
     # resting on it is exact from then on.
     pca = ok(client, "compare", {"jurisdictions": "GB", "criterion": "production",
