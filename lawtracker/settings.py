@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "csp",
     "jurisdictions",
     "spans",
+    "django_tasks",
+    "django_tasks_db",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -309,3 +312,14 @@ if os.environ.get("REDIS_URL"):
             "LOCATION": os.environ["REDIS_URL"],
         }
     }
+
+
+# --- alerts (issue 14) ---------------------------------------------------------------------
+# The outbox is delivered by django-tasks' database backend: ``manage.py db_worker``.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+ALERTS_SITE_URL = os.environ.get("ALERTS_SITE_URL", "http://127.0.0.1:8000")
+ALERTS_WEBHOOK_TIMEOUT = float(os.environ.get("ALERTS_WEBHOOK_TIMEOUT", "10"))
+ALERTS_LEASE_SECONDS = int(os.environ.get("ALERTS_LEASE_SECONDS", "60"))
+ALERTS_RETRY_BASE_SECONDS = float(os.environ.get("ALERTS_RETRY_BASE_SECONDS", "30"))
+ALERTS_MAX_ATTEMPTS = int(os.environ.get("ALERTS_MAX_ATTEMPTS", "8"))
+ALERTS_DISABLE_AFTER = int(os.environ.get("ALERTS_DISABLE_AFTER", "20"))

@@ -2,6 +2,8 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from alerts.api import SubscriptionViewSet
+
 from . import analysis, history
 from .views import ROUTES, APIRootView
 
@@ -11,6 +13,8 @@ router = DefaultRouter()
 router.APIRootView = APIRootView
 for prefix, viewset, basename in ROUTES:
     router.register(prefix, viewset, basename=basename)
+# Not a collection of legal data (no FilterSet): the alerts app's own viewset, issue 14.
+router.register("webhooks", SubscriptionViewSet, basename="webhook")
 
 urlpatterns = [
     path("compare/", analysis.CompareView.as_view(), name="compare"),

@@ -1,0 +1,151 @@
+"""Webhook subscriptions in the API (``/api/v1/webhooks/``, issue 14): an authenticated account
+registers, reads, pauses and deletes its own subscriptions, reads each one's delivery log and
+asks for a test ping. Nobody sees another account's subscriptions (they answer 404)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from jurisdictions.api.params import StrictParametersMixin
+
+from . import tasks
+from .models import Delivery, DeliveryAttempt, Subscription
+from .targets import TargetError, target_of_feed
+
+WEBHOOK_DOCS = """
+Each alert the subscription follows is POSTed to `url` as JSON (`WebhookPayload`), with:
+
+- `Lawtracker-Signature: t=<unix seconds>,v1=<hex>`: HMAC-SHA256 keyed with the subscription's
+  `secret` over `"<t>." + raw body`;
+- `Idempotency-Key`: the alert's `id`, the same on every retry: drop a key you have seen;
+- `Lawtracker-Event`: `coverage_change`, `legal_step` or `ping`.
+
+A 2xx answer is a delivery. Anything else (or no answer within 10 s) is retried with
+exponential backoff (30 s, 1 min, 2 min, … 8 attempts); after 20 consecutive failed attempts the
+subscription is disabled (`active` false, `disabled_reason` says why, its owner is e-mailed).
+Verify a delivery in Python:
+
+```python
+import hashlib, hmac, time
+
+def verify(secret: str, header: str, body: bytes, tolerance=300) -> bool:
+    parts = dict(item.split("=", 1) for item in header.split(","))
+    t = int(parts["t"])
+    if abs(time.time() - t) > tolerance:   # refuse replays
+        return False
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(mac, parts["v1"])
+```
+"""
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeliveryAttempt
+        fields = ["at", "status_code", "error", "ok", "duration_ms"]
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    idempotency_key = serializers.UUIDField(source="key", read_only=True)
+    event = serializers.SerializerMethodField()
+    title = serializers.CharField(source="alert.title", default="lawtracker test ping")
+    log = AttemptSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = ["idempotency_key", "event", "title", "state", "attempts", "next_attempt_at",
+                  "delivered_at", "created_at", "log"]
+
+    def get_event(self, delivery) -> str:
+        return delivery.alert.kind if delivery.alert_id else "ping"
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    target = serializers.CharField(
+        max_length=500,
+        help_text="The path (and query) of the alert feed to follow, e.g. "
+                  "/feeds/alerts/criteria/ai_generated_explicit/?within=US",
+    )
+
+    class Meta:
+        model = Subscription
+        fields = ["id", "url", "target", "target_kind", "secret", "active", "failures",
+                  "disabled_at", "disabled_reason", "created_at"]
+        read_only_fields = ["target_kind", "secret", "failures", "disabled_at",
+                            "disabled_reason", "created_at"]
+
+    def validate_url(self, value):
+        if not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("Must be an http or https address.")
+        return value
+
+    def validate_target(self, value):
+        try:
+            found = target_of_feed(value)
+        except TargetError as error:
+            raise serializers.ValidationError(
+                [m for messages in error.errors.values() for m in messages]) from None
+        self._target_kind = found.kind
+        return found.feed
+
+    def validate(self, attrs):
+        if hasattr(self, "_target_kind"):
+            attrs["target_kind"] = self._target_kind
+        if attrs.get("active") and self.instance is not None and not self.instance.active:
+            # Re-enabled by its owner: count failures afresh.
+            attrs.update(failures=0, disabled_at=None, disabled_reason="")
+        return attrs
+
+
+@extend_schema_view(
+    list=extend_schema(description="Your webhook subscriptions." + WEBHOOK_DOCS),
+    create=extend_schema(description="Register a webhook for one alert feed." + WEBHOOK_DOCS),
+)
+class SubscriptionViewSet(StrictParametersMixin, mixins.CreateModelMixin,
+                          mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+                          mixins.DestroyModelMixin, mixins.ListModelMixin,
+                          viewsets.GenericViewSet):
+    serializer_class = SubscriptionSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+    def accepted_parameters(self):
+        names = ["format"]
+        if self.action in ("list", "deliveries"):
+            names += ["page", "page_size"]
+        return names
+
+    def accepted_formats(self):
+        return self.plain_formats
+
+    def get_queryset(self):
+        return Subscription.objects.filter(user=self.request.user).order_by("pk")
+
+    def perform_create(self, serializer):
+        serializer.save(user=self.request.user)
+
+    @extend_schema(request=None, responses={202: DeliverySerializer},
+                   description="Queue a signed test ping (`Lawtracker-Event: ping`) to the "
+                               "subscription's url; its outcome shows in the delivery log.")
+    @action(detail=True, methods=["post"])
+    def ping(self, request, pk=None):
+        subscription = self.get_object()
+        with transaction.atomic():
+            delivery = Delivery.objects.create(subscription=subscription,
+                                               next_attempt_at=timezone.now())
+            tasks.deliver.enqueue(delivery.pk)
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: DeliverySerializer(many=True)},
+                   description="The delivery log, newest first, with every attempt.")
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        subscription = self.get_object()
+        rows = (Delivery.objects.filter(subscription=subscription)
+                .select_related("alert").prefetch_related("log").order_by("-pk"))
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
