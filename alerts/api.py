@@ -6,12 +6,18 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiCallback,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from jurisdictions.api.params import StrictParametersMixin
+from jurisdictions.api.schema import ERROR_RESPONSE
 
 from . import tasks
 from .models import Delivery, DeliveryAttempt, Subscription
@@ -42,6 +48,55 @@ def verify(secret: str, header: str, body: bytes, tolerance=300) -> bool:
     return hmac.compare_digest(mac, parts["v1"])
 ```
 """
+
+
+class PlaceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class WebhookPayloadSerializer(serializers.Serializer):
+    """The JSON body POSTed for each alert (documentation: :func:`alerts.webhooks.alert_payload`
+    builds it). A ping carries only ``id``, ``type``, ``created`` and ``title``."""
+
+    id = serializers.UUIDField(help_text="The alert's idempotency key (also the "
+                                         "Idempotency-Key header): the same on every retry.")
+    type = serializers.ChoiceField(["coverage_change", "legal_step", "ping"])
+    created = serializers.DateTimeField()
+    title = serializers.CharField(help_text="What changed, in words.")
+    link = serializers.URLField(required=False, help_text="The page to read.")
+    jurisdiction = PlaceSerializer(required=False)
+    criterion = serializers.CharField(required=False, allow_null=True,
+                                      help_text="A coverage change's criterion slug.")
+    scope = serializers.ChoiceField(["applicable", "own"], required=False, allow_null=True)
+    instrument = serializers.CharField(required=False, allow_null=True,
+                                       help_text="A legal step's instrument slug.")
+    timing = serializers.ChoiceField(
+        ["current", "retroactive", "scheduled"], required=False,
+        help_text="current: today's answer changed (or a step was added); retroactive: only "
+                  "past days' answers changed, an edit corrected history (or a step was "
+                  "corrected or removed); scheduled: only future days'.")
+    step_change = serializers.ChoiceField(["added", "corrected", "removed"], required=False,
+                                          allow_null=True)
+    changed_from = serializers.DateField(
+        required=False, allow_null=True,
+        help_text="The first day whose answer changed (null: since always); a step's date.")
+    changed_to = serializers.DateField(
+        required=False, allow_null=True,
+        help_text="The day after the last day whose answer changed (null: from then on).")
+    before = serializers.DictField(
+        required=False, help_text='A coverage change: {"value", "pending": [slugs]} on today '
+        '(current) or on changed_from; a legal step: {"status", "date", "precision", "body"} '
+        "(empty when added).")
+    after = serializers.DictField(required=False, help_text="The same, after the change.")
+
+
+RECEIVER = extend_schema(
+    request=WebhookPayloadSerializer, responses={204: None},
+    summary="Your receiver: one POST per alert",
+    description="Answer 2xx once you have stored the alert. Headers: Lawtracker-Signature, "
+                "Idempotency-Key, Lawtracker-Event (see the subscription endpoints).",
+)
 
 
 class AttemptSerializer(serializers.ModelSerializer):
@@ -102,14 +157,41 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return attrs
 
 
+COMMON = {
+    400: ERROR_RESPONSE,
+    401: OpenApiResponse(description="No or bad credentials: log in or send a token."),
+}
+ONE = {**COMMON, 404: OpenApiResponse(description="No subscription of yours has this id.")}
+
+
 @extend_schema_view(
-    list=extend_schema(description="Your webhook subscriptions." + WEBHOOK_DOCS),
-    create=extend_schema(description="Register a webhook for one alert feed." + WEBHOOK_DOCS),
+    list=extend_schema(
+        description="Your webhook subscriptions." + WEBHOOK_DOCS,
+        responses={200: OpenApiResponse(SubscriptionSerializer(many=True),
+                                        description="Your subscriptions, paginated."),
+                   **COMMON}),
+    create=extend_schema(
+        description="Register a webhook for one alert feed." + WEBHOOK_DOCS,
+        callbacks=[OpenApiCallback("alert", "{$request.body#/url}", RECEIVER)],
+        responses={201: OpenApiResponse(SubscriptionSerializer, description="Registered; "
+                                        "keep its secret to verify the signatures."),
+                   **COMMON}),
+    retrieve=extend_schema(responses={200: OpenApiResponse(
+        SubscriptionSerializer, description="The subscription."), **ONE}),
+    update=extend_schema(responses={200: OpenApiResponse(
+        SubscriptionSerializer, description="Changed."), **ONE}),
+    partial_update=extend_schema(
+        description="Change the url or target, or pause (active false) and resume it: "
+                    "resuming resets the failure count.",
+        responses={200: OpenApiResponse(SubscriptionSerializer, description="Changed."),
+                   **ONE}),
+    destroy=extend_schema(responses={204: OpenApiResponse(description="Deleted."), **ONE}),
 )
 class SubscriptionViewSet(StrictParametersMixin, mixins.CreateModelMixin,
                           mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
                           mixins.DestroyModelMixin, mixins.ListModelMixin,
                           viewsets.GenericViewSet):
+    queryset = Subscription.objects.none()  # per account: get_queryset
     serializer_class = SubscriptionSerializer
     permission_classes = [permissions.IsAuthenticated]
 
@@ -123,12 +205,15 @@ class SubscriptionViewSet(StrictParametersMixin, mixins.CreateModelMixin,
         return self.plain_formats
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Subscription.objects.none()
         return Subscription.objects.filter(user=self.request.user).order_by("pk")
 
     def perform_create(self, serializer):
         serializer.save(user=self.request.user)
 
-    @extend_schema(request=None, responses={202: DeliverySerializer},
+    @extend_schema(request=None, responses={202: OpenApiResponse(
+                       DeliverySerializer, description="The ping, queued."), **ONE},
                    description="Queue a signed test ping (`Lawtracker-Event: ping`) to the "
                                "subscription's url; its outcome shows in the delivery log.")
     @action(detail=True, methods=["post"])
@@ -140,7 +225,9 @@ class SubscriptionViewSet(StrictParametersMixin, mixins.CreateModelMixin,
             tasks.deliver.enqueue(delivery.pk)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={200: DeliverySerializer(many=True)},
+    @extend_schema(responses={200: OpenApiResponse(
+                       DeliverySerializer(many=True), description="The log, paginated."),
+                   **ONE},
                    description="The delivery log, newest first, with every attempt.")
     @action(detail=True, methods=["get"])
     def deliveries(self, request, pk=None):

@@ -129,3 +129,388 @@ def test_a_step_dated_ahead_is_a_scheduled_change(states, account):
     coverage = Alert.objects.filter(kind=AlertKind.COVERAGE_CHANGE, scope="applicable").get()
     assert coverage.timing == Timing.SCHEDULED
     assert Alert.objects.get(kind=AlertKind.LEGAL_STEP).timing == Timing.SCHEDULED
+
+
+# --- the Atom feeds ------------------------------------------------------------------------------
+RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
+
+
+def assert_valid_atom(root):
+    """The rules of RFC 4287 a reader relies on: a feed has one id, title and updated, an
+    author (on the feed or on every entry) and a self link; every entry one id (an IRI),
+    title, updated (RFC 3339) and a link."""
+    import re
+
+    assert root.tag == f"{ATOM}feed"
+    for parent in [root, *root.findall(f"{ATOM}entry")]:
+        for name in ("id", "title", "updated"):
+            assert len(parent.findall(f"{ATOM}{name}")) == 1, (parent.tag, name)
+        assert re.match(RFC3339, parent.findtext(f"{ATOM}updated"))
+        assert re.match(r"^[a-z][a-z0-9+.-]*:", parent.findtext(f"{ATOM}id"))
+        assert parent.findall(f"{ATOM}link")
+    assert any(link.get("rel") == "self" for link in root.findall(f"{ATOM}link"))
+    entries = root.findall(f"{ATOM}entry")
+    assert root.find(f"{ATOM}author") is not None or all(
+        e.find(f"{ATOM}author/{ATOM}name") is not None for e in entries)
+    ids = [e.findtext(f"{ATOM}id") for e in entries]
+    assert len(ids) == len(set(ids))
+    return entries
+
+
+def titles(client, path):
+    return [e.findtext(f"{ATOM}title") for e in assert_valid_atom(feed(client, path))]
+
+
+def test_each_followable_thing_has_a_valid_atom_feed(states, account, client):
+    ana = account("ana", "editor")
+    enact(ana, states["bill"], states["today"])
+    criterion = reverse("alerts:criterion-feed", kwargs={"slug": AI})
+    # A followed criterion within a selection: exactly one alert for the enacted bill.
+    within_us = titles(client, criterion + "?within=US")
+    assert len(within_us) == 1 and "California (US-CA)" in within_us[0]
+    assert len(titles(client, criterion + "?within=US&scope=own")) == 1
+    assert titles(client, criterion + "?jurisdictions=US-TX") == []
+    assert titles(client, criterion + "?group=G20") == []  # subdivisions are no G20 members
+    us = reverse("alerts:jurisdiction-feed", kwargs={"code": "us"})
+    assert len(titles(client, us)) == 2  # California's cell and the bill's step
+    assert titles(client, us + "?descendants=no") == []
+    bill = titles(client, reverse("alerts:instrument-feed", kwargs={"slug": "ca-ab-1831"}))
+    assert bill == ["California AB 1831: in force on " + states["today"].isoformat()]
+    gaps = reverse("alerts:gaps-feed")
+    assert len(titles(client, gaps + f"?criterion={AI}&within=US&scope=own")) == 1
+    # An entry's id carries the alert's idempotency key.
+    entry = assert_valid_atom(feed(client, criterion + "?within=US"))[0]
+    key = Alert.objects.get(kind=AlertKind.COVERAGE_CHANGE, scope="applicable").key
+    assert entry.findtext(f"{ATOM}id").endswith(str(key))
+
+
+def test_an_empty_feed_is_valid_atom(states, client):
+    assert titles(client, reverse("alerts:jurisdiction-feed", kwargs={"code": "US-TX"})) == []
+
+
+@pytest.mark.parametrize("path,field", [
+    ("/feeds/alerts/criteria/ai_generated_explicit/?within=XX", "within"),
+    ("/feeds/alerts/criteria/ai_generated_explicit/?scope=mine", "scope"),
+    ("/feeds/alerts/criteria/ai_generated_explicit/?withn=US", "withn"),
+    ("/feeds/alerts/criteria/ai_generated_explicit/?within=US&within=CA", "within"),
+    ("/feeds/alerts/jurisdictions/US/?descendants=maybe", "descendants"),
+    ("/feeds/alerts/gaps/", "criterion"),
+    ("/feeds/alerts/gaps/?criterion=nope", "criterion"),
+    ("/feeds/alerts/gaps/?criterion=ai_generated_explicit&bloc=G20", "bloc"),
+    ("/feeds/alerts/instruments/ca-ab-1831/?as_of=2024-01-01", "as_of"),
+])
+def test_bad_feed_parameters_are_a_400_naming_them(states, client, path, field):
+    response = client.get(path)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+
+
+@pytest.mark.parametrize("path", [
+    "/feeds/alerts/jurisdictions/ZZ/", "/feeds/alerts/criteria/nope/",
+    "/feeds/alerts/instruments/nope/", "/feeds/alerts/jurisdictions/%00/",
+])
+def test_unknown_keys_are_a_404(states, client, path):
+    assert client.get(path).status_code == 404
+
+
+def follow_links(client, path):
+    import html5lib
+
+    response = client.get(path)
+    assert response.status_code == 200
+    tree = html5lib.parse(response.content, namespaceHTMLElements=False)
+    links = [a.get("href") for a in tree.iter("a") if "follow-link" in (a.get("class") or "")]
+    alternates = [link.get("href") for link in tree.iter("link")
+                  if link.get("type") == "application/atom+xml"]
+    assert links and links == alternates
+    return links
+
+
+def test_each_page_has_follow_links_that_lead_to_its_feeds(states, account, client):
+    enact(account("ana", "editor"), states["bill"], states["today"])
+    pages = {
+        reverse("pages:jurisdiction", kwargs={"code": "US-CA"}): 2,
+        reverse("pages:instrument", kwargs={"slug": "ca-ab-1831"}): 1,
+        reverse("pages:gaps") + f"?criterion={AI}&within=US": 1,
+        reverse("pages:compare") + f"?within=US&criterion={AI}": 1,
+    }
+    for page, count in pages.items():
+        links = follow_links(client, page)
+        assert len(links) == count, page
+        for link in links:
+            assert_valid_atom(feed(client, link))
+    # The followed things are the page's: California's feed lists its cell and the bill's step.
+    california = follow_links(client, reverse("pages:jurisdiction", kwargs={"code": "US-CA"}))
+    assert len(titles(client, california[0])) == 2
+    compare = follow_links(client, reverse("pages:compare") + f"?within=US&criterion={AI}")
+    assert len(titles(client, compare[0])) == 1
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+class Receiver:
+    """A local HTTP receiver in a thread: answers 500 to the first ``fail`` requests, then 204;
+    records every request as ``(headers, body)``."""
+
+    def __init__(self, fail=0):
+        self.fail, self.requests = fail, []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                code = 500 if len(receiver.requests) <= receiver.fail else 204
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def keys(self):
+        return [headers["Idempotency-Key"] for headers, _ in self.requests]
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(fail=0):
+        made.append(Receiver(fail))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.close()
+
+
+@pytest.fixture
+def worker(monkeypatch, settings):
+    """Run django-tasks' database worker (``manage.py db_worker``'s Worker) in batch mode in
+    this process until no task is ready. Its connection check is left out: it would close
+    the test's transaction."""
+    from django_tasks_db.management.commands import db_worker
+
+    settings.ALERTS_RETRY_BASE_SECONDS = 0
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+
+    def run():
+        db_worker.Worker(
+            queue_names=["default"], interval=0, batch=True, backend_name="default",
+            startup_delay=False, max_tasks=None, worker_id="test-worker",
+            excluded_queue_names=[],
+        ).run()
+
+    return run
+
+
+def subscribe(client, url, target):
+    response = client.post(reverse("api:webhook-list"), {"url": url, "target": target},
+                           format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_a_webhook_failing_twice_is_retried_and_delivered_once_signed(
+        states, account, receiver, worker):
+    from alerts.webhooks import verify
+
+    hook = receiver(fail=2)
+    newsroom = account("newsroom")
+    created = subscribe(newsroom, hook.url, f"/feeds/alerts/criteria/{AI}/?within=US")
+    assert created["target_kind"] == "criterion" and len(created["secret"]) == 64
+    enact(account("ana", "editor"), states["bill"], states["today"])
+    worker()
+    assert len(hook.requests) == 3  # two failures, then the delivery
+    assert len(set(hook.keys())) == 1  # one alert, one idempotency key on every attempt
+    headers, body = hook.requests[-1]
+    assert verify(created["secret"], headers["Lawtracker-Signature"], body)
+    assert not verify("another secret", headers["Lawtracker-Signature"], body)
+    assert not verify(created["secret"], headers["Lawtracker-Signature"], body + b" ")
+    payload = json.loads(body)
+    alert = Alert.objects.get(kind=AlertKind.COVERAGE_CHANGE, scope="applicable")
+    assert headers["Idempotency-Key"] == payload["id"] == str(alert.key)
+    assert headers["Lawtracker-Event"] == "coverage_change"
+    assert payload["jurisdiction"] == {"code": "US-CA", "name": "California"}
+    assert (payload["criterion"], payload["scope"], payload["timing"]) == (
+        AI, "applicable", "current")
+    assert payload["before"]["value"] == "none" and payload["after"]["value"] == "yes"
+    log = newsroom.get(reverse("api:webhook-deliveries", kwargs={"pk": created["id"]}))
+    assert log.status_code == 200
+    [delivery] = log.json()["results"]
+    assert (delivery["state"], delivery["attempts"]) == ("delivered", 3)
+    assert [a["status_code"] for a in delivery["log"]] == [500, 500, 204]
+    worker()  # nothing left to send
+    assert len(hook.requests) == 3
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing_and_sends_nothing_twice(
+        states, account, receiver, worker, monkeypatch, settings):
+    """Killed after claiming one delivery but before sending it, and killed after sending
+    another but before recording it: once the leases expire, both are sent, each with its
+    own key; the receiver sees every alert, and no key it has already acknowledged is ever
+    sent again except the one whose acknowledgement the dead worker never recorded."""
+    import time_machine
+
+    from alerts import tasks, webhooks
+
+    hook = receiver()
+    subscribe(account("ngo"), hook.url, "/feeds/alerts/jurisdictions/US/")
+    enact(account("ana", "editor"), states["bill"], states["today"])
+    real_post = webhooks.post
+    calls = []
+
+    def dying_post(*args, **kwargs):
+        calls.append(args[2])
+        if len(calls) == 1:
+            raise SystemExit("killed before sending")
+        if len(calls) == 2:
+            real_post(*args, **kwargs)
+            raise SystemExit("killed after sending, before recording")
+        return real_post(*args, **kwargs)
+
+    monkeypatch.setattr(webhooks, "post", dying_post)
+    worker()  # two deliveries (the cell, the step): both workers "die"
+    assert len(hook.requests) == 1
+    monkeypatch.setattr(webhooks, "post", real_post)
+    worker()  # a new worker: the leases have not expired, nothing is sent
+    assert len(hook.requests) == 1
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+        seconds=settings.ALERTS_LEASE_SECONDS + 1)
+    with time_machine.travel(later, tick=True):
+        tasks.recover.enqueue()
+        worker()
+    expected = {str(k) for k in Alert.objects.filter(
+        kind__in=["legal_step"]).values_list("key", flat=True)} | {
+        str(k) for k in Alert.objects.filter(scope="applicable").values_list("key", flat=True)}
+    assert set(hook.keys()) == expected  # nothing lost
+    # The one delivery sent by the dying worker came again with the same key; no other twice.
+    repeated = [k for k in hook.keys() if hook.keys().count(k) > 1]
+    assert repeated == [str(calls[1])] * 2
+    assert {d.state for d in tasks.Delivery.objects.all()} == {"delivered"}
+    worker()
+    assert len(hook.requests) == 3
+
+
+def test_repeated_failures_disable_the_subscription_with_a_notice(
+        states, account, receiver, worker, settings, mailoutbox,
+        django_capture_on_commit_callbacks):
+    settings.ALERTS_DISABLE_AFTER = 3
+    hook = receiver(fail=100)
+    ngo = account("ngo")
+    ngo.user.email = "desk@ngo.example"
+    ngo.user.save()
+    created = subscribe(ngo, hook.url, "/feeds/alerts/instruments/ca-ab-1831/")
+    enact(account("ana", "editor"), states["bill"], states["today"])
+    with django_capture_on_commit_callbacks(execute=True):
+        worker()
+    assert len(hook.requests) == 3
+    subscription = ngo.get(reverse("api:webhook-detail", kwargs={"pk": created["id"]})).json()
+    assert subscription["active"] is False
+    assert "3 consecutive failed attempts" in subscription["disabled_reason"]
+    assert [m.to for m in mailoutbox] == [["desk@ngo.example"]]
+    # Its owner fixes the receiver and turns it on again: the pending delivery goes out.
+    hook.fail = 0
+    url = reverse("api:webhook-detail", kwargs={"pk": created["id"]})
+    assert ngo.patch(url, {"active": True}, format="json").json()["failures"] == 0
+    from alerts import tasks
+    tasks.recover.enqueue()
+    worker()
+    assert len(hook.requests) == 4
+
+
+def test_the_test_ping_is_signed_and_logged(states, account, receiver, worker):
+    from alerts.webhooks import verify
+
+    hook = receiver()
+    ngo = account("ngo")
+    created = subscribe(ngo, hook.url, "/feeds/alerts/jurisdictions/US-CA/")
+    response = ngo.post(reverse("api:webhook-ping", kwargs={"pk": created["id"]}))
+    assert response.status_code == 202
+    worker()
+    [(headers, body)] = hook.requests
+    assert headers["Lawtracker-Event"] == "ping"
+    assert verify(created["secret"], headers["Lawtracker-Signature"], body)
+    log = ngo.get(reverse("api:webhook-deliveries", kwargs={"pk": created["id"]})).json()
+    assert log["results"][0]["event"] == "ping" and log["results"][0]["state"] == "delivered"
+
+
+def test_subscriptions_are_private_and_need_an_account(states, account, client):
+    ngo = account("ngo")
+    created = subscribe(ngo, "https://hooks.example/x", "/feeds/alerts/jurisdictions/US/")
+    other = account("other")
+    url = reverse("api:webhook-detail", kwargs={"pk": created["id"]})
+    assert other.get(url).status_code == 404
+    assert other.get(reverse("api:webhook-list")).json()["count"] == 0
+    assert client.get(reverse("api:webhook-list")).status_code in (401, 403)
+    assert client.post(reverse("api:webhook-list"), {}).status_code in (401, 403)
+    assert ngo.delete(url).status_code == 204
+
+
+@pytest.mark.parametrize("data,field", [
+    ({"url": "ftp://hooks.example/x", "target": "/feeds/alerts/jurisdictions/US/"}, "url"),
+    ({"url": "not a url", "target": "/feeds/alerts/jurisdictions/US/"}, "url"),
+    ({"url": "https://hooks.example/x", "target": "/feeds/changes/"}, "target"),
+    ({"url": "https://hooks.example/x", "target": "/feeds/alerts/jurisdictions/ZZ/"}, "target"),
+    ({"url": "https://hooks.example/x",
+      "target": "/feeds/alerts/criteria/ai_generated_explicit/?within=XX"}, "target"),
+    ({"url": "https://hooks.example/x", "target": "\x00"}, "target"),
+    ({"url": "https://hooks.example/x"}, "target"),
+    ({"url": ["a"], "target": {"b": 1}}, "url"),
+])
+def test_bad_subscriptions_are_a_400_naming_the_field(states, account, data, field):
+    response = account("ngo").post(reverse("api:webhook-list"), data, format="json")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert field in body.get("errors", body)
+
+
+def test_bad_list_parameters_are_a_400(states, account):
+    ngo = account("ngo")
+    for query in ({"page": "x"}, {"pagesize": "2"}, {"format": "csv"}):
+        response = ngo.get(reverse("api:webhook-list"), query)
+        assert response.status_code == 400, (query, response.content)
+
+
+def test_the_delivery_log_costs_the_same_queries_for_one_and_many(
+        states, account, receiver, worker, count_queries):
+    hook = receiver()
+    ngo = account("ngo")
+    created = subscribe(ngo, hook.url, "/feeds/alerts/jurisdictions/US-CA/")
+    url = reverse("api:webhook-deliveries", kwargs={"pk": created["id"]})
+    ngo.post(reverse("api:webhook-ping", kwargs={"pk": created["id"]}))
+    worker()
+    one, _ = count_queries(ngo.get, url)
+    for _ in range(4):
+        ngo.post(reverse("api:webhook-ping", kwargs={"pk": created["id"]}))
+    worker()
+    many, response = count_queries(ngo.get, url)
+    assert response.json()["count"] == 5
+    assert one == many <= 8
+    list_one, _ = count_queries(ngo.get, reverse("api:webhook-list"))
+    subscribe(ngo, hook.url, "/feeds/alerts/jurisdictions/US/")
+    list_two, _ = count_queries(ngo.get, reverse("api:webhook-list"))
+    assert list_one == list_two <= 6
+
+
+def test_the_schema_documents_the_payload_and_how_to_verify_it(client):
+    import yaml
+
+    schema = yaml.safe_load(client.get(reverse("schema")).content)
+    create = schema["paths"]["/api/v1/webhooks/"]["post"]
+    assert "hmac.compare_digest" in create["description"]
+    assert "Idempotency-Key" in create["description"]
+    receiver_op = create["callbacks"]["alert"]["{$request.body#/url}"]["post"]
+    assert receiver_op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/WebhookPayload")
+    payload = schema["components"]["schemas"]["WebhookPayload"]["properties"]
+    assert {"id", "type", "timing", "before", "after", "changed_from"} <= set(payload)
+    assert {} not in schema["paths"]["/api/v1/webhooks/"]["get"].get("security", [])
