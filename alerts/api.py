@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from jurisdictions.api.params import StrictParametersMixin
 from jurisdictions.api.schema import ERROR_RESPONSE
+from jurisdictions.text import CONTROL
 
 from . import tasks
 from .models import Delivery, DeliveryAttempt, Subscription
@@ -135,11 +136,15 @@ class SubscriptionSerializer(serializers.ModelSerializer):
                             "disabled_reason", "created_at"]
 
     def validate_url(self, value):
+        if CONTROL.search(value):
+            raise serializers.ValidationError("Contains a control character.")
         if not value.lower().startswith(("http://", "https://")):
             raise serializers.ValidationError("Must be an http or https address.")
         return value
 
     def validate_target(self, value):
+        if CONTROL.search(value):
+            raise serializers.ValidationError("Contains a control character.")
         try:
             found = target_of_feed(value)
         except TargetError as error:

@@ -29,6 +29,8 @@ from jurisdictions.clock import today
 from jurisdictions.models import Criterion, Instrument, Jurisdiction
 from jurisdictions.selection import SELECTION_PARAMETERS, read_selection, split_values
 from jurisdictions.suggest import hint
+from jurisdictions.text import CONTROL
+from jurisdictions.api.params import MAX_VALUE_LENGTH
 
 from .models import Alert, AlertKind, TargetKind
 
@@ -85,11 +87,17 @@ def read_target(kind: str, key: str | None, query: QueryDict) -> Target:
     def fail(name, message):
         errors.setdefault(name, []).append(message)
 
+    if key is not None and (CONTROL.search(key) or len(key) > 200):
+        # Never sent to the database: PostgreSQL refuses a NUL byte in a query.
+        raise {TargetKind.JURISDICTION: Jurisdiction, TargetKind.CRITERION: Criterion}.get(
+            kind, Instrument).DoesNotExist(key)
     for name in query:
         if name not in accepted:
             fail(name, "Unknown parameter." + hint(name, accepted))
         elif len(query.getlist(name)) > 1:
             fail(name, f"Takes one value; got {len(query.getlist(name))}.")
+        elif CONTROL.search(query[name]) or len(query[name]) > MAX_VALUE_LENGTH:
+            fail(name, "Contains a control character or is too long.")
 
     def values(name):
         return split_values(query.get(name)) if name not in errors else []
@@ -156,11 +164,11 @@ def read_target(kind: str, key: str | None, query: QueryDict) -> Target:
 def target_of_feed(address: str) -> Target:
     """The target named by a feed's path and query (a subscription's ``target``). Raises
     :class:`TargetError` naming ``target`` when the path is no alert feed or a key is unknown."""
-    parts = urlsplit(address or "")
     try:
+        parts = urlsplit(address or "")
         match = resolve(parts.path)
-    except Resolver404:
-        match = None
+    except (Resolver404, ValueError):  # ValueError: "http://[" and the like
+        parts, match = None, None
     if match is None or match.view_name not in FEED_VIEWS:
         raise TargetError({"target": [
             "Not an alert feed: give the path of one, e.g. "

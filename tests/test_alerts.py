@@ -198,6 +198,9 @@ def test_an_empty_feed_is_valid_atom(states, client):
     ("/feeds/alerts/gaps/?criterion=nope", "criterion"),
     ("/feeds/alerts/gaps/?criterion=ai_generated_explicit&bloc=G20", "bloc"),
     ("/feeds/alerts/instruments/ca-ab-1831/?as_of=2024-01-01", "as_of"),
+    ("/feeds/alerts/criteria/ai_generated_explicit/?within=%00", "within"),
+    ("/feeds/alerts/gaps/?criterion=%00", "criterion"),
+    ("/feeds/alerts/jurisdictions/US/?scope=%00", "scope"),
 ])
 def test_bad_feed_parameters_are_a_400_naming_them(states, client, path, field):
     response = client.get(path)
@@ -208,6 +211,7 @@ def test_bad_feed_parameters_are_a_400_naming_them(states, client, path, field):
 @pytest.mark.parametrize("path", [
     "/feeds/alerts/jurisdictions/ZZ/", "/feeds/alerts/criteria/nope/",
     "/feeds/alerts/instruments/nope/", "/feeds/alerts/jurisdictions/%00/",
+    "/feeds/alerts/criteria/%00/", "/feeds/alerts/instruments/a%00b/",
 ])
 def test_unknown_keys_are_a_404(states, client, path):
     assert client.get(path).status_code == 404
@@ -465,6 +469,10 @@ def test_subscriptions_are_private_and_need_an_account(states, account, client):
     ({"url": "https://hooks.example/x", "target": "\x00"}, "target"),
     ({"url": "https://hooks.example/x"}, "target"),
     ({"url": ["a"], "target": {"b": 1}}, "url"),
+    ({"url": "https://hooks.example/x", "target": "http://[/feeds/"}, "target"),
+    ({"url": "https://hooks.example/\x01", "target": "/feeds/alerts/jurisdictions/US/"}, "url"),
+    ({"url": "https://hooks.example/x", "target": "/feeds/alerts/jurisdictions/US/?x=\x7f"},
+     "target"),
 ])
 def test_bad_subscriptions_are_a_400_naming_the_field(states, account, data, field):
     response = account("ngo").post(reverse("api:webhook-list"), data, format="json")
@@ -514,3 +522,114 @@ def test_the_schema_documents_the_payload_and_how_to_verify_it(client):
     payload = schema["components"]["schemas"]["WebhookPayload"]["properties"]
     assert {"id", "type", "timing", "before", "after", "changed_from"} <= set(payload)
     assert {} not in schema["paths"]["/api/v1/webhooks/"]["get"].get("security", [])
+
+
+# --- a real worker process, killed with SIGKILL mid-delivery (PostgreSQL) -----------------------
+KILL_SETUP = """
+import json
+from django.contrib.auth.models import User
+from alerts.models import Subscription
+from tests import factories as F
+F.jurisdiction("US", name="United States", research_status="reviewed")
+F.jurisdiction("US-CA", name="California", research_status="reviewed")
+bill = F.instrument("US-CA", slug="ca-ab-1831", instrument_type="bill", title="AB 1831")
+F.assessment(bill, "ai_generated_explicit", "yes")
+F.event(bill, "introduced", "2024-02-01")
+user = User.objects.create_user("ngo-kill-test")
+Subscription.objects.create(user=user, url="{url}", target="/feeds/alerts/jurisdictions/US/",
+                            target_kind="jurisdiction")
+from jurisdictions.clock import today
+F.event(bill, "in_force", today())
+"""
+KILL_STATE = """
+import json
+from alerts.models import Alert, Delivery
+followed = Alert.objects.filter(scope__in=["applicable", ""], jurisdiction__code="US-CA")
+print(json.dumps({"alerts": sorted(str(a.key) for a in followed),
+                  "states": sorted(d.state for d in Delivery.objects.all())}))
+"""
+
+
+def _on_postgres():
+    from loadtest import server as srv
+
+    return srv.on_postgres()
+
+
+@pytest.mark.skipif(not _on_postgres(), reason="a worker process needs a database another "
+                    "process can read: CI runs this in its PostgreSQL pass")
+def test_a_worker_process_killed_mid_delivery_loses_nothing(tmp_path):
+    """``manage.py db_worker`` is SIGKILLed while the receiver holds its request open; a new
+    worker (after ``alerts_recover``) sends what it held once its lease expired, with the same
+    Idempotency-Key, and everything else once."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from loadtest import server as srv
+
+    url = srv.postgres_url(f"lt_alerts_kill_{os.getpid()}")
+    srv.require_postgres(url)
+    srv.create_database(url)
+    hold = threading.Event()
+    requests = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            requests.append((dict(self.headers), body))
+            if len(requests) == 1:
+                hold.wait(30)  # the worker dies while waiting for this answer
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = srv.production_env(url, ALERTS_LEASE_SECONDS="3", ALERTS_RETRY_BASE_SECONDS="0")
+    worker = lambda: subprocess.Popen(  # noqa: E731
+        [srv.PYTHON, "manage.py", "db_worker", "--no-reload", "--interval", "0.2",
+         "--no-startup-delay"], cwd=srv.REPO, env=env,
+        stdout=open(tmp_path / "worker.log", "a"), stderr=subprocess.STDOUT)
+    first = second = None
+    try:
+        srv.manage(env, "migrate", "--noinput")
+        srv.manage(env, "shell", "-c",
+                   KILL_SETUP.replace("{url}", f"http://127.0.0.1:{server.server_port}/"))
+        first = worker()
+        deadline = time.monotonic() + 60
+        while not requests and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert requests, (tmp_path / "worker.log").read_text()
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        hold.set()
+        srv.manage(env, "alerts_recover")
+        second = worker()
+        deadline = time.monotonic() + 60
+        state = {}
+        while time.monotonic() < deadline:
+            out = srv.manage(env, "shell", "-c", KILL_STATE).stdout
+            state = json.loads(out.strip().splitlines()[-1])
+            if state["states"] and set(state["states"]) == {"delivered"}:
+                break
+            time.sleep(0.5)
+        keys = [headers["Idempotency-Key"] for headers, _ in requests]
+        assert set(state["states"]) == {"delivered"}, (tmp_path / "worker.log").read_text()
+        assert len(state["states"]) == len(state["alerts"]) >= 2
+        assert set(keys) == set(state["alerts"])  # nothing lost
+        # Only the delivery the dead worker sent but never recorded came twice, same key.
+        assert sorted(keys.count(k) for k in set(keys)) == [1] * (len(set(keys)) - 1) + [2]
+        assert keys.count(keys[0]) == 2
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(10)
+        server.shutdown()
+        server.server_close()
+        srv.drop_database(url)
