@@ -15,12 +15,15 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
 
 from jurisdictions.api.params import StrictParametersMixin
 from jurisdictions.api.schema import ERROR_RESPONSE
 from jurisdictions.text import CONTROL
 
-from . import tasks
+from . import digests, tasks
+from .choices import Frequency
 from .models import Delivery, DeliveryAttempt, Subscription
 from .targets import TargetError, target_of_feed
 
@@ -241,3 +244,53 @@ class SubscriptionViewSet(StrictParametersMixin, mixins.CreateModelMixin,
                 .select_related("alert").prefetch_related("log").order_by("-pk"))
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
+
+
+class DigestSignUpSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    target = serializers.CharField(
+        max_length=500, help_text="The path (and query) of the alert feed to follow.")
+    frequency = serializers.ChoiceField(Frequency.choices, default=Frequency.WEEKLY)
+
+    def validate_email(self, value):
+        if CONTROL.search(value):
+            raise serializers.ValidationError("Contains a control character.")
+        return value
+
+    validate_target = SubscriptionSerializer.validate_target
+
+    def validate(self, attrs):
+        attrs["target_kind"] = self._target_kind
+        return attrs
+
+
+SIGNED_UP = {"detail": "If the address accepts mail, a confirmation link is on its way; "
+                       "nothing else is sent before it is confirmed."}
+
+
+class DigestSignUpView(StrictParametersMixin, APIView):
+    """``POST /api/v1/alert-digests/``: ask for an e-mail digest (double opt-in)."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []  # public: no session, so no CSRF to trip over
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "alert_signup"
+
+    def accepted_formats(self):
+        return self.plain_formats
+
+    @extend_schema(
+        request=DigestSignUpSerializer,
+        responses={202: OpenApiResponse(description="Accepted (the same answer whether or not "
+                                        "the address is known): confirm through the mailed "
+                                        "link."), 400: ERROR_RESPONSE},
+        description="Ask for a daily or weekly e-mail digest of one alert feed. Double opt-in: "
+                    "a confirmation link is mailed; each digest carries a one-click "
+                    "unsubscribe (RFC 8058 List-Unsubscribe). Rate-limited per client.",
+    )
+    def post(self, request):
+        serializer = DigestSignUpSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        digests.sign_up(data["email"], data["target"], data["target_kind"], data["frequency"])
+        return Response(SIGNED_UP, status=status.HTTP_202_ACCEPTED)

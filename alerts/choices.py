@@ -32,3 +32,8 @@ class DeliveryState(models.TextChoices):
     PENDING = "pending", "pending"
     DELIVERED = "delivered", "delivered"
     FAILED = "failed", "failed"
+
+
+class Frequency(models.TextChoices):
+    DAILY = "daily", "daily"
+    WEEKLY = "weekly", "weekly"

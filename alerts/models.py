@@ -12,7 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from .choices import AlertKind, DeliveryState, StepChange, TargetKind, Timing
+from .choices import AlertKind, DeliveryState, Frequency, StepChange, TargetKind, Timing
 
 
 class Alert(models.Model):
@@ -138,3 +138,33 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self):
         return f"{self.status_code or self.error}"
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class EmailSubscription(models.Model):
+    """An e-mail digest of one followable thing (``target``, as :class:`Subscription`), daily
+    or weekly. Double opt-in: nothing is sent before the address's owner confirms through the
+    link mailed to it; ``token`` also signs the one-click unsubscribe (RFC 8058). The address
+    is never shown by any page or answer."""
+
+    email = models.EmailField()
+    target = models.CharField(max_length=500)
+    target_kind = models.CharField(max_length=20, choices=TargetKind.choices)
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    token = models.CharField(max_length=64, unique=True, default=_token, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # The newest alert already sent: the next digest starts after it.
+    last_alert_id = models.BigIntegerField(default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["email", "created_at"], name="emailsub_signups")]
+
+    def __str__(self):
+        return f"{self.frequency} digest of {self.target}"

@@ -1,7 +1,7 @@
 """The alert feeds (``/feeds/alerts/…``, namespace ``alerts``)."""
 from django.urls import path
 
-from . import feeds
+from . import feeds, views
 
 app_name = "alerts"
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("criteria/<str:slug>/", feeds.CriterionFeed(), name="criterion-feed"),
     path("instruments/<str:slug>/", feeds.InstrumentFeed(), name="instrument-feed"),
     path("gaps/", feeds.GapsFeed(), name="gaps-feed"),
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -61,6 +61,9 @@ NOT_GOLDEN = {
     "api:webhook-detail": "an account's own subscription; tests/test_alerts.py",
     "api:webhook-ping": "a write (POST); tests/test_alerts.py",
     "api:webhook-deliveries": "an account's delivery log; tests/test_alerts.py",
+    "api:alert-digests": "a sign-up (POST only); tests/test_alerts.py",
+    "alerts:confirm": "a sign-up's confirmation, by its secret token; tests/test_alerts.py",
+    "alerts:unsubscribe": "one-click unsubscribe, by its secret token; tests/test_alerts.py",
 }
 
 

@@ -633,3 +633,113 @@ def test_a_worker_process_killed_mid_delivery_loses_nothing(tmp_path):
         server.shutdown()
         server.server_close()
         srv.drop_database(url)
+
+
+# --- e-mail digests through a real SMTP server (aiosmtpd) ----------------------------------------
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server on loopback (aiosmtpd); Django's SMTP backend pointed at it. Yields
+    the list of received messages (``email.message.EmailMessage``)."""
+    import email
+    import email.policy
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            received.append((envelope.rcpt_tos, message))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield received
+    controller.stop()
+
+
+def _link(message, start):
+    import re
+
+    text = message.get_body(("plain",)).get_content()
+    return re.search(re.escape(start) + r"[^\s]+", text).group(0)
+
+
+def test_a_digest_needs_double_opt_in_and_unsubscribes_in_one_request(
+        states, account, client, smtp, django_capture_on_commit_callbacks, settings):
+    from alerts.digests import send_digests
+
+    settings.ALERTS_SITE_URL = "http://testserver"
+    signup = reverse("api:alert-digests")
+    target = f"/feeds/alerts/criteria/{AI}/?within=US"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(signup, {"email": "desk@news.example", "target": target,
+                                         "frequency": "daily"}, content_type="application/json")
+    assert response.status_code == 202
+    [(to, confirmation)] = smtp
+    assert to == ["desk@news.example"]
+    assert confirmation.get_body(("html",)) is not None
+    confirm = _link(confirmation, "http://testserver/feeds/alerts/confirm/")
+    # Before the confirmation nothing is sent, whatever happens.
+    enact(account("ana", "editor"), states["bill"], states["today"])
+    assert send_digests("daily") == 0
+    assert client.get(confirm).status_code == 200  # a page with a button: a GET changes nothing
+    assert send_digests("daily") == 0
+    assert client.post(confirm).status_code == 200
+    # Confirmed: the digest holds the alerts from then on.
+    other = F.instrument("US-TX", slug="tx-hb-2", instrument_type="bill", title="HB 2")
+    F.assessment(other, AI, "yes")
+    F.event(other, "introduced", states["today"])
+    assert send_digests("daily") == 1
+    to, digest = smtp[-1]
+    assert to == ["desk@news.example"]
+    assert "Texas (US-TX)" in digest.get_body(("plain",)).get_content()
+    assert "Texas (US-TX)" in digest.get_body(("html",)).get_content()
+    unsubscribe = "".join(str(digest["List-Unsubscribe"]).split()).strip("<>")
+    assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert send_digests("daily") == 0  # nothing new
+    # RFC 8058: one POST, no session, no CSRF token, unsubscribes.
+    response = client.post(unsubscribe.replace("http://testserver", ""),
+                           "List-Unsubscribe=One-Click",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    F.event(other, "in_force", states["today"])
+    assert send_digests("daily") == 0
+    assert "desk@news.example" not in client.get(reverse("pages:gaps") + f"?criterion={AI}"
+                                                 ).content.decode()
+
+
+def test_digest_sign_ups_are_rate_limited_and_checked(states, client, smtp, settings,
+                                                     django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    cache.clear()
+    signup = reverse("api:alert-digests")
+    good = {"email": "a@b.example", "target": "/feeds/alerts/jurisdictions/US/"}
+    for bad, field in [({**good, "email": "nope"}, "email"),
+                       ({**good, "target": "/feeds/changes/"}, "target"),
+                       ({**good, "frequency": "hourly"}, "frequency"),
+                       ({**good, "email": "a\x00@b.example"}, "email")]:
+        response = client.post(signup, bad, content_type="application/json")
+        assert response.status_code == 400, response.content
+        body = response.json()
+        assert field in body.get("errors", body)
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(5):
+            assert client.post(signup, good, content_type="application/json"
+                               ).status_code == 202
+    assert len(smtp) == settings.ALERTS_SIGNUPS_PER_ADDRESS  # per address, silently
+    for _ in range(10):
+        last = client.post(signup, {**good, "email": "c@d.example"},
+                           content_type="application/json")
+    assert last.status_code == 429  # per client
+    cache.clear()

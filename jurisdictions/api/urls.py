@@ -2,7 +2,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from alerts.api import SubscriptionViewSet
+from alerts.api import DigestSignUpView, SubscriptionViewSet
 
 from . import analysis, history
 from .views import ROUTES, APIRootView
@@ -22,5 +22,6 @@ urlpatterns = [
     path("changes/", analysis.ChangesView.as_view(), name="changes"),
     path("coverage-history/", history.CoverageHistoryView.as_view(), name="coverage-history"),
     path("coverage-changes/", history.CoverageChangesView.as_view(), name="coverage-changes"),
+    path("alert-digests/", DigestSignUpView.as_view(), name="alert-digests"),
     *router.urls,
 ]
