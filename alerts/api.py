@@ -14,12 +14,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from jurisdictions.api.params import StrictParametersMixin
 from jurisdictions.api.schema import ERROR_RESPONSE
+from jurisdictions.api.writes import BadWrite
 from jurisdictions.text import CONTROL
 
 from . import digests, tasks
@@ -165,6 +167,30 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return attrs
 
 
+def validated(serializer_class, request, instance=None, partial=False, **kwargs):
+    """A valid serializer of the request's body, or a 400 in the API's one error shape,
+    ``{"errors": {field: [messages]}}`` (as the legal data's writes: a body that does not parse,
+    is no JSON object, names an unknown or read-only field, or breaks a rule)."""
+    try:
+        data = request.data
+    except ParseError as exc:
+        raise BadWrite({"non_field_errors": [str(exc.detail)]}) from exc
+    if not hasattr(data, "keys"):
+        raise BadWrite({"non_field_errors": ["Send a JSON object."]})
+    serializer = serializer_class(instance, data=data, partial=partial, **kwargs)
+    writable = {name for name, field in serializer.fields.items() if not field.read_only}
+    unknown = sorted(k for k in set(data.keys()) - writable if not k.startswith(("csrf", "_")))
+    if unknown:
+        raise BadWrite({name: ["Unknown or read-only field."] for name in unknown},
+                       accepted_fields=sorted(writable))
+    if not serializer.is_valid():
+        raise BadWrite({name: [str(m) for m in (messages if isinstance(messages, list)
+                                                else [messages])]
+                        for name, messages in serializer.errors.items()},
+                       accepted_fields=sorted(writable))
+    return serializer
+
+
 COMMON = {
     400: ERROR_RESPONSE,
     401: OpenApiResponse(description="No or bad credentials: log in or send a token."),
@@ -217,8 +243,17 @@ class SubscriptionViewSet(StrictParametersMixin, mixins.CreateModelMixin,
             return Subscription.objects.none()
         return Subscription.objects.filter(user=self.request.user).order_by("pk")
 
-    def perform_create(self, serializer):
-        serializer.save(user=self.request.user)
+    def create(self, request, *args, **kwargs):
+        serializer = validated(self.get_serializer_class(), request,
+                               context=self.get_serializer_context())
+        serializer.save(user=request.user)
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, partial=False, **kwargs):
+        serializer = validated(self.get_serializer_class(), request, self.get_object(),
+                               partial=partial, context=self.get_serializer_context())
+        serializer.save()
+        return Response(serializer.data)
 
     @extend_schema(request=None, responses={202: OpenApiResponse(
                        DeliverySerializer, description="The ping, queued."), **ONE},
@@ -289,8 +324,6 @@ class DigestSignUpView(StrictParametersMixin, APIView):
                     "unsubscribe (RFC 8058 List-Unsubscribe). Rate-limited per client.",
     )
     def post(self, request):
-        serializer = DigestSignUpSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(DigestSignUpSerializer, request).validated_data
         digests.sign_up(data["email"], data["target"], data["target_kind"], data["frequency"])
         return Response(SIGNED_UP, status=status.HTTP_202_ACCEPTED)

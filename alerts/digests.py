@@ -59,8 +59,10 @@ def sign_up(email: str, target: str, kind: str, frequency: str) -> EmailSubscrip
         "<code>{}</code>.</p><p><a href=\"{}\">Confirm the subscription</a></p>"
         "<p>If it was not you, ignore this message: nothing more will be sent.</p>",
         frequency, target, link)
+    # robust: a mail server that is down must not turn the committed sign-up into a 500; the
+    # failure is logged (django.db.backends) and the owner may sign up again.
     transaction.on_commit(lambda: _send(email, "lawtracker: confirm your alert digest", text,
-                                        html))
+                                        html), robust=True)
     return subscription
 
 

@@ -18,7 +18,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 
 from jurisdictions.clock import today
 from jurisdictions.feeds import dated, step_phrase
-from jurisdictions.models import Criterion, Jurisdiction, StatusEvent
+from jurisdictions.models import Criterion, Instrument, Jurisdiction, StatusEvent
 from spans.maintain import coverage_rewritten
 
 from .changes import coverage_change
@@ -101,7 +101,7 @@ def _step_written(sender, instance, raw=False, created=False, **kwargs):
         if before == state:
             return  # wording: description, notes, sources
         change, after = StepChange.CORRECTED, state
-    instrument = instance.instrument
+    instrument = Instrument.objects.select_related("jurisdiction").get(pk=instance.instrument_id)
     place = instrument.jurisdiction
     if change == StepChange.ADDED:
         timing = Timing.SCHEDULED if instance.date and instance.date > today() else Timing.CURRENT

@@ -137,7 +137,7 @@ def _disable(subscription: Subscription, last_error: str) -> None:
             "lawtracker: your webhook was disabled",
             f"Your webhook to {subscription.url} ({subscription.target}) was disabled.\n{reason}\n",
             None, [subscription.user.email], fail_silently=True,
-        ))
+        ), robust=True)
 
 
 @task()

@@ -473,12 +473,13 @@ def test_subscriptions_are_private_and_need_an_account(states, account, client):
     ({"url": "https://hooks.example/\x01", "target": "/feeds/alerts/jurisdictions/US/"}, "url"),
     ({"url": "https://hooks.example/x", "target": "/feeds/alerts/jurisdictions/US/?x=\x7f"},
      "target"),
+    ({"url": "https://hooks.example/x", "target": "/feeds/alerts/jurisdictions/US/",
+      "secret": "mine"}, "secret"),
 ])
 def test_bad_subscriptions_are_a_400_naming_the_field(states, account, data, field):
     response = account("ngo").post(reverse("api:webhook-list"), data, format="json")
     assert response.status_code == 400, response.content
-    body = response.json()
-    assert field in body.get("errors", body)
+    assert field in response.json()["errors"]
 
 
 def test_bad_list_parameters_are_a_400(states, account):
@@ -731,8 +732,7 @@ def test_digest_sign_ups_are_rate_limited_and_checked(states, client, smtp, sett
                        ({**good, "email": "a\x00@b.example"}, "email")]:
         response = client.post(signup, bad, content_type="application/json")
         assert response.status_code == 400, response.content
-        body = response.json()
-        assert field in body.get("errors", body)
+        assert field in response.json()["errors"]
     with django_capture_on_commit_callbacks(execute=True):
         for _ in range(5):
             assert client.post(signup, good, content_type="application/json"
@@ -743,3 +743,23 @@ def test_digest_sign_ups_are_rate_limited_and_checked(states, client, smtp, sett
                            content_type="application/json")
     assert last.status_code == 429  # per client
     cache.clear()
+
+
+def test_staff_read_the_outbox_subscriptions_and_digests_in_the_admin(states, account,
+                                                                       admin_client):
+    from alerts.models import Delivery, EmailSubscription, Subscription
+
+    enact(account("ana", "editor"), states["bill"], states["today"])
+    ngo = account("ngo")
+    sub = Subscription.objects.create(user=ngo.user, url="https://hooks.example/x",
+                                      target="/feeds/alerts/jurisdictions/US/",
+                                      target_kind="jurisdiction")
+    EmailSubscription.objects.create(email="a@b.example", target=sub.target,
+                                     target_kind="jurisdiction", frequency="daily")
+    from alerts.tasks import dispatch
+    dispatch.call()
+    for model in (Alert, Subscription, Delivery, EmailSubscription):
+        name = f"admin:alerts_{model._meta.model_name}"
+        assert admin_client.get(reverse(name + "_changelist")).status_code == 200
+        row = model.objects.first()
+        assert admin_client.get(reverse(name + "_change", args=[row.pk])).status_code == 200
