@@ -14,14 +14,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from jurisdictions.api.params import StrictParametersMixin
 from jurisdictions.api.schema import ERROR_RESPONSE
-from jurisdictions.api.writes import BadWrite
+from jurisdictions.api.writes import validated_body
 from jurisdictions.text import CONTROL
 
 from . import digests, tasks
@@ -168,27 +167,11 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
 
 def validated(serializer_class, request, instance=None, partial=False, **kwargs):
-    """A valid serializer of the request's body, or a 400 in the API's one error shape,
-    ``{"errors": {field: [messages]}}`` (as the legal data's writes: a body that does not parse,
-    is no JSON object, names an unknown or read-only field, or breaks a rule)."""
-    try:
-        data = request.data
-    except ParseError as exc:
-        raise BadWrite({"non_field_errors": [str(exc.detail)]}) from exc
-    if not hasattr(data, "keys"):
-        raise BadWrite({"non_field_errors": ["Send a JSON object."]})
-    serializer = serializer_class(instance, data=data, partial=partial, **kwargs)
-    writable = {name for name, field in serializer.fields.items() if not field.read_only}
-    unknown = sorted(k for k in set(data.keys()) - writable if not k.startswith(("csrf", "_")))
-    if unknown:
-        raise BadWrite({name: ["Unknown or read-only field."] for name in unknown},
-                       accepted_fields=sorted(writable))
-    if not serializer.is_valid():
-        raise BadWrite({name: [str(m) for m in (messages if isinstance(messages, list)
-                                                else [messages])]
-                        for name, messages in serializer.errors.items()},
-                       accepted_fields=sorted(writable))
-    return serializer
+    """A valid serializer of the request's body, or a 400 in the API's one error shape
+    (:func:`jurisdictions.api.writes.validated_body`); the writable fields are accepted."""
+    writable = {name for name, field in serializer_class().fields.items() if not field.read_only}
+    return validated_body(serializer_class, request, writable, instance=instance,
+                          partial=partial, **kwargs)
 
 
 COMMON = {
