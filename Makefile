@@ -42,7 +42,7 @@ run: seed
 # database worker. Production: deploy/lawtracker-worker.service.
 worker: migrate
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py alerts_recover
-	DEBUG=$${DEBUG:-1} exec $(BIN)/python manage.py db_worker --no-reload
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py db_worker --no-reload
 
 # Set up everything and run the test suite (SQLite unless DATABASE_URL says otherwise).
 test: install-dev

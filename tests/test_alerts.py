@@ -763,3 +763,18 @@ def test_staff_read_the_outbox_subscriptions_and_digests_in_the_admin(states, ac
         assert admin_client.get(reverse(name + "_changelist")).status_code == 200
         row = model.objects.first()
         assert admin_client.get(reverse(name + "_change", args=[row.pk])).status_code == 200
+
+
+def test_a_feed_costs_the_same_queries_for_one_and_many_alerts(states, account, client,
+                                                              count_queries):
+    ana = account("ana", "editor")
+    feed_path = reverse("alerts:jurisdiction-feed", kwargs={"code": "US"})
+    enact(ana, states["bill"], states["today"])
+    one, response = count_queries(client.get, feed_path)
+    assert response.status_code == 200
+    step = StatusEvent.objects.get(instrument=states["law"])
+    for day in ("2019-01-01", "2018-01-01", "2017-01-01"):
+        patch(ana, "status-event", {"pk": step.pk}, {"date": day})
+    many, response = count_queries(client.get, feed_path)
+    assert len(ET.fromstring(response.content).findall(f"{ATOM}entry")) == 8
+    assert one == many <= 8
