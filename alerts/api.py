@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from jurisdictions.api.params import StrictParametersMixin
 from jurisdictions.api.schema import ERROR_RESPONSE
-from jurisdictions.api.writes import validated_body
+from jurisdictions.api.writes import DETAIL, WRITE_ERROR, validated_body
 from jurisdictions.text import CONTROL
 
 from . import digests, tasks
@@ -174,11 +174,15 @@ def validated(serializer_class, request, instance=None, partial=False, **kwargs)
                           partial=partial, **kwargs)
 
 
-COMMON = {
-    400: ERROR_RESPONSE,
-    401: OpenApiResponse(description="No or bad credentials: log in or send a token."),
+DENIED = {
+    401: OpenApiResponse(DETAIL, description="No credentials, or a token that is not valid."),
+    403: OpenApiResponse(DETAIL, description="A session write without its CSRF token."),
 }
-ONE = {**COMMON, 404: OpenApiResponse(description="No subscription of yours has this id.")}
+# A bad query parameter (``format``, ``page``) and a bad body answer two documented shapes.
+QUERY = {400: ERROR_RESPONSE, **DENIED}
+BODY = {400: OpenApiResponse(WRITE_ERROR.response, description="Invalid body, named in "
+                             "errors; nothing was written."), **DENIED}
+MISSING = {404: OpenApiResponse(DETAIL, description="No subscription of yours has this id.")}
 
 
 @extend_schema_view(
@@ -186,23 +190,24 @@ ONE = {**COMMON, 404: OpenApiResponse(description="No subscription of yours has 
         description="Your webhook subscriptions." + WEBHOOK_DOCS,
         responses={200: OpenApiResponse(SubscriptionSerializer(many=True),
                                         description="Your subscriptions, paginated."),
-                   **COMMON}),
+                   **QUERY}),
     create=extend_schema(
         description="Register a webhook for one alert feed." + WEBHOOK_DOCS,
         callbacks=[OpenApiCallback("alert", "{$request.body#/url}", RECEIVER)],
         responses={201: OpenApiResponse(SubscriptionSerializer, description="Registered; "
                                         "keep its secret to verify the signatures."),
-                   **COMMON}),
+                   **BODY}),
     retrieve=extend_schema(responses={200: OpenApiResponse(
-        SubscriptionSerializer, description="The subscription."), **ONE}),
+        SubscriptionSerializer, description="The subscription."), **QUERY, **MISSING}),
     update=extend_schema(responses={200: OpenApiResponse(
-        SubscriptionSerializer, description="Changed."), **ONE}),
+        SubscriptionSerializer, description="Changed."), **BODY, **MISSING}),
     partial_update=extend_schema(
         description="Change the url or target, or pause (active false) and resume it: "
                     "resuming resets the failure count.",
         responses={200: OpenApiResponse(SubscriptionSerializer, description="Changed."),
-                   **ONE}),
-    destroy=extend_schema(responses={204: OpenApiResponse(description="Deleted."), **ONE}),
+                   **BODY, **MISSING}),
+    destroy=extend_schema(responses={204: OpenApiResponse(description="Deleted."), **QUERY,
+                                     **MISSING}),
 )
 class SubscriptionViewSet(StrictParametersMixin, mixins.CreateModelMixin,
                           mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
@@ -239,7 +244,8 @@ class SubscriptionViewSet(StrictParametersMixin, mixins.CreateModelMixin,
         return Response(serializer.data)
 
     @extend_schema(request=None, responses={202: OpenApiResponse(
-                       DeliverySerializer, description="The ping, queued."), **ONE},
+                       DeliverySerializer, description="The ping, queued."), **QUERY,
+                              **MISSING},
                    description="Queue a signed test ping (`Lawtracker-Event: ping`) to the "
                                "subscription's url; its outcome shows in the delivery log.")
     @action(detail=True, methods=["post"])
@@ -253,7 +259,7 @@ class SubscriptionViewSet(StrictParametersMixin, mixins.CreateModelMixin,
 
     @extend_schema(responses={200: OpenApiResponse(
                        DeliverySerializer(many=True), description="The log, paginated."),
-                   **ONE},
+                   **QUERY, **MISSING},
                    description="The delivery log, newest first, with every attempt.")
     @action(detail=True, methods=["get"])
     def deliveries(self, request, pk=None):
@@ -301,7 +307,7 @@ class DigestSignUpView(StrictParametersMixin, APIView):
         request=DigestSignUpSerializer,
         responses={202: OpenApiResponse(description="Accepted (the same answer whether or not "
                                         "the address is known): confirm through the mailed "
-                                        "link."), 400: ERROR_RESPONSE},
+                                        "link."), 400: BODY[400]},
         description="Ask for a daily or weekly e-mail digest of one alert feed. Double opt-in: "
                     "a confirmation link is mailed; each digest carries a one-click "
                     "unsubscribe (RFC 8058 List-Unsubscribe). Rate-limited per client.",
