@@ -42,7 +42,13 @@ def _link(alert) -> str:
 def dispatch() -> int:
     """Fan out every undispatched alert; returns the number of deliveries created."""
     created = 0
-    subscriptions = list(Subscription.objects.filter(active=True))
+    # Each subscription's target is read once per run (its selection as of today).
+    targets = []
+    for subscription in Subscription.objects.filter(active=True):
+        try:
+            targets.append((subscription, target_of_feed(subscription.target)))
+        except TargetError:
+            pass  # its code or slug is gone: nothing matches it
     for alert_id in list(Alert.objects.filter(dispatched=False).order_by("pk")
                          .values_list("pk", flat=True)):
         with transaction.atomic():
@@ -50,16 +56,12 @@ def dispatch() -> int:
                 continue  # another worker has it
             alert = Alert.objects.get(pk=alert_id)
             now = timezone.now()
-            rows = []
-            for subscription in subscriptions:
-                try:
-                    follows = subscription.target and target_of_feed(subscription.target) \
-                        .alerts(Alert.objects.filter(pk=alert_id)).exists()
-                except TargetError:
-                    follows = False  # its code or slug is gone
-                if follows:
-                    rows.append(Delivery(subscription=subscription, alert=alert, key=alert.key,
-                                         next_attempt_at=now))
+            rows = [
+                Delivery(subscription=subscription, alert=alert, key=alert.key,
+                         next_attempt_at=now)
+                for subscription, target in targets
+                if target.alerts(Alert.objects.filter(pk=alert_id)).exists()
+            ]
             Delivery.objects.bulk_create(rows, ignore_conflicts=True)
             for row in Delivery.objects.filter(alert=alert, state=DeliveryState.PENDING):
                 deliver.enqueue(row.pk)
