@@ -4,7 +4,7 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test golden install install-dev migrate seed fixtures serve check clean loadtest bench
+.PHONY: run worker test golden install install-dev migrate seed fixtures serve check clean loadtest bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -32,10 +32,17 @@ seed: migrate
 fixtures: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py build_fixtures
 
-# Set up everything and serve on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise).
+# Set up everything and serve on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise),
+# with the alerts worker beside the server (it stops with it).
 run: seed
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_admin
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py with_worker runserver 127.0.0.1:$(PORT) --noreload
+
+# The alerts worker alone (issue 14): queue what a stopped worker left, then django-tasks'
+# database worker. Production: deploy/lawtracker-worker.service.
+worker: migrate
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py alerts_recover
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py db_worker --no-reload
 
 # Set up everything and run the test suite (SQLite unless DATABASE_URL says otherwise).
 test: install-dev

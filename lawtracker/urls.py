@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("feeds/changes/", ChangesFeed(), name="changes-feed"),
+    path("feeds/alerts/", include("alerts.urls")),
     path("", include("jurisdictions.urls")),
 ]
 

@@ -38,9 +38,11 @@ import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 
 from jurisdictions.choices import DatePrecision, Scope, legal_force_for
 from jurisdictions.coverage import (
@@ -58,6 +60,11 @@ from jurisdictions.models import Criterion, Instrument, Jurisdiction, StatusEven
 from .models import CoverageSpan, InstrumentStatusSpan
 
 SCOPES = (Scope.APPLICABLE.value, Scope.OWN.value)
+
+# Sent by :func:`refresh`, inside the write's transaction, after it rewrote the spans of cells
+# that already had spans: ``cells`` is a list of :class:`Rewritten`. Receivers (the alerts
+# outbox) decide what a change means; a full :func:`rebuild` sends nothing.
+coverage_rewritten = Signal()
 _ONE_DAY = datetime.timedelta(days=1)
 # Jurisdictions derived per round of queries in a full rebuild.
 _CHUNK = 400
@@ -463,24 +470,26 @@ class _Plan:
                 yield window, ids[start:start + _CHUNK]
 
 
-def _apply(plan: _Plan) -> None:
+def _apply(plan: _Plan) -> list[Rewritten]:
     """Re-derive the planned cells and write only the spans that differ: per chunk one query
     reads the stored spans the window touches, one deletes the stale ones, and the new ones
     are inserted in batches of 1,000. A windowed cell keeps its stored spans outside the
     window; one whose stored spans do not join the fresh ones (stale data) is derived whole
-    instead (two more queries)."""
+    instead (two more queries). Returns the cells rewritten (:func:`_write`)."""
+    rewritten = []
     for window, ids in plan.groups():
         slots = {pk: plan.slots[pk] for pk in ids}
         criteria = sorted({c for wanted in slots.values() for _s, c in wanted})
         chosen = list(Jurisdiction.objects.filter(pk__in=ids).order_by("pk"))
         stored = _stored(ids, criteria, slots, window)
         fresh, whole = _fresh(chosen, criteria, slots, window, stored)
-        _write(stored, fresh)
+        rewritten += _write(stored, fresh)
         if whole:
             slots = {pk: slots[pk] for pk in sorted(whole)}
             stored = _stored(list(slots), criteria, slots, WHOLE)
             chosen = [j for j in chosen if j.pk in whole]
-            _write(stored, _fresh(chosen, criteria, slots, WHOLE, stored)[0])
+            rewritten += _write(stored, _fresh(chosen, criteria, slots, WHOLE, stored)[0])
+    return rewritten
 
 
 def _stored(ids, criteria, slots, window) -> dict[Slot, list[tuple]]:
@@ -501,18 +510,40 @@ def _stored(ids, criteria, slots, window) -> dict[Slot, list[tuple]]:
     return stored
 
 
-def _write(stored, fresh) -> None:
-    """Replace, for each cell of ``fresh``, the stored rows that differ from its fresh spans."""
-    stale, new = [], []
+@dataclass(frozen=True)
+class Rewritten:
+    """One cell whose stored spans were replaced: its spans over the same dates before and
+    after, as ``(valid_from, valid_to, value, pending slugs)``, oldest first."""
+
+    jurisdiction_id: int
+    scope: str
+    criterion_id: int
+    before: tuple
+    after: tuple
+
+
+def _write(stored, fresh) -> list[Rewritten]:
+    """Replace, for each cell of ``fresh``, the stored rows that differ from its fresh spans.
+    Returns the cells that had stored rows and were rewritten."""
+    stale, new, rewritten = [], [], []
     for slot, spans in fresh.items():
         wanted = {_span_row(span): span for span in spans}
-        for pk, row in stored.get(slot, ()):
+        before = stored.get(slot, ())
+        count = len(stale)
+        for pk, row in before:
             if wanted.pop(row, None) is None:
                 stale.append(pk)
+        if before and (wanted or len(stale) > count):
+            rewritten.append(Rewritten(
+                *slot,
+                before=tuple((row[3], row[4], row[5], row[8]) for _pk, row in before),
+                after=tuple((s.valid_from, s.valid_to, s.value, tuple(s.pending)) for s in spans),
+            ))
         new.extend(wanted.values())
     for start in range(0, len(stale), 500):
         CoverageSpan.objects.filter(pk__in=stale[start:start + 500]).delete()
     CoverageSpan.objects.bulk_create(new, 1000)
+    return rewritten
 
 
 def _fresh(chosen, criteria, slots, window, stored) -> tuple[dict, set[int]]:
@@ -604,7 +635,9 @@ def refresh(
             others = Jurisdiction.objects.exclude(pk__in=whole).values_list("pk", flat=True)
             for pk in others:
                 plan.add(pk, {(scope, c) for scope in SCOPES for c in criterion_ids})
-        _apply(plan)
+        rewritten = _apply(plan)
+        if rewritten:
+            coverage_rewritten.send(sender=CoverageSpan, cells=rewritten)
 
 
 def _lock(model, ids) -> None:

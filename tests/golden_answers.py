@@ -52,6 +52,18 @@ NOT_GOLDEN = {
     "review-queue": "the reviewers' admin page (staff only, not a public answer); tests/test_desk.py",
     "changes-feed": "Atom of the edit history, timestamps only; tests/test_feeds.py",
     "data-report": "staff-only report; tests/test_quality.py",
+    # Issue 14: alerts are written by edits after the data is loaded (the goldens have none).
+    "alerts:jurisdiction-feed": "Atom of alerts, empty on loaded data; tests/test_alerts.py",
+    "alerts:criterion-feed": "Atom of alerts, empty on loaded data; tests/test_alerts.py",
+    "alerts:instrument-feed": "Atom of alerts, empty on loaded data; tests/test_alerts.py",
+    "alerts:gaps-feed": "Atom of alerts, empty on loaded data; tests/test_alerts.py",
+    "api:webhook-list": "an account's own subscriptions; tests/test_alerts.py",
+    "api:webhook-detail": "an account's own subscription; tests/test_alerts.py",
+    "api:webhook-ping": "a write (POST); tests/test_alerts.py",
+    "api:webhook-deliveries": "an account's delivery log; tests/test_alerts.py",
+    "api:alert-digests": "a sign-up (POST only); tests/test_alerts.py",
+    "alerts:confirm": "a sign-up's confirmation, by its secret token; tests/test_alerts.py",
+    "alerts:unsubscribe": "one-click unsubscribe, by its secret token; tests/test_alerts.py",
 }
 
 

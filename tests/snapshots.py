@@ -46,10 +46,14 @@ def _dump_order():
 
 def wipe():
     """Empty every legal and history table (no signals, no history) and drop the accounts:
-    the state of a freshly migrated database (the derived coverage spans included)."""
+    the state of a freshly migrated database (the derived coverage spans and the alerts that
+    point at legal rows included)."""
     from django.apps import apps
 
-    for model in apps.get_app_config("spans").get_models():
+    from alerts.models import Alert, Delivery, DeliveryAttempt, EmailSubscription, Subscription
+
+    for model in [*apps.get_app_config("spans").get_models(), DeliveryAttempt, Delivery, Alert,
+                  Subscription, EmailSubscription]:
         model._default_manager.all()._raw_delete(model.objects.db)
     for model in reversed(_dump_order()):
         model.history.model.objects.all()._raw_delete(model.objects.db)

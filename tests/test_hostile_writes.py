@@ -616,7 +616,9 @@ def numeric_parameters() -> list[tuple[str, str]]:
     found = []
     for path, operations in schema()["paths"].items():
         operation = operations.get("get")
-        if not operation or "{" in path:
+        # An account's own webhooks answer an anonymous client 401 before reading the query
+        # (tests/test_alerts.py sends them malformed pages with an account).
+        if not operation or "{" in path or path.startswith("/api/v1/webhooks/"):
             continue
         for parameter in operation.get("parameters", []):
             if parameter.get("schema", {}).get("type") in ("integer", "number"):

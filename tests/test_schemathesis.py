@@ -167,9 +167,10 @@ def json_schema(node):
 
 
 def get_operations(schema: dict):
-    """``(template, operation)`` for every GET of the schema."""
+    """``(template, operation)`` for every public GET of the schema (an account's own webhooks
+    need a login: tests/test_alerts.py reads them)."""
     for template, operations in schema["paths"].items():
-        if "get" in operations:
+        if "get" in operations and not template.startswith("/api/v1/webhooks/"):
             yield template, operations["get"]
 
 
@@ -314,8 +315,8 @@ def test_a_write_body_that_is_not_json_answers_the_documented_400(seeded):
     api.force_authenticate(get_user_model().objects.create_superuser("st108", "s@e.org", "x"))
     schema = openapi(Client())
     for template, operations in schema["paths"].items():
-        if "post" not in operations:
-            continue
+        if "requestBody" not in operations.get("post", {}):
+            continue  # no POST, or one without a body (a webhook's test ping)
         response = api.post(template, data=b"{not json", content_type="application/json")
         assert response.status_code == 400, template
         body = response.json()

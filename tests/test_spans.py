@@ -12,6 +12,7 @@ from jurisdictions.choices import ResearchStatus, Scope
 from jurisdictions.coverage import compute
 from jurisdictions.models import Criterion, Instrument, Jurisdiction
 from spans.check import differences
+from alerts.models import Alert
 from spans.models import CoverageSpan, InstrumentStatusSpan
 
 from . import factories
@@ -221,6 +222,10 @@ def test_a_federal_step_re_derives_every_state(seeded):
 # and criteria, its other steps, the hierarchy below it, its status spans, the coverage inputs,
 # the stored spans the window touches and the DELETE of the stale ones.
 FAN_OUT_QUERIES = 19
+# The alerts outbox (issue 14) adds, in the same transaction: the step as it was, its instrument
+# with its place, the places and criteria of the changed cells, the legal-step alert, the two
+# fan-out tasks enqueued; plus one INSERT per batch of coverage alerts (one per changed cell).
+ALERT_QUERIES = 7
 CHECKED = ["US", "US-CA", "US-TX", "US-AL", "US-WY", "US-NY"]
 
 
@@ -305,6 +310,7 @@ def test_the_fan_out_writes_only_the_changed_spans_in_a_fixed_number_of_queries(
         "pk", "valid_from", "valid_to"
     )}
     everything = set(CoverageSpan.objects.values_list("pk", flat=True))
+    alerts_before = Alert.objects.filter(kind="coverage_change").count()
     moved = steps[-1].date
     with CaptureQueriesContext(connection) as queries:
         steps[-1].date += datetime.timedelta(days=1)
@@ -313,9 +319,13 @@ def test_the_fan_out_writes_only_the_changed_spans_in_a_fixed_number_of_queries(
     columns = [f for f in CoverageSpan._meta.concrete_fields if not f.primary_key]
     assert inserted
     batch = min(1000, connection.ops.bulk_batch_size(columns, [None] * inserted))
+    alerts = Alert.objects.filter(kind="coverage_change").count() - alerts_before
+    alert_columns = [f for f in Alert._meta.concrete_fields if not f.primary_key]
+    alert_batch = connection.ops.bulk_batch_size(alert_columns, [None] * alerts)
     locks = 2 if connection.features.has_select_for_update else 0
-    assert len(queries) == FAN_OUT_QUERIES + locks + math.ceil(inserted / batch), (
-        len(queries), inserted, batch,
+    assert len(queries) == (FAN_OUT_QUERIES + locks + math.ceil(inserted / batch)
+                            + ALERT_QUERIES + math.ceil(alerts / alert_batch)), (
+        len(queries), inserted, batch, alerts,
     )
     assert differences(codes=CHECKED) == []
     replaced = set(stored) - set(states.values_list("pk", flat=True))

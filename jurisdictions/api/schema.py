@@ -303,12 +303,13 @@ def public_reads(result: dict, generator, request, public) -> dict:
       URIs (pages whose addresses are in Chinese, Arabic, …); an archive or official address
       may be empty.
     """
-    for operations in result.get("paths", {}).values():
+    for path, operations in result.get("paths", {}).items():
         operation = operations.get("get")
         if not operation:
             continue
         security = operation.setdefault("security", [])
-        if {} not in security:
+        # An account's own webhooks (issue 14) are the one read that needs a login.
+        if {} not in security and not path.startswith("/api/v1/webhooks/"):
             security.append({})
         formats = []
         for parameter in operation.get("parameters", []):

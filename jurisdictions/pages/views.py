@@ -113,6 +113,12 @@ def _url(path: str, params: dict) -> str:
     return f"{path}?{query}" if query else path
 
 
+def _follow(label: str, name: str, params: dict | None = None, **kwargs) -> tuple[str, str]:
+    """A "Follow" link (issue 14): ``(label, path)`` of the Atom feed of alerts named ``name``
+    (the alerts app's URLs, by name only), with the page's selection ``params``."""
+    return label, _url(reverse(name, kwargs=kwargs), params or {})
+
+
 def _context(request, *, title: str, path: str, params: dict, as_of, key_hint: str, **extra):
     """The context every page shares (module docstring)."""
     last_changed = changes.data_last_changed()
@@ -389,6 +395,11 @@ def compare(request):
         title="Comparison of laws on AI-generated child sexual abuse material",
         path=reverse("pages:compare"),
         params=params,
+        follow_links=[
+            _follow(f"{c.label}, in this selection", "alerts:criterion-feed",
+                    {**filters.params(), "scope": scope}, slug=c.slug)
+            for c in criteria
+        ],
         as_of=as_of,
         key_hint="compare",
         scope=scope,
@@ -438,6 +449,9 @@ def gaps(request):
         title=f"Gaps: {criterion.label}",
         path=reverse("pages:gaps"),
         params=params,
+        follow_links=[_follow("this gap list", "alerts:gaps-feed", {
+            "criterion": criterion.slug, **filters.params(), "research": filters.research,
+            "scope": scope})],
         as_of=as_of,
         key_hint=f"gaps {criterion.slug}",
         scope=scope,
@@ -790,6 +804,12 @@ def jurisdiction_detail(request, code: str):
         title=f"{_display_name(jurisdiction)} ({jurisdiction.code})",
         path=path,
         params=params,
+        follow_links=[
+            _follow(f"{jurisdiction.code} and its subdivisions", "alerts:jurisdiction-feed",
+                    {"scope": scope}, code=jurisdiction.code),
+            _follow(f"{jurisdiction.code} alone", "alerts:jurisdiction-feed",
+                    {"descendants": "no", "scope": scope}, code=jurisdiction.code),
+        ],
         as_of=as_of,
         key_hint=jurisdiction.code,
         scope=scope,
@@ -934,6 +954,8 @@ def instrument_detail(request, slug: str):
         request,
         title=instrument.short_name or instrument.title,
         path=path,
+        follow_links=[_follow("its legal steps", "alerts:instrument-feed",
+                              slug=instrument.slug)],
         params=params,
         as_of=as_of,
         key_hint=instrument.slug,

@@ -1,0 +1,52 @@
+"""Staff views of the alerts: the outbox, webhooks with their deliveries, e-mail digests. Read
+mostly: alerts are written by the edits that cause them, subscriptions by their owners."""
+from django.contrib import admin
+from django.db import models
+
+from .models import Alert, Delivery, EmailSubscription, Subscription
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "title", "kind", "timing", "dispatched"]
+    list_filter = ["kind", "timing", "dispatched"]
+    search_fields = ["title", "jurisdiction__code", "instrument_slug"]
+    list_select_related = ["jurisdiction"]
+    readonly_fields = [f.name for f in Alert._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["url", "target", "user", "active", "failures", "disabled_at"]
+    list_filter = ["active", "target_kind"]
+    search_fields = ["url", "target", "user__username"]
+    list_select_related = ["user"]
+    readonly_fields = ["secret", "failures", "disabled_at", "disabled_reason", "created_at"]
+    autocomplete_fields = ["user"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["key", "subscription", "state", "attempts", "next_attempt_at",
+                    "delivered_at"]
+    list_filter = ["state"]
+    list_select_related = ["subscription"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(EmailSubscription)
+class EmailSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["email", "target", "frequency", "confirmed_at", "unsubscribed_at"]
+    list_filter = ["frequency"]
+    search_fields = ["email", "target"]
+    readonly_fields = ["token", "confirmed_at", "last_alert_id", "last_sent_at", "created_at"]
