@@ -37,6 +37,15 @@ def _answer_words(answer: dict) -> str:
     return words
 
 
+TITLE_LENGTH = Alert._meta.get_field("title").max_length
+
+
+def fitted(title: str) -> str:
+    """``title`` within the column (a long pending list or name would not fit): cut, with an
+    ellipsis, so that the write that caused the alert never fails on its length."""
+    return title if len(title) <= TITLE_LENGTH else title[:TITLE_LENGTH - 1] + "…"
+
+
 def coverage_title(code, name, slug, scope, change) -> str:
     """``California (US-CA), ai_generated_explicit, applicable law: no law found → yes as of
     today``."""
@@ -66,7 +75,8 @@ def _coverage_rewritten(sender, cells, **kwargs):
             scope=cell.scope, timing=change.timing, changed_from=change.changed_from,
             changed_to=change.changed_to, before=change.before, after=change.after,
             value_changed=change.before.get("value") != change.after.get("value"),
-            title=coverage_title(place.code, place.name, criterion.slug, cell.scope, change),
+            title=fitted(coverage_title(place.code, place.name, criterion.slug, cell.scope,
+                                        change)),
         ))
     _queue(alerts)
 
@@ -117,7 +127,7 @@ def _step_written(sender, instance, raw=False, created=False, **kwargs):
     _queue([Alert(
         kind=AlertKind.LEGAL_STEP, jurisdiction=place, instrument=instrument,
         instrument_slug=instrument.slug, timing=timing, step_change=change,
-        changed_from=instance.date, before=before, after=after, title=title[:500],
+        changed_from=instance.date, before=before, after=after, title=fitted(title),
     )])
 
 

@@ -778,3 +778,22 @@ def test_a_feed_costs_the_same_queries_for_one_and_many_alerts(states, account, 
     many, response = count_queries(client.get, feed_path)
     assert len(ET.fromstring(response.content).findall(f"{ATOM}entry")) == 8
     assert one == many <= 8
+
+
+
+def test_an_alert_title_always_fits_its_column():
+    """A cell with a long pending list (or a long name) gives a title longer than the column;
+    it is cut, so that PostgreSQL never refuses the write that caused the alert (found by CI's
+    PostgreSQL pass: a write raised "value too long for type character varying(500)")."""
+    from alerts.changes import CoverageChange
+    from alerts.outbox import TITLE_LENGTH, coverage_title, fitted
+
+    pending = [f"us-ca-bill-{n:04d}-a-long-slug-of-a-pending-proposal" for n in range(20)]
+    change = CoverageChange(Timing.CURRENT, datetime.date(2026, 12, 4), None,
+                            {"value": "none", "pending": []},
+                            {"value": "none", "pending": pending})
+    title = coverage_title("US-CA", "California", "ai_generated_explicit", "applicable", change)
+    assert len(title) > TITLE_LENGTH
+    cut = fitted(title)
+    assert len(cut) == TITLE_LENGTH and cut.endswith("…") and cut.startswith(title[:100])
+    assert fitted("short") == "short"
