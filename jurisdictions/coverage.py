@@ -52,11 +52,11 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from .choices import (
     APPLYING_STATUSES,
@@ -64,12 +64,14 @@ from .choices import (
     RETIRED_INSTRUMENT_TYPES,
     STATUS_SEQUENCE,
     VALUE_STRENGTH,
+    AssessmentBasis,
     AssessmentValue,
     DatePrecision,
     EffectiveValue,
     JurisdictionKind,
     ResearchStatus,
     Scope,
+    Status,
 )
 from .models import (
     Assessment,
@@ -122,6 +124,8 @@ class Decider:
     ``sources`` cite the assessment — or, when the assessment cites nothing, the instrument — as
     ``({"url", "title", "publisher", "kind"}, ...)`` in the order they were attached.
     ``commencement_date`` is the assessment's own commencement date (ISO date) or None.
+    ``url`` is the instrument's address on the channel that asked (``compute``'s
+    ``instrument_url``), or None.
     """
 
     instrument_id: int
@@ -137,6 +141,20 @@ class Decider:
     commencement_date: datetime.date | None = None
     basis: str = ""
     verified_on: datetime.date | None = None
+    url: str | None = None
+
+    @property
+    def jurisdiction(self) -> str:
+        """The code of the instrument's jurisdiction."""
+        return self.jurisdiction_code
+
+    @property
+    def name(self) -> str:
+        return self.short_name or self.title
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS.get(self.status, "no status yet"))
 
 
 @dataclass(frozen=True)
@@ -156,6 +174,7 @@ class Cell:
       date, with a commenced assessment for the criterion — shown, never counted.
     - ``not_commenced``: applying instruments whose assessment has a commencement date after
       the date — shown, not counted yet.
+    - ``criterion``: the criterion's slug.
     """
 
     value: str
@@ -165,6 +184,25 @@ class Cell:
     pending: tuple[Decider, ...]
     bloc_obligations: tuple[Decider, ...]
     not_commenced: tuple[Decider, ...] = ()
+    criterion: str = ""
+
+    @property
+    def decided(self) -> bool:
+        return self.decider is not None
+
+    @property
+    def basis_label(self) -> str:
+        return str(BASIS_LABELS.get(self.basis or "", "basis not recorded"))
+
+    @property
+    def inherited_from(self) -> list[str]:
+        """The codes of the ancestors whose law decides the value, sorted."""
+        return sorted({d.jurisdiction for d in self.instruments if d.inherited})
+
+    @property
+    def source_urls(self) -> list[str]:
+        """Every source of the deciding instruments, once, in order."""
+        return list(dict.fromkeys(s["url"] for d in self.instruments for s in d.sources))
 
     @property
     def decider(self) -> Decider | None:
@@ -199,6 +237,9 @@ class Cell:
 
 # Sources that publish the law itself, preferred when a row names its source.
 PRIMARY_SOURCE_KINDS = ("official", "legislature", "government")
+
+STATUS_LABELS = dict(Status.choices)
+BASIS_LABELS = dict(AssessmentBasis.choices)
 
 
 class Coverage:
@@ -444,7 +485,9 @@ def _load_assessments(
     jurisdiction_ids: set[int], criterion_ids: list[int], with_sources: bool = True
 ) -> dict[tuple[int, int], list[_Assessment]]:
     """{(jurisdiction id, criterion id): [assessment, ...]} with instruments, their status
-    events and (``with_sources``) the citations — six queries, two without the citations.
+    events and (``with_sources``) the citations — six queries, two without the citations. An
+    instrument's own citations are read only where one of its assessments cites nothing, the
+    one case a cell shows them.
 
     The status events and citations are selected by subqueries of the assessments' query, so
     the database keeps to the selection with its indexes however many instruments it holds
@@ -522,8 +565,14 @@ def _load_assessments(
             if assessment_id in assessments:
                 assessments[assessment_id].sources = tuple(sources)
 
+        # An instrument's own sources stand in only for an assessment that cites nothing
+        # (``_decider``): read them for those instruments alone.
+        uncited = selected.exclude(
+            Exists(AssessmentSource.objects.filter(assessment_id=OuterRef("pk")))
+        )
         cited = _citations(
-            InstrumentSource.objects.filter(instrument_id__in=instrument_ids), "instrument_id"
+            InstrumentSource.objects.filter(instrument_id__in=uncited.values("instrument_id")),
+            "instrument_id",
         )
         for instrument_id, sources in cited.items():
             if instrument_id in instruments:
@@ -538,7 +587,9 @@ def _load_assessments(
 
 
 # --- the rules (pure) ----------------------------------------------------------------------
-def _decider(assessment: _Assessment, status: str | None, inherited: bool) -> Decider:
+def _decider(
+    assessment: _Assessment, status: str | None, inherited: bool, url_of=None
+) -> Decider:
     instrument = assessment.instrument
     return Decider(
         instrument_id=instrument.id,
@@ -554,6 +605,7 @@ def _decider(assessment: _Assessment, status: str | None, inherited: bool) -> De
         commencement_date=assessment.commencement_date,
         basis=assessment.basis,
         verified_on=assessment.verified_on,
+        url=url_of(instrument.slug) if url_of is not None else None,
     )
 
 
@@ -577,6 +629,8 @@ def _cell(
     status_of,
     approximate_of,
     alternative_status_of=None,
+    criterion_slug: str = "",
+    url_of=None,
 ) -> Cell:
     """One cell. ``law``: the jurisdiction ids whose instruments count, J first; ``blocs``:
     ``(bloc id, reached through an ancestor)`` pairs.
@@ -585,7 +639,8 @@ def _cell(
     computed a second time with ``alternative_status_of`` — the statuses had every uncertain
     step already happened by the date — and is marked approximate only when that changes the
     value or the pending list: an uncertain date that cannot change the answer does not make
-    it approximate.
+    it approximate. ``criterion_slug`` names the cell's criterion; ``url_of`` gives each
+    decider's address from its instrument's slug.
     """
     considered, pending, not_commenced, approximate = [], [], [], False
     for jurisdiction_id in law:
@@ -598,16 +653,16 @@ def _cell(
             status = status_of(instrument)
             if status in APPLYING_STATUSES:
                 target = considered if assessment.counts_on(as_of) else not_commenced
-                target.append(_decider(assessment, status, inherited))
+                target.append(_decider(assessment, status, inherited, url_of))
             elif status in PENDING_STATUSES and assessment.value == AssessmentValue.YES:
-                pending.append(_decider(assessment, status, inherited))
+                pending.append(_decider(assessment, status, inherited, url_of))
 
     bloc_obligations = []
     for bloc_id, via_ancestor in blocs:
         for assessment in by_cell.get((bloc_id, criterion_id), ()):
             status = status_of(assessment.instrument)
             if status in APPLYING_STATUSES and assessment.counts_on(as_of):
-                bloc_obligations.append(_decider(assessment, status, via_ancestor))
+                bloc_obligations.append(_decider(assessment, status, via_ancestor, url_of))
 
     considered.sort(key=_by_strength)
     if jurisdiction.research_status == ResearchStatus.NOT_RESEARCHED:
@@ -633,6 +688,7 @@ def _cell(
         pending=tuple(sorted(pending, key=_by_place)),
         bloc_obligations=tuple(sorted(bloc_obligations, key=_by_place)),
         not_commenced=tuple(sorted(not_commenced, key=_by_place)),
+        criterion=criterion_slug,
     )
 
 
@@ -665,6 +721,7 @@ def compute(
     as_of: datetime.date,
     scope: str = Scope.APPLICABLE,
     with_sources: bool = True,
+    instrument_url: Callable[[str], str | None] | None = None,
 ) -> Coverage:
     """Effective coverage of ``jurisdictions`` for ``criteria`` as of ``as_of`` (module
     docstring for the rules).
@@ -676,6 +733,8 @@ def compute(
 
     ``with_sources=False`` leaves every decider's ``sources`` empty, for callers that show
     values only (the jurisdiction rows, the ``covers``/``lacks`` filters): four queries fewer.
+    ``instrument_url`` gives each decider's ``url`` from its instrument's slug (a channel's
+    address; ``answers.Links.instrument``); without it the deciders have none.
 
     Reads the database in eight queries whatever the sizes (module docstring). Raises
     ``TypeError`` when ``as_of`` is not a date and ``ValueError`` for an unknown scope.
@@ -731,7 +790,7 @@ def compute(
         for criterion in criterion_list:
             cells[(jurisdiction.pk, criterion.slug)] = _cell(
                 jurisdiction, criterion.pk, as_of, law, blocs, by_cell, status_of,
-                approximate_of, alternative_status_of,
+                approximate_of, alternative_status_of, criterion.slug, instrument_url,
             )
     return Coverage(as_of, scope, criterion_list, jurisdiction_list, cells)
 
@@ -741,6 +800,7 @@ def gaps(
     as_of: datetime.date,
     scope: str = Scope.APPLICABLE,
     jurisdictions: Iterable[Jurisdiction] | None = None,
+    instrument_url: Callable[[str], str | None] | None = None,
 ) -> dict:
     """The jurisdictions that lack coverage for ``criterion`` as of ``as_of``, grouped by
     effective value.
@@ -760,13 +820,15 @@ def gaps(
     A gap is a researched jurisdiction (``in_progress`` or ``reviewed``) whose value is not
     ``yes``; ``not_researched`` jurisdictions are listed apart under ``not_researched``.
 
+    ``instrument_url`` gives each decider its address (:func:`compute`).
+
     Raises ``Criterion.DoesNotExist`` for an unknown slug, and what :func:`compute` raises.
     """
     if isinstance(criterion, str):
         criterion = Criterion.objects.get(slug=criterion)
     if jurisdictions is None:
         jurisdictions = Jurisdiction.objects.exclude(kind=JurisdictionKind.INTERNATIONAL)
-    coverage = compute(jurisdictions, [criterion], as_of, scope)
+    coverage = compute(jurisdictions, [criterion], as_of, scope, instrument_url=instrument_url)
 
     groups: dict[str, list[Jurisdiction]] = {value: [] for value in GAP_VALUES}
     covered, pending, cells = [], set(), {}

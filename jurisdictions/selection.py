@@ -82,7 +82,7 @@ class Selection:
     def apply(self, as_of: datetime.date, base: QuerySet | None = None) -> list[Jurisdiction]:
         """The selected jurisdictions: in the order of ``jurisdictions`` when given, else by
         code."""
-        rows = list(self.queryset(as_of, base).select_related("parent"))
+        rows = list(self.queryset(as_of, base))
         if self.region:
             members = set(countries_in(self.region[0]))
             # A subdivision lies in its country's region (ISO 3166-2 codes start with it).

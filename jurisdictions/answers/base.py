@@ -3,8 +3,8 @@ value with the instruments that decide it (:class:`Cell`, :class:`Decider`), the
 :class:`Links` through which a channel passes in its addresses, and the parameters that select
 jurisdictions (:class:`SelectionParams`), read the same way by every question.
 
-The effective values themselves are :mod:`jurisdictions.coverage`'s (``coverage.Cell``): a
-:class:`Cell` here is that cell with each instrument's address, as every channel shows it.
+The effective values themselves are :mod:`jurisdictions.coverage`'s (``coverage.Cell``),
+computed with each instrument's address on the channel that asks (``Links.instrument``).
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from dataclasses import dataclass
 from django import forms
 
 from .. import coverage
-from ..choices import AssessmentBasis, ResearchStatus, Scope, Status
+from ..choices import ResearchStatus, Scope
 from ..clock import today
+from ..coverage import BASIS_LABELS, STATUS_LABELS  # noqa: F401 (re-exported for the channels)
 from ..csvfile import Column
 from ..filtersets import IsoDateField
 from ..models import Jurisdiction
 from ..selection import read_selection, split_values
 
-STATUS_LABELS = dict(Status.choices)
-BASIS_LABELS = dict(AssessmentBasis.choices)
 RESEARCH_LABELS = dict(ResearchStatus.choices)
 
 
@@ -70,18 +69,6 @@ class Links:
 
 
 # --- a jurisdiction, a cell, its deciders ----------------------------------------------------
-def _extended(cls, base, **more):
-    """An instance of ``cls``, a frozen dataclass that adds fields to ``base``'s dataclass, with
-    ``base``'s field values and ``more``. What ``cls(**vars(base), **more)`` gives, without the
-    frozen ``__init__``'s one ``object.__setattr__`` per field: a compare answer makes thousands
-    (bench/FINDINGS.md, section 9). Neither class has a ``__post_init__`` or cached values."""
-    new = object.__new__(cls)
-    values = new.__dict__
-    values.update(vars(base))
-    values.update(more)
-    return new
-
-
 @dataclass(frozen=True)
 class Place:
     """A jurisdiction as an answer names it: ``name`` is the ISO name, ``display_name`` the
@@ -116,76 +103,11 @@ class Place:
         return str(RESEARCH_LABELS.get(self.research_status, self.research_status))
 
 
-@dataclass(frozen=True)
-class Decider(coverage.Decider):
-    """One instrument's contribution to a cell (``coverage.Decider``: its value, status,
-    pinpoint, basis, verification and sources) with its ``url`` on the channel."""
-
-    url: str | None = None
-
-    @classmethod
-    def of(cls, decider: coverage.Decider, links: Links) -> Decider:
-        return _extended(cls, decider, url=links.instrument(decider.slug))
-
-    @property
-    def jurisdiction(self) -> str:
-        """The code of the instrument's jurisdiction."""
-        return self.jurisdiction_code
-
-    @property
-    def name(self) -> str:
-        return self.short_name or self.title
-
-    @property
-    def status_label(self) -> str:
-        return str(STATUS_LABELS.get(self.status, "no status yet"))
-
-
-@dataclass(frozen=True)
-class Cell(coverage.Cell):
-    """One jurisdiction's effective value for one ``criterion`` (``coverage.Cell``: the value,
-    the approximate flag, the deciding, considered, pending, bloc-obligation and not-commenced
-    instruments, the deciding basis and verification, the primary source), each instrument a
-    :class:`Decider` with its address."""
-
-    criterion: str = ""
-
-    @classmethod
-    def of(cls, cell: coverage.Cell, criterion: str, links: Links) -> Cell:
-        made: dict[int, Decider] = {}
-
-        def deciders(found):
-            # The deciders are among the considered (the same objects): each made once.
-            return tuple(made.get(id(d)) or made.setdefault(id(d), Decider.of(d, links))
-                         for d in found)
-
-        return _extended(
-            cls, cell,
-            instruments=deciders(cell.instruments),
-            considered=deciders(cell.considered),
-            pending=deciders(cell.pending),
-            bloc_obligations=deciders(cell.bloc_obligations),
-            not_commenced=deciders(cell.not_commenced),
-            criterion=criterion,
-        )
-
-    @property
-    def decided(self) -> bool:
-        return self.decider is not None
-
-    @property
-    def basis_label(self) -> str:
-        return str(BASIS_LABELS.get(self.basis or "", "basis not recorded"))
-
-    @property
-    def inherited_from(self) -> list[str]:
-        """The codes of the ancestors whose law decides the value, sorted."""
-        return sorted({d.jurisdiction for d in self.instruments if d.inherited})
-
-    @property
-    def source_urls(self) -> list[str]:
-        """Every source of the deciding instruments, once, in order."""
-        return list(dict.fromkeys(s["url"] for d in self.instruments for s in d.sources))
+# One instrument's contribution to a cell and one jurisdiction's effective value for one
+# criterion, as every channel shows them: ``coverage``'s own, with each instrument's ``url`` on
+# the channel (``compute(instrument_url=links.instrument)``) and the cell's ``criterion``.
+Decider = coverage.Decider
+Cell = coverage.Cell
 
 
 def primary_source_columns(cell_of: Callable[[object], Cell]) -> list[Column]:

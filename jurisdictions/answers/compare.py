@@ -85,12 +85,12 @@ def build(question: Question, links: Links, with_sources: bool = True) -> Compar
     criteria = list(question.criteria)
     coverage = compute(
         list(question.jurisdictions), criteria, question.as_of, question.scope,
-        with_sources=with_sources,
+        with_sources=with_sources, instrument_url=links.instrument,
     )
     rows = tuple(
         Row(
             jurisdiction=Place.of(jurisdiction, links),
-            cells=tuple(Cell.of(cells[c.slug], c.slug, links) for c in criteria),
+            cells=tuple(cells[c.slug] for c in criteria),
         )
         for jurisdiction, cells in coverage.rows()
     )

@@ -78,15 +78,13 @@ def build(question: Question, links: Links) -> Gaps:
     """The gaps for ``question`` (:func:`coverage.gaps`: a fixed number of queries), addresses
     from ``links``."""
     answer = coverage.gaps(
-        question.criterion, question.as_of, question.scope, jurisdictions=question.jurisdictions
+        question.criterion, question.as_of, question.scope, jurisdictions=question.jurisdictions,
+        instrument_url=links.instrument,
     )
     slug = answer["criterion"].slug
 
     def entries(jurisdictions) -> tuple[Entry, ...]:
-        return tuple(
-            Entry(Place.of(j, links), Cell.of(answer["cells"][j.code], slug, links))
-            for j in jurisdictions
-        )
+        return tuple(Entry(Place.of(j, links), answer["cells"][j.code]) for j in jurisdictions)
 
     groups = {value: entries(answer["groups"][value]) for value in GAP_VALUES}
     listed = {e.jurisdiction.code for members in groups.values() for e in members}

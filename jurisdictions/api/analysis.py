@@ -18,7 +18,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer
+
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,7 +31,7 @@ from ..coverage import GAP_VALUES
 from .links import ApiLinks, iso
 from .pagination import Pagination
 from .params import BadRequest, StrictParametersMixin, permalink
-from .renderers import CSVRenderer, csv_response, table
+from .renderers import CSVRenderer, JSONRenderer, csv_response, table
 from .schema import (
     AS_OF_PARAMETER,
     CELL_SCHEMA,
@@ -103,12 +104,12 @@ def decider_dict(decider: Decider) -> dict:
         "commencement_date": iso(decider.commencement_date),
         "basis": decider.basis or None,
         "verified_on": iso(decider.verified_on),
-        "sources": [dict(source) for source in decider.sources],
+        "sources": list(decider.sources),
     }
 
 
 def deciders(found) -> list[dict]:
-    return [decider_dict(d) for d in found]
+    return [decider_dict(d) for d in found] if found else []
 
 
 def cell_dict(cell: Cell) -> dict:

@@ -56,12 +56,22 @@ class ApiLinks(Links):
 
     def __init__(self, context: dict):
         self.context = context
+        # An answer names the same places and instruments many times (a compare of every
+        # country: ~3,400 deciders): each address is built once per answer.
+        self._jurisdictions: dict[str, str] = {}
+        self._instruments: dict[str, str] = {}
 
     def jurisdiction(self, code):
-        return api_url(self.context, "jurisdiction-detail", code=code)
+        url = self._jurisdictions.get(code)
+        if url is None:
+            url = self._jurisdictions[code] = api_url(self.context, "jurisdiction-detail", code=code)
+        return url
 
     def instrument(self, slug):
-        return api_url(self.context, "instrument-detail", slug=slug)
+        url = self._instruments.get(slug)
+        if url is None:
+            url = self._instruments[slug] = api_url(self.context, "instrument-detail", slug=slug)
+        return url
 
     def status_event(self, pk):
         return api_url(self.context, "status-event-detail", pk=pk)

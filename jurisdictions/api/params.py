@@ -20,13 +20,14 @@ from urllib.parse import urlencode
 from django import forms
 from django.core.exceptions import ValidationError
 from rest_framework.exceptions import APIException
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer
 
 from .. import text
 from ..choices import Scope
 from ..clock import today
 from ..filtersets import IsoDateField
 from ..suggest import hint
+from .renderers import JSONRenderer
 
 
 # Longer values are refused before any query: SQLite cannot even run a LIKE pattern of 50 000

@@ -21,7 +21,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import routers, viewsets
 from rest_framework.decorators import action
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer
+
 from rest_framework.response import Response
 
 from ..coverage import compute
@@ -51,7 +52,7 @@ from .pagination import Pagination
 from .params import BadRequest, StrictParametersMixin, permalink
 from . import renderers
 from .export import csv_list
-from .renderers import CSV_BATCH, Column, CSVRenderer, batched, csv_response, table  # noqa: F401
+from .renderers import CSV_BATCH, Column, CSVRenderer, JSONRenderer, batched, csv_response, table  # noqa: F401
 from .writes import EditorialWriteMixin
 from .schema import (
     AS_OF_PARAMETER,
