@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.db import models
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -34,10 +35,16 @@ def status_sequence_expression() -> Case:
     )
 
 
+def _model(name: str):
+    """A model of this app by name, from Django's registry: the models module imports these
+    querysets, so they do not import it."""
+    return apps.get_model("jurisdictions", name)
+
+
 def latest_status_subquery(as_of: datetime.date, field: str = "status") -> Subquery:
     """A correlated subquery: ``field`` of the instrument's latest status event on or before
     ``as_of`` (to annotate an Instrument queryset; the outer row is the instrument)."""
-    from .models import StatusEvent
+    StatusEvent = _model("StatusEvent")
 
     events = (
         StatusEvent.objects.filter(instrument=OuterRef("pk"), date__lte=as_of)
@@ -74,7 +81,7 @@ class JurisdictionQuerySet(models.QuerySet):
         Runs one query per level of the hierarchy (ISO 3166-2 has at most three), then filters
         by primary key.
         """
-        from .models import Jurisdiction
+        Jurisdiction = self.model
 
         ids = set(Jurisdiction.objects.filter(code=code.upper()).values_list("pk", flat=True))
         frontier = set(ids)
@@ -111,7 +118,7 @@ class InstrumentQuerySet(models.QuerySet):
         """Annotate ``enacted_on`` and ``enacted_precision``: the date of the first adoption step
         or, where no adoption is recorded, of the first commencement (partial or whole), in life
         order; None when neither is recorded. The rule of ``Instrument.enacted()``."""
-        from .models import StatusEvent
+        StatusEvent = _model("StatusEvent")
 
         def first(statuses, field):
             return Subquery(
@@ -137,7 +144,7 @@ class InstrumentQuerySet(models.QuerySet):
     ):
         """Instruments with a status event of one of ``statuses`` dated within
         [``after``, ``before``] (either bound optional, both inclusive)."""
-        from .models import StatusEvent
+        StatusEvent = _model("StatusEvent")
 
         events = StatusEvent.objects.filter(instrument=OuterRef("pk"), status__in=list(statuses))
         if after:
@@ -149,7 +156,7 @@ class InstrumentQuerySet(models.QuerySet):
     def for_api(self):
         """The instrument list/detail shape: jurisdiction joined, events, identifiers,
         assessments (with criteria) and sources prefetched — a fixed number of queries."""
-        from .models import Assessment, StatusEvent
+        Assessment, StatusEvent = _model("Assessment"), _model("StatusEvent")
 
         return self.select_related("jurisdiction").prefetch_related(
             Prefetch(

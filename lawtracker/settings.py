@@ -202,10 +202,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # The enum hook is drf-spectacular's default; public_reads writes the API's reading rules
-    # into every GET operation (jurisdictions/api/schema.py).
+    # into every GET operation (jurisdictions/api/schema.py), write_patterns the text rules of
+    # every write body (jurisdictions/api/writes.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "jurisdictions.api.schema.public_reads",
+        "jurisdictions.api.writes.write_patterns",
         "jurisdictions.api.schema.busy_answers",
     ],
     # One name per vocabulary, so that every schema field using it shares one enum component.

@@ -260,35 +260,6 @@ SOURCE_URL = {"type": "string", "maxLength": 2000,
               "characters kept)."}
 
 
-def write_patterns(components: dict) -> None:
-    """Document the write rules a serializer cannot declare (issue 11): each free string of a
-    write body, and each key in a list of keys, gets the pattern of the text policy for its
-    kind of text; a list of keys names each row once (``uniqueItems``)."""
-    from django.core.exceptions import FieldDoesNotExist
-
-    from .. import text
-    from .writes import WRITE_SERIALIZERS
-
-    for serializer_class in WRITE_SERIALIZERS.values():
-        base = serializer_class.__name__.removesuffix("Serializer")
-        model = serializer_class.Meta.model
-        for name in (base, f"Patched{base}"):
-            properties = components.get(name, {}).get("properties", {})
-            for field, schema in properties.items():
-                try:
-                    multiline = text.is_multiline(model._meta.get_field(field))
-                except FieldDoesNotExist:
-                    multiline = False
-                if schema.get("type") == "array" and not schema.get("readOnly"):
-                    schema["uniqueItems"] = True  # the same row twice is a 400
-                target = schema.get("items", schema)
-                if target.get("type") == "string" and not {"enum", "pattern", "format"} & set(
-                    target
-                ) and not schema.get("readOnly"):
-                    target["pattern"] = (NO_CONTROL_CHARACTERS_MULTILINE if multiline
-                                         else NO_CONTROL_CHARACTERS)
-
-
 def public_reads(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook (``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``):
     the rules every read of the API follows, written into each GET operation.
@@ -343,7 +314,6 @@ def public_reads(result: dict, generator, request, public) -> dict:
                 response.setdefault("content", {}).setdefault(
                     "text/html", {"schema": {"type": "string"}})
     components = result.get("components", {}).get("schemas", {})
-    write_patterns(components)
     for name, component in components.items():
         properties = component.get("properties", {})
         if (name.startswith("Source") or name == "CitedSource") and "url" in properties:

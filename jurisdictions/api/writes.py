@@ -69,6 +69,7 @@ from ..models import (
     StatusEvent,
     StatusEventSource,
 )
+from .schema import NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_MULTILINE, PATH_KEYS
 
 REASON_HEADER = "X-Change-Reason"
 ETAG_RE = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
@@ -712,8 +713,6 @@ DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
 def write_schema(noun: str, read_serializer, write_serializer, path_key: str) -> dict:
     """``extend_schema_view`` arguments documenting a collection's writes (``path_key``: the
     name of the detail path's parameter: ``code``, ``slug`` or ``id``)."""
-    from .schema import PATH_KEYS
-
     key = OpenApiParameter(path_key, OpenApiTypes.STR, OpenApiParameter.PATH,
                            description=PATH_KEYS.get(path_key, "The row's key."))
     errors = {
@@ -768,3 +767,30 @@ def write_schema(noun: str, read_serializer, write_serializer, path_key: str) ->
             },
         ),
     }
+
+
+def write_patterns(result, generator, request, public):
+    """Document the write rules a serializer cannot declare (issue 11): each free string of a
+    write body, and each key in a list of keys, gets the pattern of the text policy for its
+    kind of text; a list of keys names each row once (``uniqueItems``). A postprocessing hook
+    of drf-spectacular (``SPECTACULAR_SETTINGS``), run after :func:`.schema.public_reads`."""
+    components = result.get("components", {}).get("schemas", {})
+    for serializer_class in WRITE_SERIALIZERS.values():
+        base = serializer_class.__name__.removesuffix("Serializer")
+        model = serializer_class.Meta.model
+        for name in (base, f"Patched{base}"):
+            properties = components.get(name, {}).get("properties", {})
+            for field, schema in properties.items():
+                try:
+                    multiline = text.is_multiline(model._meta.get_field(field))
+                except FieldDoesNotExist:
+                    multiline = False
+                if schema.get("type") == "array" and not schema.get("readOnly"):
+                    schema["uniqueItems"] = True  # the same row twice is a 400
+                target = schema.get("items", schema)
+                if target.get("type") == "string" and not {"enum", "pattern", "format"} & set(
+                    target
+                ) and not schema.get("readOnly"):
+                    target["pattern"] = (NO_CONTROL_CHARACTERS_MULTILINE if multiline
+                                         else NO_CONTROL_CHARACTERS)
+    return result
