@@ -4,7 +4,7 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run worker test golden install install-dev migrate seed fixtures serve check clean loadtest bench
+.PHONY: run worker test golden install install-dev migrate seed fixtures serve check clean loadtest bench bench-instructions
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -62,6 +62,11 @@ bench/.venv/.installed: bench/requirements.txt
 
 bench: install bench/.venv/.installed
 	$(BIN)/python bench/run.py --scale $(SCALE)
+
+# The same scenarios counted in CPU instructions (valgrind), which a loaded machine does not move;
+# BENCH_AGAINST=DIR counts another checkout (e.g. a worktree of an older commit) beside this one.
+bench-instructions: install
+	$(BIN)/python bench/instructions.py --scale $(SCALE) $(if $(BENCH_AGAINST),--against $(BENCH_AGAINST))
 
 # Load and fault test on loopback: gunicorn on the local PostgreSQL, 32 clients for 60 s, one
 # PostgreSQL restart (about 2 minutes; see loadtest/run.py). Writes loadtest/results.json.

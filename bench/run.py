@@ -277,6 +277,21 @@ def prepare(vendor: str, url: str, scale: str) -> None:
 
 
 # --- in-process worker (a child process per database: Django is configured once) ----------
+def context() -> dict:
+    """What the scenarios' requests name, read from the database (Django set up): every
+    country, every criterion not retired, the instruments' count."""
+    from jurisdictions.models import Criterion, Instrument, Jurisdiction
+
+    return {
+        "countries": list(Jurisdiction.objects.filter(kind="country").order_by("code")
+                          .values_list("code", flat=True)),
+        "criteria": list(Criterion.objects.filter(retired=False).values_list("slug", flat=True)),
+        "criterion_ids": list(Criterion.objects.filter(retired=False)
+                              .values_list("pk", "slug")),
+        "instrument_count": Instrument.objects.count(),
+    }
+
+
 def worker(url: str, vendor: str, out_path: str, skip_json: str = "{}") -> None:
     skip = json.loads(skip_json)
     os.environ.update(bench_env(url))
@@ -289,16 +304,7 @@ def worker(url: str, vendor: str, out_path: str, skip_json: str = "{}") -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from jurisdictions.models import Criterion, Instrument, Jurisdiction
-
-    ctx = {
-        "countries": list(Jurisdiction.objects.filter(kind="country").order_by("code")
-                          .values_list("code", flat=True)),
-        "criteria": list(Criterion.objects.filter(retired=False).values_list("slug", flat=True)),
-        "criterion_ids": list(Criterion.objects.filter(retired=False)
-                              .values_list("pk", "slug")),
-        "instrument_count": Instrument.objects.count(),
-    }
+    ctx = context()
     client = Client()
     urls = paths(ctx)
     params = floor_params(ctx)
