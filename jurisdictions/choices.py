@@ -88,6 +88,8 @@ APPLYING_STATUSES = frozenset({Status.IN_FORCE, Status.PARTIALLY_IN_FORCE})
 # Order of the steps in an instrument's life: breaks ties between events on the same date
 # (a statute adopted and in force on one day is in force at the end of it).
 STATUS_SEQUENCE = {status: rank for rank, status in enumerate(Status.values)}
+# Each status's label, for the pages, the CSV and the answers' sentences.
+STATUS_LABELS = dict(Status.choices)
 
 
 class LegalForce(models.TextChoices):
@@ -196,6 +198,9 @@ class AssessmentBasis(models.TextChoices):
 
 
 # The criterion that reads the text alone: its only basis is ``text``.
+# Each basis's label, for the pages and the answers' sentences.
+BASIS_LABELS = dict(AssessmentBasis.choices)
+
 TEXT_ONLY_CRITERION = "ai_generated_explicit"
 
 

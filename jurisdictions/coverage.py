@@ -60,8 +60,10 @@ from django.db.models import Exists, OuterRef, Q
 
 from .choices import (
     APPLYING_STATUSES,
+    BASIS_LABELS,
     PENDING_STATUSES,
     RETIRED_INSTRUMENT_TYPES,
+    STATUS_LABELS,
     STATUS_SEQUENCE,
     VALUE_STRENGTH,
     AssessmentBasis,
@@ -238,8 +240,6 @@ class Cell:
 # Sources that publish the law itself, preferred when a row names its source.
 PRIMARY_SOURCE_KINDS = ("official", "legislature", "government")
 
-STATUS_LABELS = dict(Status.choices)
-BASIS_LABELS = dict(AssessmentBasis.choices)
 
 
 class Coverage:

@@ -23,7 +23,7 @@ from itertools import islice
 
 from django.http import StreamingHttpResponse
 
-from .text import printable
+from .text import NOT_XML_CONTROLS, NOT_XML_NONCHARACTERS, printable
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -148,9 +148,10 @@ def _pieces(header: list[str], rows: Iterable[list]) -> Iterator[str]:
         yield buffer.getvalue()
 
 
-# The UTF-8 bytes of what :func:`jurisdictions.text.printable` replaces, but the surrogates
-# (which UTF-8 cannot encode at all): the C0 controls but tab, line feed and carriage return.
-_NOT_XML_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+# The UTF-8 form of what :func:`jurisdictions.text.printable` replaces, but the surrogates
+# (which UTF-8 cannot encode at all).
+_NOT_XML_BYTES = NOT_XML_CONTROLS.encode("ascii")
+_NONCHARACTERS_UTF8 = tuple(c.encode("utf-8") for c in NOT_XML_NONCHARACTERS)
 
 
 def _utf8(piece: str) -> bytes:
@@ -162,7 +163,7 @@ def _utf8(piece: str) -> bytes:
     except UnicodeEncodeError:  # a lone surrogate
         return printable(piece).encode("utf-8")
     if (len(data.translate(None, _NOT_XML_BYTES)) != len(data)
-            or b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data):  # U+FFFE, U+FFFF
+            or any(noncharacter in data for noncharacter in _NONCHARACTERS_UTF8)):
         return printable(piece).encode("utf-8")
     return data
 

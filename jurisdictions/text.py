@@ -37,7 +37,9 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # What XML 1.0 (and so XLSX, and the Atom feed) cannot carry at all: C0 controls other than
 # tab, LF and CR, lone surrogates, U+FFFE and U+FFFF (XML 1.0 §2.2 "Char").
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+NOT_XML_CONTROLS = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]))
+NOT_XML_NONCHARACTERS = "\ufffe\uffff"
+NOT_XML = re.compile(f"[{NOT_XML_CONTROLS}\ud800-\udfff{NOT_XML_NONCHARACTERS}]")
 REPLACEMENT = "\ufffd"
 
 

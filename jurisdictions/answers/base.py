@@ -18,7 +18,6 @@ from django import forms
 from .. import coverage
 from ..choices import ResearchStatus, Scope
 from ..clock import today
-from ..coverage import BASIS_LABELS, STATUS_LABELS  # noqa: F401 (re-exported for the channels)
 from ..csvfile import Column
 from ..filtersets import IsoDateField
 from ..models import Jurisdiction

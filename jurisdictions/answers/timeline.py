@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from ..choices import STATUS_SEQUENCE, Body
+from ..choices import STATUS_LABELS, STATUS_SEQUENCE, Body
 from ..csvfile import Column
 from ..models import Event, EventJurisdiction, Jurisdiction, Source, StatusEvent
-from .base import STATUS_LABELS, Links, Place
+from .base import Links, Place
 
 BODY_LABELS = dict(Body.choices)
 

@@ -35,8 +35,10 @@ from .. import coverage, csvfile
 from ..answers import compare as compare_answer
 from ..answers import gaps as gaps_answer
 from ..answers import timeline as timeline_answer
-from ..answers.base import BASIS_LABELS, STATUS_LABELS, Links
+from ..answers.base import Links
 from ..choices import (
+    BASIS_LABELS,
+    STATUS_LABELS,
     APPLYING_STATUSES,
     PENDING_STATUSES,
     EffectiveValue,
