@@ -7,7 +7,6 @@ import datetime
 import http.server
 import json
 import threading
-import xml.etree.ElementTree as ET
 
 import pytest
 from django.db import transaction
@@ -17,6 +16,7 @@ from django_tasks_db.models import DBTaskResult
 from alerts.models import Alert, AlertKind, Timing
 from jurisdictions.models import StatusEvent
 from tests import factories as F
+from tests.atom import assert_valid_atom
 
 pytestmark = pytest.mark.django_db
 
@@ -61,10 +61,11 @@ def patch(editor, name, key, data):
 
 
 def feed(client, path):
+    """The bytes of the Atom feed served at ``path``."""
     response = client.get(path)
     assert response.status_code == 200, response.content
     assert response["Content-Type"].startswith("application/atom+xml")
-    return ET.fromstring(response.content)
+    return response.content
 
 
 # --- the outbox ----------------------------------------------------------------------------------
@@ -132,33 +133,13 @@ def test_a_step_dated_ahead_is_a_scheduled_change(states, account):
 
 
 # --- the Atom feeds ------------------------------------------------------------------------------
-RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
-
-
-def assert_valid_atom(root):
-    """The rules of RFC 4287 a reader relies on: a feed has one id, title and updated, an
-    author (on the feed or on every entry) and a self link; every entry one id (an IRI),
-    title, updated (RFC 3339) and a link."""
-    import re
-
-    assert root.tag == f"{ATOM}feed"
-    for parent in [root, *root.findall(f"{ATOM}entry")]:
-        for name in ("id", "title", "updated"):
-            assert len(parent.findall(f"{ATOM}{name}")) == 1, (parent.tag, name)
-        assert re.match(RFC3339, parent.findtext(f"{ATOM}updated"))
-        assert re.match(r"^[a-z][a-z0-9+.-]*:", parent.findtext(f"{ATOM}id"))
-        assert parent.findall(f"{ATOM}link")
-    assert any(link.get("rel") == "self" for link in root.findall(f"{ATOM}link"))
-    entries = root.findall(f"{ATOM}entry")
-    assert root.find(f"{ATOM}author") is not None or all(
-        e.find(f"{ATOM}author/{ATOM}name") is not None for e in entries)
-    ids = [e.findtext(f"{ATOM}id") for e in entries]
-    assert len(ids) == len(set(ids))
-    return entries
+def entries(client, path):
+    """The entries of the feed at ``path``, which must be valid Atom."""
+    return assert_valid_atom(feed(client, path)).findall(f"{ATOM}entry")
 
 
 def titles(client, path):
-    return [e.findtext(f"{ATOM}title") for e in assert_valid_atom(feed(client, path))]
+    return [e.findtext(f"{ATOM}title") for e in entries(client, path)]
 
 
 def test_each_followable_thing_has_a_valid_atom_feed(states, account, client):
@@ -179,13 +160,19 @@ def test_each_followable_thing_has_a_valid_atom_feed(states, account, client):
     gaps = reverse("alerts:gaps-feed")
     assert len(titles(client, gaps + f"?criterion={AI}&within=US&scope=own")) == 1
     # An entry's id carries the alert's idempotency key.
-    entry = assert_valid_atom(feed(client, criterion + "?within=US"))[0]
+    entry = entries(client, criterion + "?within=US")[0]
     key = Alert.objects.get(kind=AlertKind.COVERAGE_CHANGE, scope="applicable").key
     assert entry.findtext(f"{ATOM}id").endswith(str(key))
 
 
-def test_an_empty_feed_is_valid_atom(states, client):
-    assert titles(client, reverse("alerts:jurisdiction-feed", kwargs={"code": "US-TX"})) == []
+@pytest.mark.parametrize("path", [
+    "/feeds/alerts/jurisdictions/US-TX/",
+    f"/feeds/alerts/criteria/{AI}/?within=US",
+    "/feeds/alerts/instruments/tx-penal-43-26/",
+    f"/feeds/alerts/gaps/?criterion={AI}&within=US&scope=own",
+])
+def test_an_empty_feed_is_valid_atom(states, client, path):
+    assert titles(client, path) == []
 
 
 @pytest.mark.parametrize("path,field", [
@@ -776,7 +763,7 @@ def test_a_feed_costs_the_same_queries_for_one_and_many_alerts(states, account, 
     for day in ("2019-01-01", "2018-01-01", "2017-01-01"):
         patch(ana, "status-event", {"pk": step.pk}, {"date": day})
     many, response = count_queries(client.get, feed_path)
-    assert len(ET.fromstring(response.content).findall(f"{ATOM}entry")) == 8
+    assert len(assert_valid_atom(response.content).findall(f"{ATOM}entry")) == 8
     assert one == many <= 8
 
 

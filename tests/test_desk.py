@@ -3,7 +3,6 @@ like news and takes the same filters as ``/api/v1/changes/``."""
 from __future__ import annotations
 
 import datetime
-import xml.etree.ElementTree as ET
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -15,6 +14,7 @@ from jurisdictions import editorial
 from jurisdictions.models import StatusEvent
 
 from . import factories as F
+from .atom import assert_valid_atom
 
 pytestmark = pytest.mark.django_db
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -85,7 +85,7 @@ def test_public_answers_say_a_reviewer_and_staff_see_the_name(staffed, client, s
 def feed_entries(client, params=None):
     response = client.get(reverse("changes-feed"), params or {})
     assert response.status_code == 200, response.content
-    root = ET.fromstring(response.content)
+    root = assert_valid_atom(response.content)
     return [
         {
             "title": entry.findtext(f"{ATOM}title"),

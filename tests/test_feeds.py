@@ -3,29 +3,30 @@ change, newest first, each linking to the changed record, bounded in length."""
 
 from __future__ import annotations
 
+import copy
 import datetime
-import xml.etree.ElementTree as ET
 
 import pytest
 from django.urls import reverse
+from lxml import etree
 
 from jurisdictions import editorial
 from jurisdictions.feeds import ChangesFeed
 from jurisdictions.models import Instrument, Source
 from tests import factories as F
+from tests.atom import InvalidAtom, assert_valid_atom, validate_atom
 
 pytestmark = pytest.mark.django_db
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-def read_feed(client):
-    response = client.get(reverse("changes-feed"))
+def read_feed(client, query=""):
+    """The root of the served changes feed, which must be valid Atom."""
+    response = client.get(reverse("changes-feed") + query)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/atom+xml")
-    root = ET.fromstring(response.content)
-    assert root.tag == f"{ATOM}feed"
-    return root
+    return assert_valid_atom(response.content)
 
 
 def entries(root):
@@ -121,3 +122,96 @@ def test_an_empty_feed_is_still_valid_atom(client):
     assert entries(root) == []
     assert root.findtext(f"{ATOM}updated")
     assert Instrument.objects.count() == 0
+
+
+# --- valid against the schema of RFC 4287 (issue 14) ----------------------------------------------
+def test_markup_and_control_characters_leave_the_feed_valid(client, django_user_model):
+    """Text that looks like markup is escaped, and a character XML cannot carry (here in a
+    reason, which the text policy does not police) is left out, not served."""
+    ana = django_user_model.objects.create_user("ana")
+    act = F.instrument("KR", slug="kr-act", title="Act", cite=False)
+    act.title = "Act <b>on</b> “A” & ]]> B"
+    editorial.stamp(act, ana, "reason with \x01 a control character")
+    act.save()
+    (changed,) = [i for i in entries(read_feed(client)) if i["title"].endswith("title changed")]
+    assert changed["title"] == "KR Act <b>on</b> “A” & ]]> B: title changed"
+    assert "\x01" not in changed["summary"] and "a control character" in changed["summary"]
+
+
+# The checks themselves: a served feed broken in one place is refused. The schema's refusals
+# carry libxml2's words; the rules it leaves out fail in assert_valid_atom.
+def _first(root, path):
+    return root.find("/".join(f"{ATOM}{step}" for step in path.split("/")))
+
+
+def _drop(root, path):
+    element = _first(root, path)
+    element.getparent().remove(element)
+
+
+def _rename(element, name):
+    element.tag = f"{ATOM}{name}"
+
+
+def _set(element, name, value):
+    element.set(name, value)
+
+
+def _text(element, value):
+    element.text = value
+
+
+SCHEMA_BREAKS = {
+    "an entry without id": (lambda r: _drop(r, "entry/id"),
+                            "Element entry failed to validate content"),
+    "a feed without title": (lambda r: _drop(r, "title"),
+                             "Element feed failed to validate content"),
+    "an updated that is no date": (lambda r: _text(_first(r, "entry/updated"), "yesterday"),
+                                   "Type dateTime doesn't allow value 'yesterday'"),
+    "a link without href": (lambda r: _first(r, "entry/link").attrib.pop("href"),
+                            "Element link failed to validate attributes"),
+    "an element Atom does not define": (lambda r: _rename(_first(r, "entry/summary"), "abstract"),
+                                        "Element entry has extra content: abstract"),
+    "a text construct of an unknown type": (
+        lambda r: _set(_first(r, "entry/summary"), "type", "markdown"),
+        "Invalid attribute type for element summary"),
+}
+RULE_BREAKS = {
+    "a date without time zone": lambda r: _text(_first(r, "entry/updated"), "2026-01-01T00:00:00"),
+    "no self link": lambda r: _set(
+        next(l for l in r.findall(f"{ATOM}link") if l.get("rel") == "self"), "rel", "related"),
+    "an entry without author": lambda r: _drop(r, "entry/author"),
+    "two entries with one id": lambda r: _text(r.findall(f"{ATOM}entry")[1].find(f"{ATOM}id"),
+                                               r.findtext(f"{ATOM}entry/{ATOM}id")),
+    "an id that is no IRI": lambda r: _text(_first(r, "entry/id"), "change 42"),
+    "an entry without alternate link": lambda r: _set(_first(r, "entry/link"), "rel", "related"),
+    "an entry with two alternate links": lambda r: _first(r, "entry").append(
+        copy.deepcopy(_first(r, "entry/link"))),
+}
+
+
+def served_feed(client):
+    F.instrument("KR", slug="kr-act", cite=False)
+    content = client.get(reverse("changes-feed")).content
+    assert len(assert_valid_atom(content).findall(f"{ATOM}entry")) > 1  # served valid…
+    return validate_atom(content)
+
+
+@pytest.mark.parametrize("name", SCHEMA_BREAKS)
+def test_the_schema_refuses_a_broken_feed(client, name):
+    root = served_feed(client)
+    breaks, words = SCHEMA_BREAKS[name]
+    breaks(root)
+    with pytest.raises(InvalidAtom) as refused:  # …and refused once broken
+        validate_atom(etree.tostring(root))
+    assert words in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize("name", RULE_BREAKS)
+def test_the_rules_the_schema_leaves_out_refuse_a_broken_feed(client, name):
+    root = served_feed(client)
+    RULE_BREAKS[name](root)
+    content = etree.tostring(root)
+    validate_atom(content)  # the schema lets it through…
+    with pytest.raises(AssertionError):  # …the rules do not
+        assert_valid_atom(content)

@@ -48,6 +48,7 @@ from jurisdictions.models import (
     StatusEvent,
     TrackedModel,
 )
+from tests.atom import assert_valid_atom
 
 pytestmark = pytest.mark.django_db
 
@@ -394,6 +395,7 @@ def test_the_feed_renders_stored_control_characters(client, stored_controls):
     assert response.status_code == 200
     document = xml.dom.minidom.parseString(response.content)  # well-formed XML 1.0
     assert document.getElementsByTagName("entry")
+    assert_valid_atom(response.content)  # and Atom (tests/atom.py)
     assert "\x01" not in response.content.decode()
 
 

@@ -12,3 +12,10 @@ os.environ.setdefault("STATIC_MANIFEST", "0")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 # Tests make many anonymous requests a minute; the throttle itself is tested with its own rate.
 os.environ.setdefault("API_ANON_RATE", "100000/minute")
+# lxml is a test-only dependency (tests/atom.py validates the Atom feeds with it); production
+# installs none (requirements.txt). openpyxl (the XLSX exports) and pygal (the charts and maps)
+# switch to lxml whenever it is importable, and lxml's writer differs (openpyxl keeps a carriage
+# return that the standard library's writer turns into a line feed): keep them on the standard
+# library, the code paths production runs.
+os.environ.setdefault("OPENPYXL_LXML", "False")
+os.environ.setdefault("NO_LXML", "1")
