@@ -1,8 +1,10 @@
 """Staff views of the alerts: the outbox, webhooks with their deliveries, e-mail digests. Read
 mostly: alerts are written by the edits that cause them, subscriptions by their owners."""
+from django import forms
 from django.contrib import admin
 from django.db import models
 
+from . import webhooks
 from .models import Alert, Delivery, EmailSubscription, Subscription
 
 
@@ -21,8 +23,26 @@ class AlertAdmin(admin.ModelAdmin):
         return False
 
 
+class SubscriptionForm(forms.ModelForm):
+    """Staff editing a subscription's url meet the API's guard (:func:`webhooks.check_url`)."""
+
+    class Meta:
+        model = Subscription
+        fields = "__all__"
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if url and "url" in self.changed_data:
+            try:
+                webhooks.check_url(url)
+            except ValueError as error:
+                raise forms.ValidationError(str(error)) from None
+        return url
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
     list_display = ["url", "target", "user", "active", "failures", "disabled_at"]
     list_filter = ["active", "target_kind"]
     search_fields = ["url", "target", "user__username"]

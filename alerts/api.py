@@ -23,7 +23,7 @@ from jurisdictions.api.schema import ERROR_RESPONSE
 from jurisdictions.api.writes import DETAIL, WRITE_ERROR, validated_body
 from jurisdictions.text import CONTROL
 
-from . import digests, tasks
+from . import digests, tasks, webhooks
 from .choices import Frequency
 from .models import Delivery, DeliveryAttempt, Subscription
 from .targets import TargetError, target_of_feed
@@ -35,6 +35,9 @@ Each alert the subscription follows is POSTed to `url` as JSON (`WebhookPayload`
   `secret` over `"<t>." + raw body`;
 - `Idempotency-Key`: the alert's `id`, the same on every retry: drop a key you have seen;
 - `Lawtracker-Event`: `coverage_change`, `legal_step` or `ping`.
+
+`url` must be a public http(s) address: one that is, or resolves to, a loopback, private,
+link-local (cloud metadata) or other non-public address is refused (see `url`).
 
 A 2xx answer is a delivery. Anything else (or no answer within 10 s) is retried with
 exponential backoff (30 s, 1 min, 2 min, … 8 attempts); after 20 consecutive failed attempts the
@@ -125,6 +128,17 @@ class DeliverySerializer(serializers.ModelSerializer):
         return delivery.alert.kind if delivery.alert_id else "ping"
 
 
+URL_HELP = (
+    "Your receiver: an http or https address without a user name or password, on the public "
+    "internet. A host that is, or resolves to, a loopback, private (RFC 1918), link-local "
+    "(169.254.0.0/16, cloud metadata), unique-local (fc00::/7), multicast, reserved or "
+    "unspecified address (IPv4-mapped IPv6 too), or that does not resolve, is a 400; each "
+    "delivery resolves it again and is refused (a failed attempt in the log) if it now "
+    "resolves to one of them. A server run with ALERTS_WEBHOOK_ALLOW_PRIVATE (local "
+    "development) also accepts loopback and private receivers."
+)
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
     target = serializers.CharField(
         max_length=500,
@@ -134,6 +148,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Subscription
+        extra_kwargs = {"url": {"help_text": URL_HELP}}
         fields = ["id", "url", "target", "target_kind", "secret", "active", "failures",
                   "disabled_at", "disabled_reason", "created_at"]
         read_only_fields = ["target_kind", "secret", "failures", "disabled_at",
@@ -142,8 +157,10 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     def validate_url(self, value):
         if CONTROL.search(value):
             raise serializers.ValidationError("Contains a control character.")
-        if not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError("Must be an http or https address.")
+        try:
+            webhooks.check_url(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
         return value
 
     def validate_target(self, value):

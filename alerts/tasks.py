@@ -7,9 +7,10 @@
   A failure is retried with exponential backoff (``ALERTS_RETRY_BASE_SECONDS`` × 2^(attempt−1))
   up to ``ALERTS_MAX_ATTEMPTS``; ``ALERTS_DISABLE_AFTER`` consecutive failed attempts disable the
   subscription and e-mail its owner a notice.
-- :func:`recover`: re-enqueue every pending delivery (``manage.py alerts_recover``, run when the
-  worker starts and by the timer in ``deploy/``): what a killed worker held is sent again once
-  its lease expires, with the same ``Idempotency-Key``.
+- :func:`recover`: enqueue every pending delivery that no queued task will send (``manage.py
+  alerts_recover``, run when the worker starts and by the timer in ``deploy/``): what a killed
+  worker held is sent again once its lease expires, with the same ``Idempotency-Key``. Run
+  again, it finds the tasks it queued and queues nothing more.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
 
 from . import webhooks
 from .models import Alert, Delivery, DeliveryAttempt, DeliveryState, Subscription
@@ -142,15 +143,45 @@ def _disable(subscription: Subscription, last_error: str) -> None:
         ), robust=True)
 
 
+def _queued(task_path: str) -> dict[tuple, datetime.datetime]:
+    """The queued (not yet started) tasks of ``task_path`` in django-tasks' database backend:
+    their arguments -> the latest of the earliest times each may run (now for any runnable)."""
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    now, never = timezone.now(), get_date_max()
+    queued = {}
+    for args_kwargs, run_after in DBTaskResult.objects.filter(
+            status=TaskResultStatus.READY, task_path=task_path
+    ).values_list("args_kwargs", "run_after"):
+        # ``never`` is django-tasks-db's "no run_after": the task may run at once.
+        at = now if run_after == never else max(run_after, now)
+        args = tuple(args_kwargs.get("args") or ())
+        queued[args] = max(queued.get(args, at), at)
+    return queued
+
+
 @task()
-def recover() -> int:
-    """Enqueue a delivery task for every pending delivery of an active subscription, to run
-    when its lease (if any) expires and it is due; returns how many."""
-    count = 0
+def recover() -> dict:
+    """Enqueue a delivery task for every pending delivery of an active subscription that no
+    queued task will send, to run when its lease (if any) expires and it is due; and the
+    fan-out, when an alert waits for it and none is queued. Idempotent: a second run finds the
+    first run's tasks. A task a killed worker was running is not queued (it will never finish):
+    its delivery is queued again. Returns what it queued and what it found queued."""
+    queued = _queued(deliver.module_path)
+    count = already = 0
     for delivery in Delivery.objects.filter(state=DeliveryState.PENDING,
                                             subscription__active=True):
         due = max(filter(None, [delivery.next_attempt_at, delivery.lease_until]))
+        # A queued task that may run before the delivery is due would find it not due (or
+        # leased) and end: it does not count.
+        runs_at = queued.get((delivery.pk,))
+        if runs_at is not None and runs_at >= due:
+            already += 1
+            continue
         deliver.using(run_after=due).enqueue(delivery.pk)
         count += 1
-    dispatch.enqueue()
-    return count
+    fan_out = (Alert.objects.filter(dispatched=False).exists()
+               and not _queued(dispatch.module_path))
+    if fan_out:
+        dispatch.enqueue()
+    return {"queued": count, "already_queued": already, "fan_out": fan_out}

@@ -321,6 +321,9 @@ if os.environ.get("REDIS_URL"):
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 ALERTS_SITE_URL = os.environ.get("ALERTS_SITE_URL", "http://127.0.0.1:8000")
 ALERTS_WEBHOOK_TIMEOUT = float(os.environ.get("ALERTS_WEBHOOK_TIMEOUT", "10"))
+# Webhooks reach public addresses only (alerts/webhooks.py); on, loopback and private receivers
+# are allowed too: local development and the tests, never a server others can register on.
+ALERTS_WEBHOOK_ALLOW_PRIVATE = env_bool("ALERTS_WEBHOOK_ALLOW_PRIVATE", False)
 ALERTS_LEASE_SECONDS = int(os.environ.get("ALERTS_LEASE_SECONDS", "60"))
 ALERTS_RETRY_BASE_SECONDS = float(os.environ.get("ALERTS_RETRY_BASE_SECONDS", "30"))
 ALERTS_MAX_ATTEMPTS = int(os.environ.get("ALERTS_MAX_ATTEMPTS", "8"))

@@ -270,8 +270,43 @@ class Receiver:
         return [headers["Idempotency-Key"] for headers, _ in self.requests]
 
 
+@pytest.fixture(autouse=True)
+def dns(monkeypatch):
+    """A resolver for the tests' names, without a network: ``dns[name] = [addresses]`` (or a
+    function called at each lookup that returns them); other names go to the real resolver.
+    ``hooks.example`` is a public address."""
+    import ipaddress
+    import socket
+
+    answers = {"hooks.example": [PUBLIC]}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+        if host not in answers:
+            return real(host, port, family, type, proto, flags)
+        found = answers[host]() if callable(answers[host]) else answers[host]
+        rows = []
+        for address in found:
+            if ipaddress.ip_address(address).version == 6:
+                rows.append((socket.AF_INET6, socket.SOCK_STREAM, 6, "",
+                             (address, int(port or 0), 0, 0)))
+            else:
+                rows.append((socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                             (address, int(port or 0))))
+        return rows
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
+
+
+PUBLIC = "93.184.215.14"  # a public address: only ever resolved to, never connected to
+
+
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    """``receiver(fail=0)``: a :class:`Receiver` on loopback, which webhooks may reach only with
+    ``ALERTS_WEBHOOK_ALLOW_PRIVATE`` (set here; a test that wants the guard turns it off)."""
+    settings.ALERTS_WEBHOOK_ALLOW_PRIVATE = True
     made = []
 
     def make(fail=0):
@@ -469,6 +504,151 @@ def test_bad_subscriptions_are_a_400_naming_the_field(states, account, data, fie
     assert field in response.json()["errors"]
 
 
+# --- no server-side request forgery through webhooks ---------------------------------------------
+@pytest.mark.parametrize("url,why", [
+    ("http://127.0.0.1:8000/hook", "127.0.0.1 is a loopback address"),
+    ("http://10.0.0.1/", "10.0.0.1 is a private address"),
+    ("http://192.168.1.1/", "is a private address"),
+    ("http://169.254.169.254/latest/meta-data/", "link-local"),
+    ("http://[::1]/", "::1 is a loopback address"),
+    ("http://[::ffff:127.0.0.1]/", "is a loopback address"),
+    ("http://[fd12:3456::1]/", "is a private address"),
+    ("http://[fe80::1]/", "link-local"),
+    ("http://224.0.0.1/", "multicast"),
+    ("http://0.0.0.0/", "unspecified"),
+    ("http://240.0.0.1/", "reserved"),
+    ("http://inside.example/", "inside.example resolves to a private address"),
+    ("http://mixed.example/", "mixed.example resolves to a loopback address"),
+    ("http://nowhere.invalid/", "does not resolve"),
+    ("ftp://hooks.example/x", "http or https"),
+    ("file:///etc/passwd", "Enter a valid URL"),  # the model field's own check comes first
+    ("http://user:pw@hooks.example/", "user name or password"),
+    ("https://user@hooks.example/", "user name or password"),
+])
+def test_webhooks_to_non_public_addresses_are_a_400_naming_url(states, account, dns, url, why):
+    dns["inside.example"] = ["10.1.2.3"]
+    dns["mixed.example"] = [PUBLIC, "127.0.0.1"]  # one bad answer is enough to refuse
+    dns["nowhere.invalid"] = []
+    ngo = account("ngo")
+    response = ngo.post(reverse("api:webhook-list"), {
+        "url": url, "target": "/feeds/alerts/jurisdictions/US/"}, format="json")
+    assert response.status_code == 400, response.content
+    errors = response.json()["errors"]
+    assert list(errors) == ["url"]
+    assert any(why in message for message in errors["url"]), errors
+    # Changing a subscription's url meets the same guard, and leaves it as it was.
+    created = subscribe(ngo, "https://hooks.example/x", "/feeds/alerts/jurisdictions/US/")
+    detail = reverse("api:webhook-detail", kwargs={"pk": created["id"]})
+    response = ngo.patch(detail, {"url": url}, format="json")
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["url"]
+    assert ngo.get(detail).json()["url"] == "https://hooks.example/x"
+
+
+def test_allow_private_lets_loopback_and_private_receivers_through_but_not_metadata(
+        states, account, settings):
+    ngo = account("ngo")
+    target = "/feeds/alerts/jurisdictions/US/"
+    settings.ALERTS_WEBHOOK_ALLOW_PRIVATE = False
+    assert ngo.post(reverse("api:webhook-list"), {"url": "http://127.0.0.1:9/", "target": target},
+                    format="json").status_code == 400
+    settings.ALERTS_WEBHOOK_ALLOW_PRIVATE = True
+    subscribe(ngo, "http://127.0.0.1:9/", target)
+    subscribe(ngo, "http://10.0.0.1/", target)
+    subscribe(ngo, "http://[::1]:9/", target)
+    for url in ("http://169.254.169.254/", "http://[fe80::1]/", "http://224.0.0.1/",
+                "http://0.0.0.0/"):
+        response = ngo.post(reverse("api:webhook-list"), {"url": url, "target": target},
+                            format="json")
+        assert response.status_code == 400 and list(response.json()["errors"]) == ["url"], url
+
+
+def test_a_name_that_now_resolves_to_loopback_is_never_posted_to(
+        states, account, receiver, worker, dns, settings):
+    """DNS rebinding: registered while its name answered a public address, the subscription's
+    name now answers loopback; every delivery attempt is refused before connecting, logged as
+    a failed attempt, retried and given up as any other failure."""
+    hook = receiver()
+    settings.ALERTS_WEBHOOK_ALLOW_PRIVATE = False
+    settings.ALERTS_MAX_ATTEMPTS = 3
+    ngo = account("ngo")
+    url = f"http://rebind.example:{hook.server.server_port}/hook"
+    dns["rebind.example"] = [PUBLIC]
+    created = subscribe(ngo, url, "/feeds/alerts/jurisdictions/US-CA/")
+    dns["rebind.example"] = ["127.0.0.1"]
+    assert ngo.post(reverse("api:webhook-ping", kwargs={"pk": created["id"]})).status_code == 202
+    worker()
+    assert hook.requests == []  # nothing reached the receiver on loopback
+    log = ngo.get(reverse("api:webhook-deliveries", kwargs={"pk": created["id"]})).json()
+    [delivery] = log["results"]
+    assert (delivery["state"], delivery["attempts"]) == ("failed", 3)
+    assert [(a["ok"], a["status_code"]) for a in delivery["log"]] == [(False, None)] * 3
+    assert all("rebind.example resolves to a loopback address" in a["error"]
+               for a in delivery["log"]), delivery["log"]
+    assert ngo.get(reverse("api:webhook-detail", kwargs={"pk": created["id"]})
+                   ).json()["failures"] == 3
+    # Once the name answers loopback no more (and loopback is allowed), it is delivered.
+    settings.ALERTS_WEBHOOK_ALLOW_PRIVATE = True
+    assert ngo.post(reverse("api:webhook-ping", kwargs={"pk": created["id"]})).status_code == 202
+    worker()
+    assert len(hook.requests) == 1
+
+
+def test_a_delivery_connects_to_the_address_it_checked(receiver, dns):
+    """A name whose second answer differs from its first (DNS rebinding within one delivery)
+    is resolved once: the check and the connection use the same answer."""
+    from alerts import webhooks
+
+    hook = receiver()  # loopback allowed; link-local never is
+    lookups = []
+
+    def flip():
+        lookups.append(1)
+        return ["127.0.0.1"] if len(lookups) == 1 else ["169.254.169.254"]
+
+    dns["flip.example"] = flip
+    status, error = webhooks.post(f"http://flip.example:{hook.server.server_port}/hook",
+                                  "secret", "k", "ping", {"id": "k"})
+    assert (status, error) == (204, "")
+    assert len(hook.requests) == 1 and len(lookups) == 1
+    # Asked again, the name answers link-local: refused, never connected.
+    status, error = webhooks.post(f"http://flip.example:{hook.server.server_port}/hook",
+                                  "secret", "k", "ping", {"id": "k"})
+    assert status is None and "link-local" in error
+    assert len(hook.requests) == 1
+
+
+def test_staff_cannot_point_a_subscription_at_a_private_address_in_the_admin(
+        states, account, admin_client, settings):
+    from alerts.models import Subscription
+
+    settings.ALERTS_WEBHOOK_ALLOW_PRIVATE = False
+    ngo = account("ngo")
+    sub = Subscription.objects.create(user=ngo.user, url="https://hooks.example/x",
+                                      target="/feeds/alerts/jurisdictions/US/",
+                                      target_kind="jurisdiction")
+    change = reverse("admin:alerts_subscription_change", args=[sub.pk])
+    form = {"user": ngo.user.pk, "target": sub.target, "target_kind": sub.target_kind,
+            "active": "on"}
+    response = admin_client.post(change, {**form, "url": "http://169.254.169.254/"})
+    assert response.status_code == 200  # the form again, with its error
+    assert "link-local" in response.content.decode()
+    sub.refresh_from_db()
+    assert sub.url == "https://hooks.example/x"
+    response = admin_client.post(change, {**form, "url": "https://hooks.example/y"})
+    assert response.status_code == 302
+    sub.refresh_from_db()
+    assert sub.url == "https://hooks.example/y"
+
+
+def test_the_schema_documents_which_receivers_are_refused(client):
+    import yaml
+
+    schema = yaml.safe_load(client.get(reverse("schema")).content)
+    url = schema["components"]["schemas"]["Subscription"]["properties"]["url"]
+    for words in ("loopback", "private", "link-local", "ALERTS_WEBHOOK_ALLOW_PRIVATE"):
+        assert words in url["description"], words
+
+
 def test_bad_list_parameters_are_a_400(states, account):
     ngo = account("ngo")
     for query in ({"page": "x"}, {"pagesize": "2"}, {"format": "csv"}):
@@ -510,6 +690,66 @@ def test_the_schema_documents_the_payload_and_how_to_verify_it(client):
     payload = schema["components"]["schemas"]["WebhookPayload"]["properties"]
     assert {"id", "type", "timing", "before", "after", "changed_from"} <= set(payload)
     assert {} not in schema["paths"]["/api/v1/webhooks/"]["get"].get("security", [])
+
+
+def queued_tasks(task_path):
+    return sorted(tuple(r.args_kwargs["args"]) for r in DBTaskResult.objects.filter(
+        status="READY", task_path=task_path))
+
+
+def test_alerts_recover_run_twice_queues_each_task_once(states, account, receiver, worker):
+    """Run again and again (at each worker start, by its timer), ``alerts_recover`` queues only
+    what no queued task covers; the worker then sends each delivery once."""
+    import io
+
+    from django.core.management import call_command
+
+    from alerts.models import Delivery
+
+    def recover():
+        out = io.StringIO()
+        call_command("alerts_recover", stdout=out)
+        return out.getvalue()
+
+    hook = receiver()
+    ngo = account("ngo")
+    created = subscribe(ngo, hook.url, "/feeds/alerts/jurisdictions/US/")
+    enact(account("ana", "editor"), states["bill"], states["today"])
+    by_the_write = queued_tasks("alerts.tasks.dispatch")
+    assert by_the_write
+    assert "fan-out not needed" in recover()  # the write's fan-out is queued already
+    assert queued_tasks("alerts.tasks.dispatch") == by_the_write
+    DBTaskResult.objects.all().delete()  # the queue is lost
+    assert "fan-out queued" in recover()
+    assert "fan-out not needed" in recover()
+    assert queued_tasks("alerts.tasks.dispatch") == [()]
+    from alerts.tasks import dispatch
+    dispatch.call()  # the fan-out, outside the worker: pending deliveries and their tasks
+    pending = sorted((pk,) for pk in Delivery.objects.values_list("pk", flat=True))
+    assert len(pending) == 2 and queued_tasks("alerts.tasks.deliver") == pending
+    assert recover().startswith("0 pending deliveries queued, 2 already queued")
+    DBTaskResult.objects.filter(task_path="alerts.tasks.deliver").delete()
+    assert recover().startswith("2 pending deliveries queued, 0 already queued")
+    assert recover().startswith("0 pending deliveries queued, 2 already queued")
+    assert queued_tasks("alerts.tasks.deliver") == pending
+    # A delivery leased (by a worker that died) is not covered by a task that would run before
+    # the lease expires: it is queued again, once, to run when the lease expires.
+    leased = Delivery.objects.get(pk=pending[0][0])
+    lease = leased.next_attempt_at + datetime.timedelta(hours=1)
+    Delivery.objects.filter(pk=leased.pk).update(lease_until=lease)
+    assert recover().startswith("1 pending deliveries queued, 1 already queued")
+    assert recover().startswith("0 pending deliveries queued, 2 already queued")
+    assert queued_tasks("alerts.tasks.deliver") == sorted(pending + [pending[0]])
+    assert DBTaskResult.objects.get(task_path="alerts.tasks.deliver", status="READY",
+                                    run_after=lease)
+    Delivery.objects.filter(pk=leased.pk).update(lease_until=None)
+    worker()
+    assert len(hook.requests) == 2 and len(set(hook.keys())) == 2  # each delivery once
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"delivered"}
+    assert recover().startswith("0 pending deliveries queued, 0 already queued")
+    # Left: the task queued for the lease's end, which will find the delivery delivered.
+    assert queued_tasks("alerts.tasks.deliver") == [pending[0]]
+    assert ngo.get(reverse("api:webhook-detail", kwargs={"pk": created["id"]})).status_code == 200
 
 
 # --- a real worker process, killed with SIGKILL mid-delivery (PostgreSQL) -----------------------
@@ -578,7 +818,8 @@ def test_a_worker_process_killed_mid_delivery_loses_nothing(tmp_path):
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = srv.production_env(url, ALERTS_LEASE_SECONDS="3", ALERTS_RETRY_BASE_SECONDS="0")
+    env = srv.production_env(url, ALERTS_LEASE_SECONDS="3", ALERTS_RETRY_BASE_SECONDS="0",
+                             ALERTS_WEBHOOK_ALLOW_PRIVATE="1")  # the receiver is on loopback
     worker = lambda: subprocess.Popen(  # noqa: E731
         [srv.PYTHON, "manage.py", "db_worker", "--no-reload", "--interval", "0.2",
          "--no-startup-delay"], cwd=srv.REPO, env=env,
