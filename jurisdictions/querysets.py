@@ -102,8 +102,15 @@ class InstrumentQuerySet(models.QuerySet):
         )
 
     def status_in(self, statuses: Iterable[str], as_of: datetime.date):
-        """Instruments whose status as of ``as_of`` is one of ``statuses``."""
-        return self.with_status(as_of).filter(status_at__in=list(statuses))
+        """Instruments whose status as of ``as_of`` is one of ``statuses``, read from their
+        status spans (``spans.InstrumentStatusSpan``, issue 12): one indexed row per instrument
+        where the SQL of :meth:`with_status` sorts its steps. The spans are kept on every write
+        from the pure rule, and ``check_spans`` holds them to it."""
+        InstrumentStatusSpan = apps.get_model("spans", "InstrumentStatusSpan")
+        return self.filter(Exists(InstrumentStatusSpan.objects.filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gt=as_of),
+            instrument=OuterRef("pk"), status__in=list(statuses), valid_from__lte=as_of,
+        )))
 
     def applying(self, as_of: datetime.date):
         """Instruments in force or partially in force on ``as_of``."""

@@ -1,5 +1,6 @@
-"""The SQL form of the status-as-of rule (``InstrumentQuerySet.with_status``) against the pure
-rule (:func:`jurisdictions.coverage.status_as_of`), on every instrument of the real seed and of a
+"""The SQL forms of the status-as-of rule (``InstrumentQuerySet.with_status``, and
+``status_in``, which reads the status spans) against the pure rule
+(:func:`jurisdictions.coverage.status_as_of`), on every instrument of the real seed and of a
 synthetic world with ties on one date, on every step date and the day before it (issue 16: a
 rule is written once and its SQL form is tested against it)."""
 
@@ -10,6 +11,7 @@ from collections import defaultdict
 
 import pytest
 
+from jurisdictions.choices import APPLYING_STATUSES, PENDING_STATUSES, Status
 from jurisdictions.coverage import Step, status_as_of
 from jurisdictions.models import Instrument, StatusEvent
 from tests import factories as F
@@ -27,11 +29,18 @@ def _disagreements() -> list[tuple]:
     )
     assert days, "no status event to compare"
     wrong = []
+    filters = {"any": set(Status.values), "applying": APPLYING_STATUSES,
+               "pending": PENDING_STATUSES}
     for day in days:
+        pure = {}
         for pk, sql in Instrument.objects.with_status(day).values_list("pk", "status_at"):
-            pure = status_as_of(steps.get(pk, []), day)
-            if sql != pure:
-                wrong.append((pk, day, sql, pure))
+            pure[pk] = status_as_of(steps.get(pk, []), day)
+            if sql != pure[pk]:
+                wrong.append((pk, day, sql, pure[pk]))
+        for name, statuses in filters.items():
+            spans = set(Instrument.objects.status_in(statuses, day).values_list("pk", flat=True))
+            expected = {pk for pk, status in pure.items() if status in statuses}
+            wrong.extend((pk, day, name, "status_in") for pk in spans ^ expected)
     return wrong
 
 
@@ -54,6 +63,12 @@ def test_sql_status_as_of_agrees_with_the_pure_rule_on_ties():
     assert Instrument.objects.with_status(datetime.date(2024, 3, 1)).get(
         slug="kr-ties"
     ).status_at == "in_force"
+    mine = Instrument.objects.filter(slug__in=["kr-ties", "kr-repealed"])
+    for status, slugs in [("in_force", ["kr-ties"]), ("adopted", []), ("repealed", [])]:
+        assert list(mine.status_in([status], datetime.date(2024, 3, 1))
+                    .values_list("slug", flat=True)) == slugs
+    assert list(mine.status_in(["repealed"], datetime.date(2025, 1, 1))
+                .values_list("slug", flat=True)) == ["kr-repealed"]
 
 
 def test_sql_enacted_date_agrees_with_the_model_on_the_seed(seeded):
