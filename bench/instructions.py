@@ -8,9 +8,12 @@ For each checkout (this one, and each ``--against DIR``: another checkout of law
 own ``.venv``, e.g. a ``git worktree`` of an older commit) and each scenario of
 ``bench/run.py`` (list, detail, compare, gaps, export), a process makes two warm-up requests
 in-process (Django's test client), then either none or ``--requests`` more, under callgrind;
-the difference of the two counts divided by the requests is one request's cost (ten by
+the difference of the two counts divided by the requests is one request's cost (twenty by
 default, so that the garbage collector's passes, which land in one request or another, are
-spread over them). Every checkout
+spread over them). Every process runs with ``PYTHONHASHSEED=0``: with a random seed the order
+of sets and dicts of strings, and so the start-up work, changes from one process to the next
+by up to ~160 M instructions, which over ten requests is ±4% of a detail request, more than the
+differences sought (bench/FINDINGS.md, section 10). The processes run two at a time. Every checkout
 reads the same database, ``var/bench/<scale>.sqlite3`` (made by ``make bench``), read-only.
 Prints a table of millions of instructions per request, and each checkout's ratio to this one.
 Under callgrind Python runs ~50x slower: the small scale takes a few minutes per checkout.
@@ -18,6 +21,7 @@ Under callgrind Python runs ~50x slower: the small scale takes a few minutes per
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import os
 import re
 import shutil
@@ -51,9 +55,6 @@ def instructions(checkout: Path, env: dict, path: str, requests: int) -> int:
     return int(found.group(1))
 
 
-def per_request(checkout: Path, env: dict, path: str, requests: int) -> float:
-    base = instructions(checkout, env, path, 0)
-    return (instructions(checkout, env, path, requests) - base) / requests
 
 
 def main(argv=None) -> int:
@@ -63,10 +64,10 @@ def main(argv=None) -> int:
                         help="Another checkout to count beside this one (repeatable).")
     parser.add_argument("--scenario", action="append", choices=SCENARIOS,
                         help="Only these scenarios (default: all).")
-    parser.add_argument("--requests", type=int, default=10,
-                        help="Requests counted per scenario (default 10: a full garbage "
+    parser.add_argument("--requests", type=int, default=20,
+                        help="Requests counted per scenario (default 20: a full garbage "
                              "collection costs a few million instructions and lands in one "
-                             "request or another; ten spread it).")
+                             "request or another; twenty spread it).")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         print("valgrind is missing: apt-get install valgrind", file=sys.stderr)
@@ -76,7 +77,7 @@ def main(argv=None) -> int:
         print(f"{database} is missing: run make bench SCALE={args.scale} first",
               file=sys.stderr)
         return 2
-    env = run.bench_env(f"sqlite:///{database}")
+    env = {**run.bench_env(f"sqlite:///{database}"), "PYTHONHASHSEED": "0"}
     os.environ.update(env)
     import django
 
@@ -84,22 +85,27 @@ def main(argv=None) -> int:
     paths = run.paths(run.context())
     checkouts = [run.ROOT, *(p.resolve() for p in args.against)]
     scenarios = args.scenario or list(SCENARIOS)
+    runs = [(checkout, scenario, requests) for checkout in checkouts for scenario in scenarios
+            for requests in (0, args.requests)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        totals = dict(zip(runs, pool.map(
+            lambda r: instructions(r[0], env, paths[r[1]], r[2]), runs)))
     counts = {}
     for checkout in checkouts:
         for scenario in scenarios:
-            counts[(checkout, scenario)] = per_request(
-                checkout, env, paths[scenario], args.requests)
-            print(f"[{checkout}] {scenario}: {counts[(checkout, scenario)] / 1e6:,.0f} M",
+            counts[(checkout, scenario)] = (totals[(checkout, scenario, args.requests)]
+                                            - totals[(checkout, scenario, 0)]) / args.requests
+            print(f"[{checkout}] {scenario}: {counts[(checkout, scenario)] / 1e6:,.1f} M",
                   file=sys.stderr)
     header = ["scenario", *(str(c) for c in checkouts)]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for scenario in scenarios:
         mine = counts[(run.ROOT, scenario)]
-        cells = [f"{mine / 1e6:,.0f} M"]
+        cells = [f"{mine / 1e6:,.1f} M"]
         for checkout in checkouts[1:]:
             theirs = counts[(checkout, scenario)]
-            cells.append(f"{theirs / 1e6:,.0f} M (this one: {mine / theirs:.2f}x)")
+            cells.append(f"{theirs / 1e6:,.1f} M (this one: {mine / theirs:.3f}x)")
         print("| " + " | ".join([scenario, *cells]) + " |")
     return 0
 
