@@ -9,12 +9,17 @@ the environment).
 - **Digests**: :func:`send_digests` mails each confirmed subscription of a frequency the alerts
   of its target newer than the last one it was sent, in plain text and HTML, with
   ``List-Unsubscribe`` and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058):
-  one POST to the link unsubscribes, without a login or a confirmation page.
+  one POST to the link unsubscribes, without a login or a confirmation page. A digest's
+  ``Message-ID`` is made from its subscription and the alerts it holds: a digest mailed again
+  because a worker died between handing it to the mail server and moving the cursor is the same
+  message, which mail systems recognise as a repeat (the e-mail form of a webhook's
+  ``Idempotency-Key``).
 """
 
 from __future__ import annotations
 
 import datetime
+import urllib.parse
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -31,14 +36,24 @@ def _absolute(path: str) -> str:
     return settings.ALERTS_SITE_URL.rstrip("/") + path
 
 
-def _send(to: str, subject: str, text: str, html: str, unsubscribe: str | None = None) -> None:
+def _send(to: str, subject: str, text: str, html: str, unsubscribe: str | None = None,
+          message_id: str | None = None) -> None:
     headers = {}
     if unsubscribe:
         headers = {"List-Unsubscribe": f"<{unsubscribe}>",
                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    if message_id:
+        headers["Message-ID"] = message_id
     message = EmailMultiAlternatives(subject, text, None, [to], headers=headers)
     message.attach_alternative(html, "text/html")
     message.send()
+
+
+def digest_message_id(subscription: EmailSubscription, alerts: list[Alert]) -> str:
+    """The ``Message-ID`` of the digest of ``alerts`` to ``subscription``: the same every time
+    that digest is mailed (RFC 5322 section 3.6.4)."""
+    host = urllib.parse.urlsplit(settings.ALERTS_SITE_URL).hostname or "lawtracker.invalid"
+    return f"<digest.{subscription.pk}.{alerts[0].pk}-{alerts[-1].pk}@{host}>"
 
 
 def sign_up(email: str, target: str, kind: str, frequency: str) -> EmailSubscription | None:
@@ -118,7 +133,7 @@ def send_digests(frequency: str) -> int:
                              ((a.title, f"{a.created_at:%Y-%m-%d}") for a in alerts)),
             feed, unsubscribe_link)
         _send(subscription.email, f"lawtracker {frequency} digest: {target.title}", text, html,
-              unsubscribe_link)
+              unsubscribe_link, digest_message_id(subscription, alerts))
         EmailSubscription.objects.filter(pk=subscription.pk).update(
             last_alert_id=alerts[-1].pk, last_sent_at=timezone.now())
         sent += 1

@@ -947,6 +947,40 @@ def test_a_digest_needs_double_opt_in_and_unsubscribes_in_one_request(
                                                  ).content.decode()
 
 
+def test_a_digest_mailed_again_after_a_crash_is_the_same_message(
+        states, account, client, smtp, django_capture_on_commit_callbacks, settings):
+    """A worker that dies after the mail server took a digest but before the subscription's
+    cursor moved mails it again on the next run: the same Message-ID and text, so the reader's
+    mail system sees a repeat of one message, not a second digest."""
+    from alerts.digests import send_digests
+    from alerts.models import EmailSubscription
+
+    settings.ALERTS_SITE_URL = "https://lawtracker.example.org"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("api:alert-digests"), {
+            "email": "desk@news.example", "target": f"/feeds/alerts/criteria/{AI}/?within=US",
+            "frequency": "daily"}, content_type="application/json")
+    subscription = EmailSubscription.objects.get()
+    assert client.post(reverse("alerts:confirm", kwargs={"token": subscription.token})
+                       ).status_code == 200
+    enact(account("ana", "editor"), states["bill"], states["today"])
+    cursor = EmailSubscription.objects.get().last_alert_id
+    assert send_digests("daily") == 1
+    EmailSubscription.objects.update(last_alert_id=cursor)  # the cursor never moved
+    assert send_digests("daily") == 1
+    first, again = smtp[-2][1], smtp[-1][1]
+    alert = Alert.objects.get(kind=AlertKind.COVERAGE_CHANGE, scope="applicable")
+    assert first["Message-ID"] == again["Message-ID"] == (
+        f"<digest.{subscription.pk}.{alert.pk}-{alert.pk}@lawtracker.example.org>")
+    assert first.get_body(("plain",)).get_content() == again.get_body(("plain",)).get_content()
+    # A later digest, with a newer alert, is another message.
+    other = F.instrument("US-TX", slug="tx-hb-3", instrument_type="bill", title="HB 3")
+    F.assessment(other, AI, "yes")
+    F.event(other, "introduced", states["today"])
+    assert send_digests("daily") == 1
+    assert smtp[-1][1]["Message-ID"] != first["Message-ID"]
+
+
 def test_digest_sign_ups_are_rate_limited_and_checked(states, client, smtp, settings,
                                                      django_capture_on_commit_callbacks):
     from django.core.cache import cache
