@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import F, Q, QuerySet
 
+from jurisdictions.answers.base import iso
 from jurisdictions.choices import EffectiveValue, JurisdictionKind
 
 from .models import CoverageSpan
@@ -56,10 +57,6 @@ def panel(
     )
 
 
-def _iso(day: datetime.date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
 def panel_row(span: CoverageSpan) -> dict:
     """One span as plain values (dates in ISO 8601; null ``valid_from``: since always, null
     ``valid_to``: still)."""
@@ -68,8 +65,8 @@ def panel_row(span: CoverageSpan) -> dict:
         "jurisdiction_name": span.jurisdiction.name,
         "criterion": span.criterion.slug,
         "scope": span.scope,
-        "valid_from": _iso(span.valid_from),
-        "valid_to": _iso(span.valid_to),
+        "valid_from": iso(span.valid_from),
+        "valid_to": iso(span.valid_to),
         "value": span.value,
         "approximate": span.approximate,
         "deciding": list(span.deciding),
