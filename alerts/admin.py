@@ -4,8 +4,11 @@ from django import forms
 from django.contrib import admin
 from django.db import models
 
+from jurisdictions.text import CONTROL
+
 from . import webhooks
 from .models import Alert, Delivery, EmailSubscription, Subscription
+from .targets import subscription_target
 
 
 @admin.register(Alert)
@@ -24,7 +27,9 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 class SubscriptionForm(forms.ModelForm):
-    """Staff editing a subscription's url meet the API's guard (:func:`webhooks.check_url`)."""
+    """Staff editing a subscription meet the API's checks: its url the guard
+    (:func:`webhooks.check_url`) and no control character, its target
+    (:func:`subscription_target`, which also says its kind)."""
 
     class Meta:
         model = Subscription
@@ -32,12 +37,28 @@ class SubscriptionForm(forms.ModelForm):
 
     def clean_url(self):
         url = self.cleaned_data["url"]
+        if url and CONTROL.search(url):
+            raise forms.ValidationError("Contains a control character.")
         if url and "url" in self.changed_data:
             try:
                 webhooks.check_url(url)
             except ValueError as error:
                 raise forms.ValidationError(str(error)) from None
         return url
+
+    def clean_target(self):
+        target = self.cleaned_data["target"]
+        if not {"target", "target_kind"} & set(self.changed_data):
+            return target  # one whose key has gone since must not stop a pause or a new url
+        found = subscription_target(target, forms.ValidationError)
+        self._target_kind = found.kind
+        return found.feed
+
+    def clean(self):
+        cleaned = super().clean()
+        if hasattr(self, "_target_kind"):
+            cleaned["target_kind"] = self._target_kind
+        return cleaned
 
 
 @admin.register(Subscription)

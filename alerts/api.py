@@ -26,7 +26,7 @@ from jurisdictions.text import CONTROL
 from . import digests, tasks, webhooks
 from .choices import Frequency
 from .models import Delivery, DeliveryAttempt, Subscription
-from .targets import TargetError, target_of_feed
+from .targets import subscription_target
 
 WEBHOOK_DOCS = """
 Each alert the subscription follows is POSTed to `url` as JSON (`WebhookPayload`), with:
@@ -164,13 +164,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return value
 
     def validate_target(self, value):
-        if CONTROL.search(value):
-            raise serializers.ValidationError("Contains a control character.")
-        try:
-            found = target_of_feed(value)
-        except TargetError as error:
-            raise serializers.ValidationError(
-                [m for messages in error.errors.values() for m in messages]) from None
+        found = subscription_target(value, serializers.ValidationError)
         self._target_kind = found.kind
         return found.feed
 

@@ -57,6 +57,10 @@ class TargetError(Exception):
         self.errors = errors
         self.accepted = list(accepted)
 
+    @property
+    def messages(self) -> list[str]:
+        return [message for messages in self.errors.values() for message in messages]
+
 
 @dataclass
 class Target:
@@ -182,3 +186,15 @@ def target_of_feed(address: str) -> Target:
     except TargetError as error:
         raise TargetError({"target": [f"{name}: {' '.join(m)}" for name, m in
                                       error.errors.items()]}, error.accepted) from None
+
+
+def subscription_target(value: str, invalid=ValueError) -> Target:
+    """The target a subscription's ``target`` names, checked alike by its two writers (the API
+    and the admin); raises ``invalid`` (their validation error) with the messages for a control
+    character, a path that is no alert feed, an unknown key or parameter."""
+    try:
+        if CONTROL.search(value):
+            raise TargetError({"target": ["Contains a control character."]})
+        return target_of_feed(value)
+    except TargetError as error:
+        raise invalid(error.messages) from None

@@ -15,6 +15,7 @@ http(s), that carries a user or password, or whose host is (or resolves to) a lo
 private, link-local (cloud metadata), unique-local, multicast, reserved or unspecified
 address; :func:`post` resolves the host again at each delivery, refuses the same addresses (a
 name that changed its answer since, DNS rebinding) and connects to the very address it checked.
+A url in Unicode is sent to its ASCII form (:func:`as_uri`: IDNA host, percent-encoded path).
 ``ALERTS_WEBHOOK_ALLOW_PRIVATE`` lets loopback and private receivers through (local development
 and the tests); link-local, multicast, reserved and unspecified addresses stay refused.
 """
@@ -34,6 +35,7 @@ import urllib.parse
 import urllib.request
 
 from django.conf import settings
+from django.utils.encoding import iri_to_uri
 
 SIGNATURE_HEADER = "Lawtracker-Signature"
 
@@ -86,6 +88,10 @@ def post(url: str, secret: str, key, event: str, payload: dict) -> tuple[int | N
     """POST ``payload`` signed; returns ``(HTTP status or None, error text)``. A 2xx is a
     success; redirects are not followed (a moved receiver must update its subscription)."""
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    try:
+        url = as_uri(url)
+    except ValueError as error:
+        return None, f"Not a valid address ({error})."[:500]
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json",
         "User-Agent": "lawtracker-webhooks/1",
@@ -154,7 +160,9 @@ def _kind(ip) -> str | None:
         return "a multicast address"
     if ip.is_link_local:
         return "a link-local address (where cloud metadata services answer)"
-    if ip.is_reserved:
+    if ip.is_reserved or (ip.version == 6 and ip.is_site_local):
+        # fec0::/10, site-local, was deprecated (RFC 3879) and is reserved by the IETF, but a
+        # network that still numbers its hosts in it routes to them: Python counts it global.
         return "a reserved address"
     if ip.is_private:
         return PRIVATE
@@ -205,9 +213,23 @@ def resolve(host: str, port: int) -> list[tuple]:
     return answers
 
 
+def as_uri(url: str) -> str:
+    """``url`` as the ASCII address a delivery sends to: a host name in IDNA (the form the
+    resolver looks up, and the ``Host`` header must carry), the path and query percent-encoded
+    (an HTTP request line is ASCII), no fragment. Raises ``ValueError`` for a host that has no
+    IDNA form (``UnicodeError`` is one)."""
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname or "", parts.port
+    host = f"[{host}]" if ":" in host else host.encode("idna").decode("ascii")
+    netloc = host + (f":{port}" if port is not None else "")
+    return urllib.parse.urlunsplit((parts.scheme.lower(), netloc, iri_to_uri(parts.path) or "/",
+                                    iri_to_uri(parts.query), ""))
+
+
 def check_url(url: str) -> None:
     """Raise ``ValueError`` saying why ``url`` may not receive webhooks: not http(s), a user or
-    password in it, no host, or a host that is or resolves to a refused address."""
+    password in it, no host, no port a receiver can listen on, a host with no IDNA form, or a
+    host that is or resolves to a refused address."""
     try:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
@@ -219,8 +241,15 @@ def check_url(url: str) -> None:
         raise ValueError("Must not carry a user name or password.")
     if not parts.hostname:
         raise ValueError("Has no host.")
+    if port == 0:
+        raise ValueError("Port 0 is no port a receiver can listen on.")
     try:
-        resolve(parts.hostname, port or (443 if parts.scheme.lower() == "https" else 80))
+        host = urllib.parse.urlsplit(as_uri(url)).hostname
+    except ValueError as error:  # UnicodeError: a label too long, empty or not IDNA
+        raise ValueError(f"Not a valid host name ({error}).") from None
+    try:
+        resolve(host, port if port is not None else
+                (443 if parts.scheme.lower() == "https" else 80))
     except Unresolved as error:
         raise ValueError(f"Refused: {error}.") from None
     except RefusedAddress as error:

@@ -85,9 +85,14 @@ def change_link(model_name: str, key: str, object_id: int, change: str) -> str:
 
 
 class PrintableAtom1Feed(Atom1Feed):
-    """Atom 1.0 that holds whatever the history holds: every text of an entry passes through
+    """Atom 1.0 that holds whatever the history holds: every text of the feed (its title,
+    which may name a jurisdiction or an instrument) and of each entry passes through
     :func:`text.printable` (a character XML cannot carry, stored before the text policy or in
     a reason, would otherwise make the whole feed fail)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*(text.printable(a) for a in args),
+                         **{k: text.printable(v) for k, v in kwargs.items()})
 
     def add_item(self, *args, **kwargs):
         super().add_item(*(text.printable(a) for a in args),

@@ -123,7 +123,23 @@ def parse_iso_datetime(value: str) -> datetime.datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    try:
+        parsed.astimezone(datetime.timezone.utc)  # what the database compares
+    except OverflowError:
+        raise ValidationError(
+            "%(value)s is out of range in UTC.", code="invalid", params={"value": value}
+        ) from None
     return parsed
+
+
+def day_after(day: datetime.date) -> datetime.datetime:
+    """The aware midnight UTC that ends ``day``: the bound of "on or before ``day``" for a
+    date-time. The last day there is (9999-12-31) has none: its last microsecond stands in."""
+    if day == datetime.date.max:
+        return datetime.datetime.max.replace(tzinfo=datetime.timezone.utc)
+    return datetime.datetime.combine(
+        day + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.timezone.utc
+    )
 
 
 def binary_text(path: str, using: str, expression=None):
@@ -443,9 +459,7 @@ class IsoDateRangeFilter(filters.DateFromToRangeFilter):
         if self.datetimes:
             utc = datetime.timezone.utc
             after = after and datetime.datetime.combine(after, datetime.time.min, tzinfo=utc)
-            before = before and datetime.datetime.combine(
-                before + datetime.timedelta(days=1), datetime.time.min, tzinfo=utc
-            )
+            before = before and day_after(before)
         return after, before
 
     def filter(self, qs, value):

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from alerts.models import Alert, AlertKind, Timing
-from jurisdictions.models import StatusEvent
+from jurisdictions.models import Instrument, Jurisdiction, StatusEvent
 from tests import factories as F
 from tests.atom import assert_valid_atom
 
@@ -204,6 +204,25 @@ def test_unknown_keys_are_a_404(states, client, path):
     assert client.get(path).status_code == 404
 
 
+@pytest.mark.parametrize("text", [
+    "Act \ufffe of 2024",      # a noncharacter: the API stores it, XML cannot carry it
+    "Act \x01 of 2024",        # a control character stored before the text policy
+    "\u202bAct <b>&amp;</b> ]]> \u200f" + "x" * 170,  # bidi marks, markup, a long name: kept
+])
+def test_every_alert_feed_is_valid_atom_whatever_the_names_it_is_titled_with_hold(
+        states, account, client, text):
+    """The title of a jurisdiction's or an instrument's feed names it: a character XML cannot
+    carry there is replaced (U+FFFD) as in the entries, never a 500 or a broken feed."""
+    enact(account("ana", "editor"), states["bill"], states["today"])
+    Jurisdiction.objects.filter(code="US-CA").update(name=text)
+    Instrument.objects.filter(pk=states["bill"].pk).update(title=text, short_name=text)
+    for path in ("/feeds/alerts/jurisdictions/US-CA/", "/feeds/alerts/instruments/ca-ab-1831/"):
+        root = assert_valid_atom(feed(client, path))
+        title = root.findtext(f"{ATOM}title")
+        kept = text.replace("\ufffe", "\ufffd").replace("\x01", "\ufffd")
+        assert kept in title, (path, title)
+
+
 def follow_links(client, path):
     import html5lib
 
@@ -240,16 +259,17 @@ def test_each_page_has_follow_links_that_lead_to_its_feeds(states, account, clie
 # --- webhooks ------------------------------------------------------------------------------------
 class Receiver:
     """A local HTTP receiver in a thread: answers 500 to the first ``fail`` requests, then 204;
-    records every request as ``(headers, body)``."""
+    records every request as ``(headers, body)``, and its path in ``paths``."""
 
     def __init__(self, fail=0):
-        self.fail, self.requests = fail, []
+        self.fail, self.requests, self.paths = fail, [], []
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((dict(self.headers), body))
+                receiver.paths.append(self.path)
                 code = 500 if len(receiver.requests) <= receiver.fail else 204
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
@@ -517,6 +537,10 @@ def test_bad_subscriptions_are_a_400_naming_the_field(states, account, data, fie
     ("http://224.0.0.1/", "multicast"),
     ("http://0.0.0.0/", "unspecified"),
     ("http://240.0.0.1/", "reserved"),
+    ("http://[fec0::1]/", "fec0::1 is a reserved address"),  # site-local: Python calls it global
+    ("http://[::ffff:0:7f00:1]/", "reserved"),
+    ("https://hooks.example:0/", "Port 0"),
+    ("http://\ufffd.example/", "Not a valid host name"),  # no IDNA form
     ("http://inside.example/", "inside.example resolves to a private address"),
     ("http://mixed.example/", "mixed.example resolves to a loopback address"),
     ("http://nowhere.invalid/", "does not resolve"),
@@ -615,6 +639,57 @@ def test_a_delivery_connects_to_the_address_it_checked(receiver, dns):
                                   "secret", "k", "ping", {"id": "k"})
     assert status is None and "link-local" in error
     assert len(hook.requests) == 1
+
+
+def test_a_receiver_named_in_unicode_is_sent_its_ascii_address(states, account, receiver,
+                                                                 worker, dns):
+    """An address with a host in Unicode or a path and query outside ASCII is registered as
+    given, and each delivery goes to its ASCII form: the host in IDNA (the name the resolver
+    looked up, in the Host header), the path and query percent-encoded. Sent as given, the
+    request line could not be written and every attempt failed."""
+    hook = receiver()
+    port = hook.server.server_port
+    dns["bücher.example"] = dns["xn--bcher-kva.example"] = ["127.0.0.1"]
+    ngo = account("ngo")
+    created = subscribe(ngo, f"http://bücher.example:{port}/café/\u200f?für=ü",
+                        "/feeds/alerts/jurisdictions/US-CA/")
+    assert created["url"] == f"http://bücher.example:{port}/café/\u200f?für=ü"
+    assert ngo.post(reverse("api:webhook-ping", kwargs={"pk": created["id"]})).status_code == 202
+    worker()
+    log = ngo.get(reverse("api:webhook-deliveries", kwargs={"pk": created["id"]})).json()
+    assert log["results"][0]["state"] == "delivered", log
+    assert hook.paths == ["/caf%C3%A9/%E2%80%8F?f%C3%BCr=%C3%BC"]
+    assert hook.requests[0][0]["Host"] == f"xn--bcher-kva.example:{port}"
+
+
+@pytest.mark.parametrize("field,value,why", [
+    ("url", "https://hooks.example/\x01", "control character"),
+    ("target", "/feeds/alerts/jurisdictions/US/?scope=own\x01", "control character"),
+    ("target", "/feeds/changes/", "Not an alert feed"),
+    ("target", "/feeds/alerts/jurisdictions/ZZ/", "Unknown code or slug"),
+])
+def test_staff_cannot_store_in_the_admin_what_the_api_refuses(
+        states, account, admin_client, field, value, why):
+    from alerts.models import Subscription
+
+    sub = Subscription.objects.create(user=account("ngo").user, url="https://hooks.example/x",
+                                      target="/feeds/alerts/jurisdictions/US/",
+                                      target_kind="jurisdiction")
+    change = reverse("admin:alerts_subscription_change", args=[sub.pk])
+    form = {"user": sub.user.pk, "url": sub.url, "target": sub.target,
+            "target_kind": sub.target_kind, "active": "on"}
+    response = admin_client.post(change, {**form, field: value})
+    assert response.status_code == 200  # the form again, with its error
+    assert why in response.content.decode()
+    sub.refresh_from_db()
+    assert (sub.url, sub.target) == ("https://hooks.example/x", "/feeds/alerts/jurisdictions/US/")
+    # A target that names a feed is stored with the kind it names.
+    response = admin_client.post(change, {**form, "target": f"/feeds/alerts/criteria/{AI}/"
+                                          "?within=US&scope=applicable"})
+    assert response.status_code == 302
+    sub.refresh_from_db()
+    assert (sub.target, sub.target_kind) == (
+        f"/feeds/alerts/criteria/{AI}/?within=US&scope=applicable", "criterion")
 
 
 def test_staff_cannot_point_a_subscription_at_a_private_address_in_the_admin(

@@ -112,7 +112,9 @@ def test_a_malformed_value_is_400_naming_the_parameter(client, world, name, kwar
 
 
 FUZZ = ["", ",,KR,", "\x00", "9" * 40, "-1", "%_", "'\";--", "é", "x" * 3000,
-        "2024-02-29T25:00"]
+        "2024-02-29T25:00",
+        # The edges of the calendar: no day after the last, no UTC for the first at +14:00.
+        "9999-12-31", "0001-01-01T00:00+14:00", "9999-12-31T23:59-14:00"]
 
 
 PARAMETERS = {(name, param): kwargs for name, kwargs, param, _ in CASES}

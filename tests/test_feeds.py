@@ -215,3 +215,20 @@ def test_the_rules_the_schema_leaves_out_refuse_a_broken_feed(client, name):
     validate_atom(content)  # the schema lets it through…
     with pytest.raises(AssertionError):  # …the rules do not
         assert_valid_atom(content)
+
+
+@pytest.mark.parametrize("query,status", [
+    ("?as_of=9999-12-31", 200),  # the last day there is: no day after it to end the window
+    ("?since=9999-12-31&as_of=9999-12-31", 200),
+    ("?since=0001-01-01T00:00%2B14:00", 400),  # before the first day there is, in UTC
+    ("?since=9999-12-31T23:59-14:00&as_of=9999-12-31", 400),  # after the last, in UTC
+])
+def test_the_edges_of_the_calendar_are_an_answer_not_a_500(client, query, status):
+    F.instrument("KR", slug="kr-act", title="Act", cite=False)
+    response = client.get(reverse("changes-feed") + query)
+    assert response.status_code == status, response.content[:300]
+    if status == 200:
+        found = entries(assert_valid_atom(response.content))
+        assert (found == []) == ("since=9999" in query)  # the act's creation, up to the last day
+    else:
+        assert list(response.json()["errors"]) == ["since"]

@@ -23,7 +23,7 @@ from django.db.models.functions import Cast, Coalesce, Concat
 
 from ..clock import today
 from ..csvfile import Column
-from ..filtersets import IsoDateField, IsoDateTimeField, KeyListField, ListField
+from ..filtersets import IsoDateField, IsoDateTimeField, KeyListField, ListField, day_after
 from ..models import (
     Assessment,
     AssessmentSource,
@@ -211,9 +211,7 @@ def changes_window(data: dict) -> tuple[datetime.datetime, list]:
     reading of the filters that ``/api/v1/changes/`` and ``/feeds/changes/`` share. A
     jurisdiction takes its subdivisions (and theirs) with it."""
     as_of, since = data["as_of"], data.get("since")
-    until = datetime.datetime.combine(
-        as_of + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.timezone.utc
-    )
+    until = day_after(as_of)
     specs = [HISTORY_BY_NAME[n] for n in data.get("model") or []] or list(HISTORY)
     types = [CHANGE_SYMBOLS[c] for c in data.get("change") or []]
     codes = data.get("jurisdiction") or None
