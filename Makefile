@@ -36,7 +36,8 @@ fixtures: install
 # with the alerts worker beside the server (it stops with it).
 run: seed
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_admin
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py with_worker runserver 127.0.0.1:$(PORT) --noreload
+	DEBUG=$${DEBUG:-1} ALERTS_SITE_URL=$${ALERTS_SITE_URL:-http://127.0.0.1:$(PORT)} \
+		$(BIN)/python manage.py with_worker runserver 127.0.0.1:$(PORT) --noreload
 
 # The alerts worker alone (issue 14): queue what a stopped worker left, then django-tasks'
 # database worker. Production: deploy/lawtracker-worker.service.

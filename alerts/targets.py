@@ -29,8 +29,7 @@ from jurisdictions.clock import today
 from jurisdictions.models import Criterion, Instrument, Jurisdiction
 from jurisdictions.selection import SELECTION_PARAMETERS, read_selection, split_values
 from jurisdictions.suggest import hint
-from jurisdictions.text import CONTROL
-from jurisdictions.api.params import MAX_VALUE_LENGTH
+from jurisdictions.text import CONTROL, MAX_VALUE_LENGTH
 
 from .models import Alert, AlertKind, TargetKind
 

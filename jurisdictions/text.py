@@ -41,6 +41,10 @@ NOT_XML_CONTROLS = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E
 NOT_XML_NONCHARACTERS = "\ufffe\uffff"
 NOT_XML = re.compile(f"[{NOT_XML_CONTROLS}\ud800-\udfff{NOT_XML_NONCHARACTERS}]")
 REPLACEMENT = "\ufffd"
+# The longest query parameter value read: longer ones are refused before any query. SQLite
+# cannot even run a LIKE pattern of 50 000 bytes (a search of that length was a database error),
+# and no code list needs this much.
+MAX_VALUE_LENGTH = 10_000
 
 
 def is_multiline(model_field) -> bool:

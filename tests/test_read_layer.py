@@ -105,6 +105,10 @@ def test_compare_answers_the_same_in_the_api_the_page_and_the_csv(seeded, client
     assert csv_of(client, "/compare/", f"{query}&layout=wide")[0] == wide_api
     assert {(r["jurisdiction"], slug): (r[slug], listed(r[f"{slug}_instruments"]))
             for r in wide for slug in criteria} == expected
+    # ...approximate flags included: a cell resting on an on_or_before step says so there too.
+    assert {(r["jurisdiction"], slug): r[f"{slug}_approximate"]
+            for r in wide for slug in criteria} == {
+        (r["jurisdiction"], r["criterion"]): r["approximate"] for r in rows}
 
 
 # --- gaps -----------------------------------------------------------------------------------------

@@ -137,8 +137,8 @@ LONG_COLUMNS = [
 
 
 def wide_columns(answer: Comparison) -> list[Column]:
-    """``layout=wide``: one line per :class:`Row`; for each criterion its value, deciding
-    instruments and primary source's address."""
+    """``layout=wide``: one line per :class:`Row`; for each criterion its value, whether it is
+    approximate, its deciding instruments and its primary source's address."""
     columns = [
         Column("as_of", lambda r: answer.as_of.isoformat()),
         Column("scope", lambda r: answer.scope),
@@ -149,6 +149,7 @@ def wide_columns(answer: Comparison) -> list[Column]:
     for i, slug in enumerate(answer.criteria):
         columns += [
             Column(slug, lambda r, i=i: r.cells[i].value),
+            Column(f"{slug}_approximate", lambda r, i=i: r.cells[i].approximate),
             Column(f"{slug}_instruments", lambda r, i=i: [d.slug for d in r.cells[i].instruments]),
             Column(f"{slug}_source_url",
                    lambda r, i=i: (r.cells[i].primary_source or {}).get("url")),

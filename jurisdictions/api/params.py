@@ -30,9 +30,7 @@ from ..suggest import hint
 from .renderers import JSONRenderer
 
 
-# Longer values are refused before any query: SQLite cannot even run a LIKE pattern of 50 000
-# bytes (a search of that length was a database error), and no code list needs this much.
-MAX_VALUE_LENGTH = 10_000
+MAX_VALUE_LENGTH = text.MAX_VALUE_LENGTH
 
 FORMAT_DESCRIPTION = (
     "json (default), api (browsable HTML) or csv (UTF-8 with a byte-order mark; on lists every "
