@@ -55,6 +55,9 @@ def test_the_api_root_lists_collections_and_analysis(client, world):
     assert data["status-events"].endswith("/api/v1/status-events/")
     assert data["compare"].endswith("/api/v1/compare/")
     assert data["changes"].endswith("/api/v1/changes/")
+    assert data["coverage-history"].endswith("/api/v1/coverage-history/")
+    assert data["coverage-changes"].endswith("/api/v1/coverage-changes/")
+    assert data["alert-digests"].endswith("/api/v1/alert-digests/")
 
 
 @pytest.mark.parametrize("code", ["us-ca", "US-CA", "Us-Ca"])

@@ -557,7 +557,8 @@ class APIRootView(StrictParametersMixin, routers.APIRootView):
     @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
-        for name in ("compare", "gaps", "changes"):
+        for name in ("compare", "gaps", "changes", "coverage-history", "coverage-changes",
+                     "alert-digests"):
             response.data[name] = request.build_absolute_uri(reverse(f"api:{name}"))
         # How the answers are decided (the codebook, dates, verification): a page for people.
         response.data["methodology"] = request.build_absolute_uri(reverse("pages:methodology"))
