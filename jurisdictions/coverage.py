@@ -481,24 +481,13 @@ def _citations(links, owner: str) -> dict[int, list[dict]]:
     return cited
 
 
-def _load_assessments(
-    jurisdiction_ids: set[int], criterion_ids: list[int], with_sources: bool = True
-) -> dict[tuple[int, int], list[_Assessment]]:
-    """{(jurisdiction id, criterion id): [assessment, ...]} with instruments, their status
-    events and (``with_sources``) the citations — six queries, two without the citations. An
-    instrument's own citations are read only where one of its assessments cites nothing, the
-    one case a cell shows them.
-
-    The status events and citations are selected by subqueries of the assessments' query, so
-    the database keeps to the selection with its indexes however many instruments it holds
-    (bench/FINDINGS.md §4).
-    """
-    # A court decision is not law: an instrument of a retired type never decides a cell.
-    selected = (
-        _limit(Assessment.objects.order_by(), "instrument__jurisdiction_id", jurisdiction_ids)
-        .filter(criterion_id__in=criterion_ids)
-        .exclude(instrument__instrument_type__in=RETIRED_INSTRUMENT_TYPES)
-    )
+def _read_assessments(
+    selected, keep: Callable[[int], bool] | None = None
+) -> tuple[dict[int, _Instrument], dict[int, _Assessment]]:
+    """The assessments of the queryset ``selected`` with their instruments, in one query:
+    ``({instrument id: _Instrument}, {assessment id: _Assessment})``, without steps or sources.
+    ``keep`` (a jurisdiction id -> bool) drops the rows of other jurisdictions (``selected``
+    may read more than needed: :func:`_limit`)."""
     rows = selected.order_by("pk").values_list(
         "pk",
         "criterion_id",
@@ -533,7 +522,7 @@ def _load_assessments(
         code,
         kind,
     ) in rows:
-        if jurisdiction_id not in jurisdiction_ids:
+        if keep is not None and not keep(jurisdiction_id):
             continue
         instrument = instruments.get(instrument_id)
         if instrument is None:
@@ -543,10 +532,63 @@ def _load_assessments(
         assessments[pk] = _Assessment(
             pk, instrument, criterion_id, value, pinpoint, commencement, basis, verified_on
         )
+    return instruments, assessments
 
-    instrument_ids = selected.values("instrument_id")
+
+def _read_sources(
+    selected, instruments: dict[int, _Instrument], assessments: dict[int, _Assessment]
+) -> None:
+    """Attach the citations of the assessments of ``selected`` (as read by
+    :func:`_read_assessments`) — four queries. An instrument's own citations are read only where
+    one of its assessments cites nothing, the one case a cell shows them (``_decider``).
+
+    The citations are selected by subqueries of the assessments' query, so the database keeps
+    to the selection with its indexes however many instruments it holds (bench/FINDINGS.md §4).
+    """
+    cited = _citations(
+        AssessmentSource.objects.filter(assessment_id__in=selected.values("pk")),
+        "assessment_id",
+    )
+    for assessment_id, sources in cited.items():
+        if assessment_id in assessments:
+            assessments[assessment_id].sources = tuple(sources)
+
+    uncited = selected.exclude(
+        Exists(AssessmentSource.objects.filter(assessment_id=OuterRef("pk")))
+    )
+    cited = _citations(
+        InstrumentSource.objects.filter(instrument_id__in=uncited.values("instrument_id")),
+        "instrument_id",
+    )
+    for instrument_id, sources in cited.items():
+        if instrument_id in instruments:
+            instruments[instrument_id].sources = tuple(sources)
+
+
+def law_assessments():
+    """Every assessment that can decide a cell: a court decision is not law, so an instrument
+    of a retired type never decides one."""
+    return Assessment.objects.exclude(instrument__instrument_type__in=RETIRED_INSTRUMENT_TYPES)
+
+
+def _load_assessments(
+    jurisdiction_ids: set[int], criterion_ids: list[int], with_sources: bool = True
+) -> dict[tuple[int, int], list[_Assessment]]:
+    """{(jurisdiction id, criterion id): [assessment, ...]} with instruments, their status
+    events and (``with_sources``) the citations — six queries, two without the citations
+    (:func:`_read_assessments`, the steps, :func:`_read_sources`).
+
+    The status events are selected by a subquery of the assessments' query, so the database
+    keeps to the selection with its indexes however many instruments it holds
+    (bench/FINDINGS.md §4).
+    """
+    selected = _limit(
+        law_assessments().order_by(), "instrument__jurisdiction_id", jurisdiction_ids
+    ).filter(criterion_id__in=criterion_ids)
+    instruments, assessments = _read_assessments(selected, jurisdiction_ids.__contains__)
+
     events = (
-        StatusEvent.objects.filter(instrument_id__in=instrument_ids)
+        StatusEvent.objects.filter(instrument_id__in=selected.values("instrument_id"))
         .order_by()
         .values_list("instrument_id", "date", "status", "date_precision", "pk")
     )
@@ -557,26 +599,7 @@ def _load_assessments(
         instrument.steps.sort(key=life_order_key)
 
     if with_sources:
-        cited = _citations(
-            AssessmentSource.objects.filter(assessment_id__in=selected.values("pk")),
-            "assessment_id",
-        )
-        for assessment_id, sources in cited.items():
-            if assessment_id in assessments:
-                assessments[assessment_id].sources = tuple(sources)
-
-        # An instrument's own sources stand in only for an assessment that cites nothing
-        # (``_decider``): read them for those instruments alone.
-        uncited = selected.exclude(
-            Exists(AssessmentSource.objects.filter(assessment_id=OuterRef("pk")))
-        )
-        cited = _citations(
-            InstrumentSource.objects.filter(instrument_id__in=uncited.values("instrument_id")),
-            "instrument_id",
-        )
-        for instrument_id, sources in cited.items():
-            if instrument_id in instruments:
-                instruments[instrument_id].sources = tuple(sources)
+        _read_sources(selected, instruments, assessments)
 
     by_cell: dict[tuple[int, int], list[_Assessment]] = defaultdict(list)
     for assessment in assessments.values():
@@ -715,6 +738,12 @@ def _unique(objects) -> list:
     return result
 
 
+def checked_question(jurisdictions, criteria, as_of, scope) -> tuple:
+    """``(as_of, scope, jurisdictions, criteria)`` as :func:`compute` reads its arguments:
+    the date cut to a date, the scope checked, both lists in order without duplicates."""
+    return _check_as_of(as_of), _check_scope(scope), _unique(jurisdictions), _unique(criteria)
+
+
 def compute(
     jurisdictions: Iterable[Jurisdiction],
     criteria: Iterable[Criterion],
@@ -739,10 +768,9 @@ def compute(
     Reads the database in eight queries whatever the sizes (module docstring). Raises
     ``TypeError`` when ``as_of`` is not a date and ``ValueError`` for an unknown scope.
     """
-    as_of = _check_as_of(as_of)
-    scope = _check_scope(scope)
-    jurisdiction_list = _unique(jurisdictions)
-    criterion_list = _unique(criteria)
+    as_of, scope, jurisdiction_list, criterion_list = checked_question(
+        jurisdictions, criteria, as_of, scope
+    )
     if not jurisdiction_list or not criterion_list:
         return Coverage(as_of, scope, criterion_list, jurisdiction_list, {})
 
@@ -827,9 +855,20 @@ def gaps(
     if isinstance(criterion, str):
         criterion = Criterion.objects.get(slug=criterion)
     if jurisdictions is None:
-        jurisdictions = Jurisdiction.objects.exclude(kind=JurisdictionKind.INTERNATIONAL)
+        jurisdictions = gap_candidates()
     coverage = compute(jurisdictions, [criterion], as_of, scope, instrument_url=instrument_url)
+    return gaps_of(coverage, criterion)
 
+
+def gap_candidates():
+    """The jurisdictions a gaps answer looks at by default: every one but the international
+    organisations (UN, COE: their treaties are not the law of a place)."""
+    return Jurisdiction.objects.exclude(kind=JurisdictionKind.INTERNATIONAL)
+
+
+def gaps_of(coverage: Coverage, criterion: Criterion) -> dict:
+    """The answer of :func:`gaps` from the cells of ``criterion`` in ``coverage`` (computed
+    here, or read from the spans: ``spans.read``)."""
     groups: dict[str, list[Jurisdiction]] = {value: [] for value in GAP_VALUES}
     covered, pending, cells = [], set(), {}
     for jurisdiction, cell in sorted(coverage.column(criterion.slug), key=lambda r: r[0].code):

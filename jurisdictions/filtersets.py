@@ -815,10 +815,10 @@ class JurisdictionFilterSet(LawtrackerFilterSet):
         return queryset.annotate(_country_code=Left("code", 2)).filter(_region_q(value))
 
     def _coverage_column(self, queryset, criterion):
-        from .coverage import compute
+        from spans.read import coverage_at
 
         scope = self.form.cleaned_data.get("scope") or Scope.APPLICABLE
-        coverage = compute(
+        coverage = coverage_at(
             queryset.researched().order_by(), [criterion], self.as_of, scope, with_sources=False
         )
         return coverage.column(criterion.slug)

@@ -132,6 +132,8 @@ def cases_of(world_name: str) -> list[tuple[str, str, str, str, tuple[str, ...]]
              f"{selection}&as_of={as_of}", ("json", "csv")),
             (f"compare-own-{as_of}", "api:compare", reverse("api:compare"),
              f"{selection}&scope=own&as_of={as_of}", ("json", "csv")),
+            (f"compare-compact-{as_of}", "api:compare", reverse("api:compare"),
+             f"{selection}&shape=compact&as_of={as_of}", ("json",)),
             (f"gaps-{as_of}", "api:gaps", reverse("api:gaps"),
              f"criterion={crit}&{within}&as_of={as_of}", ("json", "csv")),
             (f"gaps-own-{as_of}", "api:gaps", reverse("api:gaps"),

@@ -239,13 +239,16 @@ def test_an_event_row_has_figures_jurisdictions_and_sources(client, world):
 
 
 # --- fixed query counts -----------------------------------------------------------------------
-# Each list endpoint does the same number of queries for one row and for fifty (prefetching,
-# no per-row queries), with filters on. The numbers are pinned: a change is deliberate.
+# Each list endpoint does no more queries for fifty rows than the pinned number, and no more for
+# one row than for fifty (prefetching, no per-row queries), with filters on. A page whose rows
+# name nothing to read skips that read (the jurisdictions' coverage: a page of one place
+# without law reads no assessment). The numbers are pinned: a change is deliberate.
 QUERY_COUNTS = [
-    # Jurisdictions: the page and its count, memberships, criteria, and coverage without its
-    # sources (four queries: the rows show values, never sources).
-    ("jurisdiction-list", {"kind": "country,subdivision", "as_of": "2026-01-01"}, 8),
-    ("jurisdiction-list", {"search": "a", "research_status": "reviewed,in_progress"}, 8),
+    # Jurisdictions: the page and its count, memberships, criteria, and coverage read from the
+    # spans without sources (three queries: the spans, the deciding assessments, their
+    # statuses; the rows show values, never sources).
+    ("jurisdiction-list", {"kind": "country,subdivision", "as_of": "2026-01-01"}, 7),
+    ("jurisdiction-list", {"search": "a", "research_status": "reviewed,in_progress"}, 7),
     # Instruments: the page's keys with the count (one query), its rows read as plain values,
     # and eleven queries that build them (api/instrument_rows.py); within= adds its levels.
     ("instrument-list", {"status": "in_force,introduced,in_committee", "as_of": "2026-01-01"},
@@ -269,7 +272,7 @@ def test_list_query_count_is_the_same_for_one_row_and_fifty(client, world, name,
             data = ok(client, name, {**params, "page_size": page_size})
         assert data["count"] >= 2, "the filters must leave several rows"
         counts.append(len(queries))
-    assert counts == [expected, expected]
+    assert counts[1] == expected and counts[0] <= counts[1], counts
 
 
 def test_instrument_pages_count_with_the_page_and_refuse_a_page_past_the_last(client, world):

@@ -7,7 +7,10 @@ jurisdiction's coverage table on ``/jurisdictions/{code}/`` and the countries of
 
 - :class:`CompareParams`: the API's parameters (the pages read the same names through
   :mod:`jurisdictions.pages.params`); both give a :class:`Question`.
-- :func:`build`: the :class:`Comparison`.
+- :func:`build`: the :class:`Comparison`; ``compact=True`` reads it from the coverage spans
+  (``spans.read``) for the API's compact shape (``shape=compact``), which names each cell's
+  deciding and pending instruments and cites sources by key, without the bloc obligations and
+  the assessments not yet commenced.
 - :data:`LONG_COLUMNS` and :func:`wide_columns`: the CSV, one line per cell or one line per
   jurisdiction (``layout=wide``).
 """
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 
 from django import forms
 
+from spans.read import coverage_at
+
 from ..coverage import compute
 from ..csvfile import Column
 from ..filtersets import KeyListField
@@ -29,6 +34,9 @@ from ..selection import SELECTION_PARAMETERS
 from .base import Cell, Links, Place, SelectionParams, primary_source_columns
 
 LAYOUTS = ("long", "wide")
+# The API's JSON shapes: ``full`` (every decider in full in every cell) or ``compact`` (cells
+# name instruments by slug and sources by key, each described once per answer).
+SHAPES = ("full", "compact")
 
 
 def default_criteria() -> list[Criterion]:
@@ -77,13 +85,18 @@ class Comparison:
         return f"{kind}-{self.as_of.isoformat()}.csv"
 
 
-def build(question: Question, links: Links, with_sources: bool = True) -> Comparison:
+def build(
+    question: Question, links: Links, with_sources: bool = True, compact: bool = False
+) -> Comparison:
     """The comparison for ``question``: effective values from :func:`coverage.compute` (a
     fixed number of queries, whatever the size), addresses from ``links``. With
     ``with_sources`` False the deciders cite nothing (a cheaper read, for answers that show
-    only values)."""
+    only values). With ``compact`` the cells are read from the coverage spans
+    (``spans.read.coverage_at``): the same values, deciders and pending proposals, and no
+    ``considered``, ``bloc_obligations`` or ``not_commenced`` (None)."""
     criteria = list(question.criteria)
-    coverage = compute(
+    read = coverage_at if compact else compute
+    coverage = read(
         list(question.jurisdictions), criteria, question.as_of, question.scope,
         with_sources=with_sources, instrument_url=links.instrument,
     )
@@ -170,6 +183,10 @@ class CompareParams(SelectionParams):
     layout = forms.ChoiceField(
         choices=[(v, v) for v in LAYOUTS], required=False,
         error_messages={"invalid_choice": "%(value)r is not one of: long, wide."},
+    )
+    shape = forms.ChoiceField(
+        choices=[(v, v) for v in SHAPES], required=False,
+        error_messages={"invalid_choice": "%(value)r is not one of: full, compact."},
     )
     criteria = KeyListField(
         model=Criterion, noun="criterion", required=False,

@@ -16,6 +16,8 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from spans.read import coverage_at
+
 from .. import coverage
 from ..coverage import GAP_VALUES
 from ..csvfile import Column
@@ -74,29 +76,41 @@ class Gaps:
         return f"gaps-{self.criterion}-{self.as_of.isoformat()}.csv"
 
 
-def build(question: Question, links: Links) -> Gaps:
-    """The gaps for ``question`` (:func:`coverage.gaps`: a fixed number of queries), addresses
-    from ``links``."""
-    answer = coverage.gaps(
-        question.criterion, question.as_of, question.scope, jurisdictions=question.jurisdictions,
-        instrument_url=links.instrument,
+def answer(
+    question: Question, instrument_url=None, with_sources: bool = True
+) -> dict:
+    """What :func:`coverage.gaps` answers for ``question``, its cells read from the spans
+    (``spans.read.coverage_at``: a fixed number of queries); ``instrument_url`` gives each
+    decider its address, ``with_sources`` False reads no citation (answers that count)."""
+    jurisdictions = question.jurisdictions
+    if jurisdictions is None:
+        jurisdictions = coverage.gap_candidates()
+    cells = coverage_at(
+        jurisdictions, [question.criterion], question.as_of, question.scope,
+        with_sources=with_sources, instrument_url=instrument_url,
     )
-    slug = answer["criterion"].slug
+    return coverage.gaps_of(cells, question.criterion)
+
+
+def build(question: Question, links: Links) -> Gaps:
+    """The gaps for ``question`` (:func:`answer`), addresses from ``links``."""
+    found = answer(question, links.instrument)
+    slug = found["criterion"].slug
 
     def entries(jurisdictions) -> tuple[Entry, ...]:
-        return tuple(Entry(Place.of(j, links), answer["cells"][j.code]) for j in jurisdictions)
+        return tuple(Entry(Place.of(j, links), found["cells"][j.code]) for j in jurisdictions)
 
-    groups = {value: entries(answer["groups"][value]) for value in GAP_VALUES}
+    groups = {value: entries(found["groups"][value]) for value in GAP_VALUES}
     listed = {e.jurisdiction.code for members in groups.values() for e in members}
     return Gaps(
-        as_of=answer["as_of"],
-        scope=answer["scope"],
+        as_of=found["as_of"],
+        scope=found["scope"],
         criterion=slug,
-        criterion_label=answer["criterion"].label,
-        counts=answer["counts"],
+        criterion_label=found["criterion"].label,
+        counts=found["counts"],
         groups=groups,
-        covered=entries(answer["covered"]),
-        pending=tuple(sorted(code for code in answer["pending"] if code in listed)),
+        covered=entries(found["covered"]),
+        pending=tuple(sorted(code for code in found["pending"] if code in listed)),
     )
 
 

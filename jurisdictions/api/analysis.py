@@ -35,6 +35,7 @@ from .renderers import CSVRenderer, JSONRenderer, csv_response, table
 from .schema import (
     AS_OF_PARAMETER,
     CELL_SCHEMA,
+    COMPARISON_SCHEMA,
     DECIDER_SCHEMA,
     JURISDICTION_SCHEMA,
     LIST_FORMAT_PARAMETER,
@@ -125,6 +126,58 @@ def cell_dict(cell: Cell) -> dict:
     }
 
 
+def compact_cells(answer: compare.Comparison) -> tuple[list[dict], dict, dict]:
+    """The rows of ``shape=compact``, and the instruments and sources they name, each described
+    once: ``(rows, {slug: instrument}, {key: source})``. A cell names its deciding and pending
+    instruments by slug and cites the sources of its deciders by key (``"1"``, ``"2"``, … in
+    the order they first appear in the answer)."""
+    instruments: dict[str, dict] = {}
+    sources: dict[str, dict] = {}
+    keys: dict[str, str] = {}
+
+    def named(found) -> list[str]:
+        for decider in found:
+            instruments.setdefault(decider.slug, {
+                "url": decider.url,
+                "short_name": decider.short_name,
+                "title": decider.title,
+                "jurisdiction": decider.jurisdiction,
+                "status": decider.status,
+            })
+        return [decider.slug for decider in found]
+
+    def cited(cell: Cell) -> list[str]:
+        found = []
+        for source in (s for d in cell.instruments for s in d.sources):
+            key = keys.get(source["url"])
+            if key is None:
+                key = keys[source["url"]] = str(len(keys) + 1)
+                sources[key] = source
+            if key not in found:
+                found.append(key)
+        return found
+
+    rows = [
+        {
+            "jurisdiction": jurisdiction_dict(row.jurisdiction),
+            "cells": {
+                cell.criterion: {
+                    "value": cell.value,
+                    "approximate": cell.approximate,
+                    "basis": cell.basis or None,
+                    "verified_on": iso(cell.verified_on),
+                    "instruments": named(cell.instruments),
+                    "pending": named(cell.pending),
+                    "sources": cited(cell),
+                }
+                for cell in row.cells
+            },
+        }
+        for row in answer.rows
+    ]
+    return rows, instruments, sources
+
+
 def gap_dict(entry: gaps.Entry) -> dict:
     cell = entry.cell
     return {
@@ -187,61 +240,54 @@ class CompareView(AnalysisView):
                 description="CSV only: long (default; one line per jurisdiction and criterion) "
                 "or wide (one line per jurisdiction, one column per criterion).",
             ),
+            OpenApiParameter(
+                "shape", {"type": "string", "enum": list(compare.SHAPES)},
+                description="JSON only: full (default; every cell describes its deciding, "
+                "pending, bloc and not-yet-commenced instruments in full) or compact (read from "
+                "the coverage spans: each cell names its deciding and pending instruments by "
+                "slug and its sources by key, described once in the answer's instruments and "
+                "sources maps; no bloc obligations or not-yet-commenced instruments). Made for "
+                "large selections.",
+            ),
             AS_OF_PARAMETER, SCOPE_PARAMETER, LIST_FORMAT_PARAMETER,
         ],
-        responses={
-            **answers(inline_serializer(
-                "Comparison",
-                {
-                    "as_of": serializers.DateField(),
-                    "scope": serializers.ChoiceField(choices=Scope.values),
-                    "permalink": serializers.URLField(),
-                    "criteria": serializers.ListField(child=serializers.SlugField()),
-                    "methodology": serializers.URLField(
-                        help_text="How each value is decided (the codebook)."
-                    ),
-                    "rows": inline_serializer(
-                        "ComparisonRow",
-                        {
-                            "jurisdiction": JURISDICTION_SCHEMA,
-                            "cells": serializers.DictField(child=CELL_SCHEMA),
-                        },
-                        many=True,
-                    ),
-                },
-            ), "The answer, as of as_of."),
-        },
+        responses=answers(COMPARISON_SCHEMA, "The answer, as of as_of, in the shape asked."),
     )
     def get(self, request):
         form = self.clean_parameters(request)
-        answer = compare.build(form.question(), self.links())
         if self.wants_csv():
+            answer = compare.build(form.question(), self.links())
             layout = form.cleaned_data.get("layout") or "long"
             return csv_of(answer.csv_name(layout), *compare.csv_table(answer, layout))
+        compact = form.cleaned_data.get("shape") == "compact"
+        answer = compare.build(form.question(), self.links(), compact=compact)
         as_of, scope = answer.as_of, answer.scope
-        return Response(
-            {
-                "as_of": as_of.isoformat(),
-                "scope": scope,
-                "permalink": self.link(
-                    {
-                        **form.selection_for_permalink(),
-                        "criterion": list(answer.criteria),
-                        "as_of": as_of,
-                        "scope": scope,
-                    }
-                ),
-                "criteria": list(answer.criteria),
-                "methodology": self.methodology(),
-                "rows": [
-                    {
-                        "jurisdiction": jurisdiction_dict(row.jurisdiction),
-                        "cells": {cell.criterion: cell_dict(cell) for cell in row.cells},
-                    }
-                    for row in answer.rows
-                ],
-            }
-        )
+        body = {
+            "as_of": as_of.isoformat(),
+            "scope": scope,
+            "permalink": self.link(
+                {
+                    **form.selection_for_permalink(),
+                    "criterion": list(answer.criteria),
+                    "as_of": as_of,
+                    "scope": scope,
+                    **({"shape": "compact"} if compact else {}),
+                }
+            ),
+            "criteria": list(answer.criteria),
+            "methodology": self.methodology(),
+        }
+        if compact:
+            body["rows"], body["instruments"], body["sources"] = compact_cells(answer)
+        else:
+            body["rows"] = [
+                {
+                    "jurisdiction": jurisdiction_dict(row.jurisdiction),
+                    "cells": {cell.criterion: cell_dict(cell) for cell in row.cells},
+                }
+                for row in answer.rows
+            ]
+        return Response(body)
 
 
 class GapsView(AnalysisView):

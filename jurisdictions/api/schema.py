@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
     inline_serializer,
@@ -215,6 +216,57 @@ JURISDICTION_SCHEMA = inline_serializer(
         "last_reviewed_on": serializers.DateField(allow_null=True),
         "url": serializers.URLField(),
     },
+)
+
+
+# The two JSON shapes of compare (``shape=full`` and ``shape=compact``).
+def _comparison_schema(name: str, cell, extra: dict) -> object:
+    return inline_serializer(name, {
+        "as_of": serializers.DateField(),
+        "scope": serializers.ChoiceField(choices=Scope.values),
+        "permalink": serializers.URLField(),
+        "criteria": serializers.ListField(child=serializers.SlugField()),
+        "methodology": serializers.URLField(help_text="How each value is decided (the codebook)."),
+        "rows": inline_serializer(
+            f"{name}Row",
+            {"jurisdiction": JURISDICTION_SCHEMA, "cells": serializers.DictField(child=cell)},
+            many=True,
+        ),
+        **extra,
+    })
+
+
+COMPACT_CELL_SCHEMA = inline_serializer("CompactCell", {
+    "value": serializers.ChoiceField(choices=EffectiveValue.choices),
+    "approximate": serializers.BooleanField(),
+    "basis": serializers.ChoiceField(choices=AssessmentBasis.choices, allow_null=True),
+    "verified_on": serializers.DateField(allow_null=True),
+    "instruments": serializers.ListField(
+        child=serializers.SlugField(), help_text="The deciding instruments, keys of instruments."
+    ),
+    "pending": serializers.ListField(
+        child=serializers.SlugField(), help_text="The pending proposals, keys of instruments."
+    ),
+    "sources": serializers.ListField(
+        child=serializers.CharField(), help_text="The deciders' sources, keys of sources."
+    ),
+})
+COMPARISON_SCHEMA = PolymorphicProxySerializer(
+    component_name="ComparisonAnswer",
+    serializers=[
+        _comparison_schema("Comparison", CELL_SCHEMA, {}),
+        _comparison_schema("CompactComparison", COMPACT_CELL_SCHEMA, {
+            "instruments": serializers.DictField(child=inline_serializer("NamedInstrument", {
+                "url": serializers.URLField(allow_null=True),
+                "short_name": serializers.CharField(),
+                "title": serializers.CharField(),
+                "jurisdiction": serializers.CharField(),
+                "status": serializers.CharField(allow_null=True),
+            })),
+            "sources": serializers.DictField(child=SOURCE_SCHEMA),
+        }),
+    ],
+    resource_type_field_name=None,
 )
 TIMELINE_SCHEMA = inline_serializer(
     "Timeline",

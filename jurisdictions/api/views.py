@@ -25,7 +25,7 @@ from rest_framework.renderers import BrowsableAPIRenderer
 
 from rest_framework.response import Response
 
-from ..coverage import compute
+from spans.read import coverage_at
 from ..filtersets import (
     AssessmentFilterSet,
     CriterionFilterSet,
@@ -220,7 +220,7 @@ class JurisdictionViewSet(CollectionViewSet):
 
     def extend_context(self, context, rows):
         # The rows show each cell's value, approximation and pending flag, never its sources.
-        context["coverage"] = compute(
+        context["coverage"] = coverage_at(
             rows, self.criteria(), self.as_of, self.scope, with_sources=False
         )
 

@@ -253,7 +253,9 @@ def home(request):
 
     rows: list[Headline] = []
     if criterion is not None:
-        answer = coverage.gaps(criterion, as_of, scope)
+        answer = gaps_answer.answer(
+            gaps_answer.Question(criterion, as_of, scope), with_sources=False
+        )
         gaps_url = reverse("pages:gaps")
         base = {"criterion": criterion.slug, "as_of": as_of.isoformat(), "scope": scope}
 
@@ -306,9 +308,12 @@ def home(request):
             f"States, provinces and other subdivisions: {scope_labels[other_scope]}",
             _url(gaps_url, {**base, "scope": other_scope, "kind": "subdivision"}),
         )
-        other_answer = coverage.gaps(
-            criterion, as_of, other_scope,
-            jurisdictions=Jurisdiction.objects.filter(kind=JurisdictionKind.SUBDIVISION),
+        other_answer = gaps_answer.answer(
+            gaps_answer.Question(
+                criterion, as_of, other_scope,
+                Jurisdiction.objects.filter(kind=JurisdictionKind.SUBDIVISION),
+            ),
+            with_sources=False,
         )
         for jurisdiction in other_answer["covered"] + [
             j for g in other_answer["groups"].values() for j in g
