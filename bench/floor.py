@@ -339,11 +339,6 @@ def compare_sql(vendor: str) -> str:
     return coverage_sql(vendor, countries_selection(), criteria_selection(vendor))
 
 
-def gaps_sql(vendor: str) -> str:
-    return coverage_sql(vendor, countries_selection(),
-                        "SELECT id FROM jurisdictions_criterion WHERE slug = :criterion")
-
-
 def detail_sql(vendor: str) -> str:
     return coverage_sql(vendor, "SELECT id FROM jurisdictions_jurisdiction WHERE code = :code",
                         criteria_selection(vendor), memberships=True, sources=False)
@@ -358,29 +353,6 @@ def compare_floor(conn, vendor: str, params: dict) -> tuple[bytes, dict]:
     values = {(j["code"], slug): cell["value"] for j, cells in matrix
               for slug, cell in cells.items()}
     return json.dumps(body, default=str).encode(), {"values": values}
-
-
-def gaps_floor(conn, vendor: str, params: dict) -> tuple[bytes, dict]:
-    """Gaps for ``:criterion`` across every country."""
-    criterion = params["criterion"]
-    rows, names = run(conn, vendor, gaps_sql(vendor), params)
-    groups = {value: [] for value in GAP_VALUES}
-    covered, pending = 0, []
-    for j, cells in _coverage(rows, names, Dialect(vendor), [criterion]):
-        cell = cells[criterion]
-        if cell["pending"]:
-            pending.append(j["code"])
-        if cell["value"] == "yes":
-            covered += 1
-            continue
-        groups[cell["value"]].append({
-            **j, "approximate": cell["approximate"], "pending": bool(cell["pending"]),
-            "pending_instruments": cell["pending"], "instruments": cell["instruments"],
-        })
-    body = {"as_of": params["as_of"], "scope": "applicable", "criterion": criterion,
-            "counts": {k: len(v) for k, v in groups.items()}, "groups": groups,
-            "pending": pending, "covered_count": covered}
-    return json.dumps(body, default=str).encode(), {"counts": body["counts"]}
 
 
 def detail_floor(conn, vendor: str, params: dict) -> tuple[bytes, dict]:
@@ -583,3 +555,90 @@ def changes_floor(conn, vendor: str, params: dict) -> tuple[bytes, dict]:
     rows, names = run(conn, vendor, changes_sql(vendor), params)
     body = [dict(zip(("jurisdiction", "criterion", "value_from", "value_to"), r)) for r in rows]
     return json.dumps(body).encode(), {"count": len(rows)}
+
+
+# --- 7. answers read from the spans (issue 12): the compact compare and gaps ------------------
+def spans_cells_sql(vendor: str, criteria: str) -> str:
+    """For every country and each criterion of ``criteria`` (a subquery of ids), the coverage
+    span holding on ``:as_of`` under ``applicable``, one row per source of its deciding
+    assessments (one row with a null URL when nothing decides or nothing is cited): the index
+    read that the answers of ``spans.read`` cannot beat."""
+    deciding = ("json_each(s.deciding) d ON 1" if vendor == "sqlite"
+                else "jsonb_array_elements_text(s.deciding) d(value) ON true")
+    return f"""
+        SELECT j.code, j.name, c.slug, s.value, s.approximate, s.deciding, s.pending, src.url
+        FROM spans_coveragespan s
+        JOIN jurisdictions_jurisdiction j ON j.id = s.jurisdiction_id
+        JOIN jurisdictions_criterion c ON c.id = s.criterion_id
+        LEFT JOIN {deciding}
+        LEFT JOIN jurisdictions_instrument i ON i.slug = d.value
+        LEFT JOIN jurisdictions_assessment a
+               ON a.instrument_id = i.id AND a.criterion_id = s.criterion_id
+        LEFT JOIN jurisdictions_assessmentsource x ON x.assessment_id = a.id
+        LEFT JOIN jurisdictions_source src ON src.id = x.source_id
+        WHERE s.scope = 'applicable' AND s.jurisdiction_id IN ({countries_selection()})
+          AND s.criterion_id IN ({criteria})
+          AND (s.valid_from IS NULL OR s.valid_from <= :as_of)
+          AND (s.valid_to IS NULL OR s.valid_to > :as_of)
+        ORDER BY j.code, c.slug, x.id
+    """
+
+
+def _span_cells(rows) -> dict:
+    """{(code, slug): cell} from :func:`spans_cells_sql`'s rows, each cell's sources by key."""
+    cells: dict = {}
+    for code, name, slug, value, approximate, deciding, pending, url in rows:
+        cell = cells.setdefault((code, slug), {
+            "name": name, "value": value, "approximate": bool(approximate),
+            "instruments": json.loads(deciding) if isinstance(deciding, str) else deciding,
+            "pending": json.loads(pending) if isinstance(pending, str) else pending,
+            "sources": [],
+        })
+        if url is not None and url not in cell["sources"]:
+            cell["sources"].append(url)
+    return cells
+
+
+def compare_compact_sql(vendor: str) -> str:
+    return spans_cells_sql(vendor, criteria_selection(vendor))
+
+
+def compare_compact_floor(conn, vendor: str, params: dict) -> tuple[bytes, dict]:
+    """Every country x every criterion from the spans, sources cited by key (the compact
+    compare's shape)."""
+    rows, _ = run(conn, vendor, compare_compact_sql(vendor), params)
+    keys: dict[str, str] = {}
+    body_rows: dict = {}
+    for (code, slug), cell in _span_cells(rows).items():
+        cell["sources"] = [keys.setdefault(url, str(len(keys) + 1)) for url in cell["sources"]]
+        body_rows.setdefault(code, {"jurisdiction": {"code": code, "name": cell.pop("name")},
+                                    "cells": {}})["cells"][slug] = cell
+        cell.pop("name", None)
+    body = {"as_of": params["as_of"], "criteria": params["criteria"],
+            "rows": list(body_rows.values()), "sources": {v: k for k, v in keys.items()}}
+    values = {(code, slug): cell["value"] for code, row in body_rows.items()
+              for slug, cell in row["cells"].items()}
+    return json.dumps(body, default=str).encode(), {"values": values}
+
+
+def gaps_spans_sql(vendor: str) -> str:
+    return spans_cells_sql(
+        vendor, "SELECT id FROM jurisdictions_criterion WHERE slug = :criterion")
+
+
+def gaps_floor(conn, vendor: str, params: dict) -> tuple[bytes, dict]:
+    """Gaps for ``:criterion`` across every country, read from the spans."""
+    rows, _ = run(conn, vendor, gaps_spans_sql(vendor), params)
+    groups = {value: [] for value in GAP_VALUES}
+    covered, pending = 0, []
+    for (code, _slug), cell in _span_cells(rows).items():
+        if cell["pending"]:
+            pending.append(code)
+        if cell["value"] == "yes":
+            covered += 1
+            continue
+        groups[cell["value"]].append({"code": code, **cell})
+    body = {"as_of": params["as_of"], "scope": "applicable", "criterion": params["criterion"],
+            "counts": {k: len(v) for k, v in groups.items()}, "groups": groups,
+            "pending": pending, "covered_count": covered}
+    return json.dumps(body, default=str).encode(), {"counts": body["counts"]}

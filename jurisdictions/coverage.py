@@ -572,21 +572,44 @@ def law_assessments():
 
 
 def _load_assessments(
-    jurisdiction_ids: set[int], criterion_ids: list[int], with_sources: bool = True
+    jurisdiction_ids: set[int], criterion_ids: list[int], with_sources: bool = True,
+    with_steps: bool = True,
 ) -> dict[tuple[int, int], list[_Assessment]]:
-    """{(jurisdiction id, criterion id): [assessment, ...]} with instruments, their status
-    events and (``with_sources``) the citations — six queries, two without the citations
-    (:func:`_read_assessments`, the steps, :func:`_read_sources`).
+    """{(jurisdiction id, criterion id): [assessment, ...]} with instruments, (``with_steps``)
+    their status events and (``with_sources``) the citations — six queries, two without the
+    citations, one fewer without the steps (:func:`_read_assessments`, :func:`_read_steps`,
+    :func:`_read_sources`).
 
     The status events are selected by a subquery of the assessments' query, so the database
     keeps to the selection with its indexes however many instruments it holds
     (bench/FINDINGS.md §4).
     """
-    selected = _limit(
+    selected = _selected_assessments(jurisdiction_ids, criterion_ids)
+    instruments, assessments = _read_assessments(selected, jurisdiction_ids.__contains__)
+    if with_steps:
+        _read_steps(selected, instruments)
+
+    if with_sources:
+        _read_sources(selected, instruments, assessments)
+
+    by_cell: dict[tuple[int, int], list[_Assessment]] = defaultdict(list)
+    for assessment in assessments.values():
+        by_cell[(assessment.instrument.jurisdiction_id, assessment.criterion_id)].append(
+            assessment
+        )
+    return by_cell
+
+
+def _selected_assessments(jurisdiction_ids: set[int], criterion_ids: list[int]):
+    """The assessments of law of ``jurisdiction_ids`` for ``criterion_ids`` (a queryset; it
+    may hold other jurisdictions' rows: :func:`_limit`)."""
+    return _limit(
         law_assessments().order_by(), "instrument__jurisdiction_id", jurisdiction_ids
     ).filter(criterion_id__in=criterion_ids)
-    instruments, assessments = _read_assessments(selected, jurisdiction_ids.__contains__)
 
+
+def _read_steps(selected, instruments: dict[int, _Instrument]) -> None:
+    """The steps of the instruments of ``selected``, in life order — one query."""
     events = (
         StatusEvent.objects.filter(instrument_id__in=selected.values("instrument_id"))
         .order_by()
@@ -598,15 +621,42 @@ def _load_assessments(
     for instrument in instruments.values():
         instrument.steps.sort(key=life_order_key)
 
-    if with_sources:
-        _read_sources(selected, instruments, assessments)
 
-    by_cell: dict[tuple[int, int], list[_Assessment]] = defaultdict(list)
-    for assessment in assessments.values():
-        by_cell[(assessment.instrument.jurisdiction_id, assessment.criterion_id)].append(
-            assessment
+class RulesAt:
+    """The three per-instrument rules :func:`compute` gives ``_cell`` (status, whether it is
+    approximate, the status had every uncertain step happened) at one date, from the
+    instrument's steps, memoised so that jurisdictions sharing instruments (a federal law in
+    every state) compute them once. ``spans.read`` gives ``_cell`` the same three read from the
+    status spans instead."""
+
+    def __init__(self, as_of: datetime.date):
+        self.as_of = as_of
+        self.statuses, self.approximations, self.alternatives = {}, {}, {}
+
+    def status_of(self, instrument):
+        if instrument.id not in self.statuses:
+            self.statuses[instrument.id] = status_as_of(instrument.steps, self.as_of)
+        return self.statuses[instrument.id]
+
+    def approximate_of(self, instrument):
+        if instrument.id not in self.approximations:
+            self.approximations[instrument.id] = approximate_as_of(instrument.steps, self.as_of)
+        return self.approximations[instrument.id]
+
+    def alternative_status_of(self, instrument):
+        if instrument.id not in self.alternatives:
+            self.alternatives[instrument.id] = status_as_of(
+                uncertain_steps_happened(instrument.steps, self.as_of), self.as_of
+            )
+        return self.alternatives[instrument.id]
+
+    def signature(self, instrument) -> tuple:
+        """Everything ``_cell`` reads of one instrument at this date."""
+        return (
+            self.status_of(instrument),
+            self.approximate_of(instrument),
+            self.alternative_status_of(instrument) if self.approximate_of(instrument) else None,
         )
-    return by_cell
 
 
 # --- the rules (pure) ----------------------------------------------------------------------
@@ -738,6 +788,48 @@ def _unique(objects) -> list:
     return result
 
 
+def evaluate(
+    jurisdiction_list: list[Jurisdiction],
+    criterion_list: list[Criterion],
+    as_of: datetime.date,
+    scope: str,
+    rules_for: Callable,
+    with_sources: bool = True,
+    instrument_url: Callable[[str], str | None] | None = None,
+    with_steps: bool = True,
+) -> dict[tuple[int, str], Cell]:
+    """The cells ``{(jurisdiction id, criterion slug): Cell}`` of the checked lists (the body of
+    :func:`compute`). ``rules_for(selected)`` gives the per-instrument rules at ``as_of``
+    (:class:`RulesAt`, or ``spans.read``'s from the status spans) for the assessments of the
+    queryset ``selected``; ``with_steps`` False reads no step (rules that do not need them)."""
+    own_ids = [j.pk for j in jurisdiction_list]
+    chains = _ancestor_chains(own_ids)
+    ancestor_ids = {a for chain in chains.values() for a in chain}
+    member_of = _memberships(set(own_ids) | ancestor_ids, as_of)
+    bloc_ids = {b for blocs in member_of.values() for b in blocs}
+    holder_ids = set(own_ids) | ancestor_ids | bloc_ids
+    criterion_ids = [c.pk for c in criterion_list]
+    by_cell = _load_assessments(holder_ids, criterion_ids, with_sources, with_steps)
+    rules = rules_for(_selected_assessments(holder_ids, criterion_ids))
+
+    cells: dict[tuple[int, str], Cell] = {}
+    for jurisdiction in jurisdiction_list:
+        ancestors = chains.get(jurisdiction.pk, []) if scope == Scope.APPLICABLE else []
+        law = [jurisdiction.pk, *ancestors]
+        blocs: list[tuple[int, bool]] = []
+        for holder in law:
+            for bloc_id in member_of.get(holder, ()):
+                if bloc_id not in {b for b, _ in blocs}:
+                    blocs.append((bloc_id, holder != jurisdiction.pk))
+        for criterion in criterion_list:
+            cells[(jurisdiction.pk, criterion.slug)] = _cell(
+                jurisdiction, criterion.pk, as_of, law, blocs, by_cell, rules.status_of,
+                rules.approximate_of, rules.alternative_status_of, criterion.slug,
+                instrument_url,
+            )
+    return cells
+
+
 def checked_question(jurisdictions, criteria, as_of, scope) -> tuple:
     """``(as_of, scope, jurisdictions, criteria)`` as :func:`compute` reads its arguments:
     the date cut to a date, the scope checked, both lists in order without duplicates."""
@@ -774,52 +866,10 @@ def compute(
     if not jurisdiction_list or not criterion_list:
         return Coverage(as_of, scope, criterion_list, jurisdiction_list, {})
 
-    own_ids = [j.pk for j in jurisdiction_list]
-    chains = _ancestor_chains(own_ids)
-    ancestor_ids = {a for chain in chains.values() for a in chain}
-    member_of = _memberships(set(own_ids) | ancestor_ids, as_of)
-    bloc_ids = {b for blocs in member_of.values() for b in blocs}
-    by_cell = _load_assessments(
-        set(own_ids) | ancestor_ids | bloc_ids, [c.pk for c in criterion_list], with_sources
+    cells = evaluate(
+        jurisdiction_list, criterion_list, as_of, scope, lambda selected: RulesAt(as_of),
+        with_sources=with_sources, instrument_url=instrument_url,
     )
-
-    statuses: dict[int, str | None] = {}
-    approximations: dict[int, bool] = {}
-
-    def status_of(instrument: _Instrument) -> str | None:
-        if instrument.id not in statuses:
-            statuses[instrument.id] = status_as_of(instrument.steps, as_of)
-        return statuses[instrument.id]
-
-    def approximate_of(instrument: _Instrument) -> bool:
-        if instrument.id not in approximations:
-            approximations[instrument.id] = approximate_as_of(instrument.steps, as_of)
-        return approximations[instrument.id]
-
-    alternative_statuses: dict[int, str | None] = {}
-
-    def alternative_status_of(instrument: _Instrument) -> str | None:
-        """The status had every uncertain ``on_or_before`` step already happened by as_of."""
-        if instrument.id not in alternative_statuses:
-            alternative_statuses[instrument.id] = status_as_of(
-                uncertain_steps_happened(instrument.steps, as_of), as_of
-            )
-        return alternative_statuses[instrument.id]
-
-    cells: dict[tuple[int, str], Cell] = {}
-    for jurisdiction in jurisdiction_list:
-        ancestors = chains.get(jurisdiction.pk, []) if scope == Scope.APPLICABLE else []
-        law = [jurisdiction.pk, *ancestors]
-        blocs: list[tuple[int, bool]] = []
-        for holder in law:
-            for bloc_id in member_of.get(holder, ()):
-                if bloc_id not in {b for b, _ in blocs}:
-                    blocs.append((bloc_id, holder != jurisdiction.pk))
-        for criterion in criterion_list:
-            cells[(jurisdiction.pk, criterion.slug)] = _cell(
-                jurisdiction, criterion.pk, as_of, law, blocs, by_cell, status_of,
-                approximate_of, alternative_status_of, criterion.slug, instrument_url,
-            )
     return Coverage(as_of, scope, criterion_list, jurisdiction_list, cells)
 
 

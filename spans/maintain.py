@@ -46,6 +46,7 @@ from django.dispatch import Signal
 
 from jurisdictions.choices import DatePrecision, Scope, legal_force_for
 from jurisdictions.coverage import (
+    RulesAt,
     _ancestor_chains,
     _cell,
     _load_assessments,
@@ -53,7 +54,6 @@ from jurisdictions.coverage import (
     Step,
     life_order_key,
     status_as_of,
-    uncertain_steps_happened,
 )
 from jurisdictions.models import Criterion, Instrument, Jurisdiction, StatusEvent
 
@@ -135,41 +135,6 @@ def _breakpoints(instruments, assessments) -> list[datetime.date]:
     return sorted(dates)
 
 
-class _RulesAt:
-    """The three per-instrument rules ``coverage.compute`` gives ``_cell`` (status, whether it
-    is approximate, the status had every uncertain step happened), at one date, memoised so
-    that jurisdictions sharing instruments (a federal law in every state) compute them once."""
-
-    def __init__(self, as_of: datetime.date):
-        self.as_of = as_of
-        self.statuses, self.approximations, self.alternatives = {}, {}, {}
-
-    def status_of(self, instrument):
-        if instrument.id not in self.statuses:
-            self.statuses[instrument.id] = status_as_of(instrument.steps, self.as_of)
-        return self.statuses[instrument.id]
-
-    def approximate_of(self, instrument):
-        if instrument.id not in self.approximations:
-            self.approximations[instrument.id] = approximate_as_of(instrument.steps, self.as_of)
-        return self.approximations[instrument.id]
-
-    def alternative_status_of(self, instrument):
-        if instrument.id not in self.alternatives:
-            self.alternatives[instrument.id] = status_as_of(
-                uncertain_steps_happened(instrument.steps, self.as_of), self.as_of
-            )
-        return self.alternatives[instrument.id]
-
-    def signature(self, instrument) -> tuple:
-        """Everything ``_cell`` reads of one instrument at this date."""
-        return (
-            self.status_of(instrument),
-            self.approximate_of(instrument),
-            self.alternative_status_of(instrument) if self.approximate_of(instrument) else None,
-        )
-
-
 def _key(cell) -> tuple:
     return (
         cell.value,
@@ -247,11 +212,11 @@ def change_points(
     for (holder, _criterion), assessments in by_cell.items():
         by_holder[holder].extend(assessments)
 
-    rules: dict[datetime.date, _RulesAt] = {}
+    rules: dict[datetime.date, RulesAt] = {}
 
     def rules_at(day):
         if day not in rules:
-            rules[day] = _RulesAt(day)
+            rules[day] = RulesAt(day)
         return rules[day]
 
     # An instrument's rules (status, approximation, the status had its uncertain steps

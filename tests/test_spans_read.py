@@ -1,6 +1,7 @@
-"""Answers read from the coverage spans (issue 12, "Reads from spans"): gaps, the home figures,
-the jurisdiction rows, the covers/lacks filters and the compact compare read their cells with
-``spans.read.coverage_at``, which must answer what the pure rules answer — on the real seed."""
+"""Answers read from the spans (issue 12, "Reads from spans"): every answer reads its cells with
+``spans.read.coverage_at`` — compare, the map and the jurisdiction page whole (``full=True``);
+gaps, the home figures, the jurisdiction rows, the covers/lacks filters and the compact compare
+only what the spans name — which must answer what the pure rules answer, on the real seed."""
 import datetime
 import logging
 
@@ -40,51 +41,68 @@ def step_dates(every: int) -> list[datetime.date]:
                    D(1950, 1, 1), D(2040, 1, 1)})
 
 
+@pytest.mark.parametrize("full", [False, True])
 @pytest.mark.parametrize("scope", ["applicable", "own"])
-def test_every_cell_of_the_seed_read_from_the_spans_is_the_rules_answer(seeded, scope):
+def test_every_cell_of_the_seed_read_from_the_spans_is_the_rules_answer(
+    seeded, scope, full, caplog
+):
+    """Whole cells (``full``: every field, the deciders' included) or what the spans name."""
     jurisdictions = list(Jurisdiction.objects.all())
     criteria = list(Criterion.objects.all())
     url = "/i/{}".format
+    same = (lambda cell: cell) if full else decided
     checked = 0
-    for as_of in step_dates(every=6):
-        pure = coverage.compute(jurisdictions, criteria, as_of, scope, instrument_url=url)
-        spans = read.coverage_at(jurisdictions, criteria, as_of, scope, instrument_url=url)
-        for jurisdiction, cells in pure.rows():
-            for slug, cell in cells.items():
-                assert decided(spans.cell(jurisdiction, slug)) == decided(cell), (
-                    as_of, scope, jurisdiction.code, slug,
-                )
-                checked += 1
-    assert checked > 100_000
+    with caplog.at_level(logging.WARNING, logger="spans.read"):
+        for as_of in step_dates(every=16):
+            pure = coverage.compute(jurisdictions, criteria, as_of, scope, instrument_url=url)
+            spans = read.coverage_at(
+                jurisdictions, criteria, as_of, scope, instrument_url=url, full=full
+            )
+            for jurisdiction, cells in pure.rows():
+                for slug, cell in cells.items():
+                    assert same(spans.cell(jurisdiction, slug)) == same(cell), (
+                        as_of, scope, jurisdiction.code, slug,
+                    )
+                    checked += 1
+    assert checked > 50_000
+    assert caplog.text == "", "no cell may come from the fallback on a seed kept right"
 
 
-def test_the_spans_read_a_fixed_number_of_queries(seeded):
+@pytest.mark.parametrize("full,expected", [
+    # the coverage spans, the deciding assessments, their statuses, four for the citations
+    (False, 7),
+    # the coverage spans, the hierarchy, the memberships, the assessments, the statuses, four
+    # for the citations
+    (True, 9),
+])
+def test_the_spans_read_a_fixed_number_of_queries(seeded, full, expected):
     criteria = list(Criterion.objects.all())
     counts = []
-    for jurisdictions in (Jurisdiction.objects.filter(code="KR"), Jurisdiction.objects.all()):
+    for jurisdictions in (Jurisdiction.objects.filter(code="US-CA"), Jurisdiction.objects.all()):
         chosen = list(jurisdictions)
         with CaptureQueriesContext(connection) as queries:
-            read.coverage_at(chosen, criteria, D(2025, 6, 1), "applicable")
+            read.coverage_at(chosen, criteria, D(2025, 6, 1), "applicable", full=full)
         counts.append(len(queries))
-    # the spans, the deciding assessments, their statuses, four for the citations
-    assert counts == [7, 7]
+    assert counts == [expected, expected]
 
 
-def test_a_cell_without_its_span_is_computed_by_the_rules_and_logged(seeded, caplog):
+@pytest.mark.parametrize("full", [False, True])
+def test_a_cell_without_its_span_is_computed_by_the_rules_and_logged(seeded, caplog, full):
     criterion = Criterion.objects.get(slug="possession")
     korea = Jurisdiction.objects.get(code="KR")
     CoverageSpan.objects.filter(jurisdiction=korea, criterion=criterion).delete()
     with caplog.at_level(logging.WARNING, logger="spans.read"):
-        found = read.coverage_at([korea], [criterion], D(2025, 6, 1), "applicable")
+        found = read.coverage_at([korea], [criterion], D(2025, 6, 1), "applicable", full=full)
     pure = coverage.compute([korea], [criterion], D(2025, 6, 1), "applicable")
     assert found.cell("KR", "possession") == pure.cell("KR", "possession")
     assert found.cell("KR", "possession").value == "yes"
     assert "missing or stale for 1 jurisdiction" in caplog.text
 
 
-def test_a_span_naming_an_instrument_not_assessed_is_not_served(seeded, caplog):
+@pytest.mark.parametrize("full", [False, True])
+def test_a_span_naming_an_instrument_not_assessed_is_not_served(seeded, caplog, full):
     """A span left stale by a write that bypassed every hook must not give a cell without its
-    decider: the rules answer instead."""
+    decider, nor one the rule does not give: the rules answer instead."""
     span = CoverageSpan.objects.filter(
         jurisdiction__code="KR", criterion__slug="possession", scope="own", valid_to=None,
     ).get()
@@ -92,7 +110,7 @@ def test_a_span_naming_an_instrument_not_assessed_is_not_served(seeded, caplog):
     with caplog.at_level(logging.WARNING, logger="spans.read"):
         found = read.coverage_at(
             Jurisdiction.objects.filter(code="KR"), Criterion.objects.filter(slug="possession"),
-            D(2026, 1, 1), "own",
+            D(2026, 1, 1), "own", full=full,
         )
     cell = found.cell("KR", "possession")
     assert [d.slug for d in cell.instruments] == span.deciding

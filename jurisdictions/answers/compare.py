@@ -26,7 +26,6 @@ from django import forms
 
 from spans.read import coverage_at
 
-from ..coverage import compute
 from ..csvfile import Column
 from ..filtersets import KeyListField
 from ..models import Criterion, Jurisdiction
@@ -88,17 +87,16 @@ class Comparison:
 def build(
     question: Question, links: Links, with_sources: bool = True, compact: bool = False
 ) -> Comparison:
-    """The comparison for ``question``: effective values from :func:`coverage.compute` (a
-    fixed number of queries, whatever the size), addresses from ``links``. With
-    ``with_sources`` False the deciders cite nothing (a cheaper read, for answers that show
-    only values). With ``compact`` the cells are read from the coverage spans
-    (``spans.read.coverage_at``): the same values, deciders and pending proposals, and no
-    ``considered``, ``bloc_obligations`` or ``not_commenced`` (None)."""
+    """The comparison for ``question``: effective values read from the spans
+    (``spans.read.coverage_at``: the answer of :func:`coverage.compute`, in a fixed number of
+    queries whatever the size), addresses from ``links``. With ``with_sources`` False the
+    deciders cite nothing (a cheaper read, for answers that show only values). With
+    ``compact`` only what the spans name is read: the same values, deciders and pending
+    proposals, and no ``considered``, ``bloc_obligations`` or ``not_commenced`` (None)."""
     criteria = list(question.criteria)
-    read = coverage_at if compact else compute
-    coverage = read(
+    coverage = coverage_at(
         list(question.jurisdictions), criteria, question.as_of, question.scope,
-        with_sources=with_sources, instrument_url=links.instrument,
+        with_sources=with_sources, instrument_url=links.instrument, full=not compact,
     )
     rows = tuple(
         Row(
