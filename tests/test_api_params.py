@@ -65,7 +65,8 @@ ANALYSIS = {
     "compare": ({"jurisdictions": "KR"}, {
         "jurisdictions": "KR,ZZ", "bloc": "KR", "within": "ZZ", "criteria": "telepathy",
         "criterion": "telepathy", "group": "G99", "region": "atlantis", "kind": "planet",
-        "research": "some", "layout": "tall", "as_of": "2024-02-30", "scope": "both",
+        "research": "some", "layout": "tall", "shape": "tiny", "as_of": "2024-02-30",
+        "scope": "both",
         "format": "pdf",
     }),
     "gaps": ({"criterion": "possession"}, {

@@ -511,7 +511,7 @@ def jurisdiction_index(request):
     if criterion:
         answer = compare_answer.build(
             compare_answer.Question(jurisdictions, [criterion], as_of, scope),
-            PageLinks(as_of, scope), with_sources=False,
+            PageLinks(as_of, scope), with_sources=False, compact=True,
         )
         column = {row.jurisdiction.code: row.cells[0] for row in answer.rows}
     params = {**filters.params(), "research": filters.research, "q": q or "",
