@@ -99,21 +99,24 @@ def test_a_cell_without_its_span_is_computed_by_the_rules_and_logged(seeded, cap
     assert "missing or stale for 1 jurisdiction" in caplog.text
 
 
-@pytest.mark.parametrize("full", [False, True])
-def test_a_span_naming_an_instrument_not_assessed_is_not_served(seeded, caplog, full):
+@pytest.mark.parametrize("full,stale", [
+    (False, {"deciding": ["no-such-instrument"]}),  # what only the spans name
+    (True, {"value": "no"}),  # what the rule is checked by
+])
+def test_a_stale_span_is_not_served(seeded, caplog, full, stale):
     """A span left stale by a write that bypassed every hook must not give a cell without its
-    decider, nor one the rule does not give: the rules answer instead."""
+    decider, nor a value the rule does not give: the rules answer instead."""
     span = CoverageSpan.objects.filter(
         jurisdiction__code="KR", criterion__slug="possession", scope="own", valid_to=None,
     ).get()
-    CoverageSpan.objects.filter(pk=span.pk).update(deciding=["no-such-instrument"])
+    CoverageSpan.objects.filter(pk=span.pk).update(**stale)
     with caplog.at_level(logging.WARNING, logger="spans.read"):
         found = read.coverage_at(
             Jurisdiction.objects.filter(code="KR"), Criterion.objects.filter(slug="possession"),
             D(2026, 1, 1), "own", full=full,
         )
     cell = found.cell("KR", "possession")
-    assert [d.slug for d in cell.instruments] == span.deciding
+    assert (cell.value, [d.slug for d in cell.instruments]) == ("yes", span.deciding)
     assert "stale" in caplog.text
 
 
