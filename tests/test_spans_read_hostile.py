@@ -300,3 +300,32 @@ def test_bad_selection_of_more_than_500_codes_is_a_400_naming_it(seeded, client)
         response = client.get("/api/v1/compare/?" + query)
         assert response.status_code == 400, query[-40:]
         assert set(response.json()["errors"]) & {"jurisdictions", "shape", "as_of"}
+
+
+def test_compact_and_full_compare_after_writes_are_the_rules_answer(world, client):
+    """Writes that change what cells read, then compare through the API in both shapes."""
+    f.event(I("us-oh-bill"), "adopted", "2026-01-01", "on_or_before")
+    f.event(I("us-oh-bill"), "in_force", "2026-01-01")
+    j = J("US-CA")
+    j.research_status = "not_researched"
+    j.save()
+    i = I("us-federal")
+    i.slug = "us-federal-2"
+    i.save()
+    codes = ["US", "US-CA", "US-OH", "KR", "DE", "GB", "FR", "EU", "BR-SP"]
+    jurisdictions = [J(code) for code in codes]
+    criteria = list(Criterion.objects.filter(retired=False))
+    for as_of in ("2025-12-31", "2026-01-01", "2026-12-01"):
+        pure = coverage.compute(jurisdictions, criteria, D(as_of))
+        want = {(jur.code, slug): (c.value, c.approximate, [d.slug for d in c.instruments],
+                                   [d.slug for d in c.pending])
+                for jur, row in pure.rows() for slug, c in row.items()}
+        for shape in ("compact", "full"):
+            got = _api_cells(client, codes, as_of, shape)
+            names = (lambda found: [d if isinstance(d, str) else d["slug"] for d in found])
+            got = {k: (c["value"], c["approximate"], names(c["instruments"]),
+                       names(c["pending"])) for k, c in got.items()}
+            assert got == want, (as_of, shape)
+        assert want[("US-CA", "possession")][0] == "not_researched"
+        assert "us-federal-2" in want[("US", "possession")][2]
+    assert want[("US-OH", "possession")][2] == ["us-oh-bill", "us-federal-2"]
