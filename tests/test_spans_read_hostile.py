@@ -329,3 +329,27 @@ def test_compact_and_full_compare_after_writes_are_the_rules_answer(world, clien
         assert want[("US-CA", "possession")][0] == "not_researched"
         assert "us-federal-2" in want[("US", "possession")][2]
     assert want[("US-OH", "possession")][2] == ["us-oh-bill", "us-federal-2"]
+
+
+# --- defect: /what-changed/ with `to` in the first year of the calendar was a 500 -------------
+@pytest.mark.parametrize("to", ["0001-01-01", "0001-06-01"])
+def test_what_changed_up_to_the_first_year_of_the_calendar(world, client, to):
+    """Without ``from`` the page looks a year back from ``to``: before 0002-01-01 that year
+    reached before 0001-01-01 (OverflowError, a 500). It starts on the first day instead."""
+    act = f.instrument("KR", slug="kr-ancient-act")
+    f.assessment(act, "possession", "yes")
+    f.event(act, "in_force", "0001-03-01")
+    response = client.get(f"/what-changed/?to={to}&scope=own&criterion=possession&format=csv")
+    assert response.status_code == 200
+    body = (b"".join(response.streaming_content) if response.streaming
+            else response.content)
+    lines = body.decode().splitlines()
+    assert "lawtracker-what-changed-0001-01-01-" in response["Content-Disposition"]
+    changed = [line for line in lines[1:] if line.startswith("KR,")]
+    if to == "0001-01-01":
+        assert changed == []
+    else:
+        assert len(changed) == 1 and ",none,yes,0001-03-01,none,yes,false,kr-ancient-act:in_force" in changed[0], lines
+    page = client.get(f"/what-changed/?to={to}")
+    assert page.status_code == 200
+    assert f"What changed between 0001-01-01 and {to}" in page.content.decode()
