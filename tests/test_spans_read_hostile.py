@@ -328,7 +328,9 @@ def test_compact_and_full_compare_after_writes_are_the_rules_answer(world, clien
             assert got == want, (as_of, shape)
         assert want[("US-CA", "possession")][0] == "not_researched"
         assert "us-federal-2" in want[("US", "possession")][2]
-    assert want[("US-OH", "possession")][2] == ["us-oh-bill", "us-federal-2"]
+    # (the seed may share this module: only what the writes decide is asserted)
+    ohio = want[("US-OH", "possession")][2]
+    assert ohio[0] == "us-oh-bill" and "us-federal-2" in ohio and "us-federal" not in ohio
 
 
 # --- defect: /what-changed/ with `to` in the first year of the calendar was a 500 -------------
