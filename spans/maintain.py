@@ -360,10 +360,13 @@ def step_window(others, old, new) -> tuple:
         old is not None and new is not None and old[1:] == new[1:]
         and not any(first <= day <= last for day in others)
     ):
-        return (first, last + _ONE_DAY)
-    lo = max((day for day in others if day < first), default=None)
-    hi = min((day for day in others if day > last), default=None)
-    return (lo, hi)
+        lo, hi = first, (None if last == datetime.date.max else last + _ONE_DAY)
+    else:
+        lo = max((day for day in others if day < first), default=None)
+        hi = min((day for day in others if day > last), default=None)
+    # A window is joined to the spans of the day before it: from the first day of the
+    # calendar there is none, so it reaches since always (no OverflowError on the write).
+    return (None if lo == datetime.date.min else lo, hi)
 
 
 def widest(a: tuple, b: tuple) -> tuple:

@@ -1025,7 +1025,9 @@ def what_changed(request):
     date_to = parse_as_of(query, "to") if query.value("to") else today()
     date_from = (
         parse_as_of(query, "from") if query.value("from")
-        else date_to - datetime.timedelta(days=365)
+        # A year back, from the first day of the calendar at the earliest.
+        else max(date_to, datetime.date.min + datetime.timedelta(days=365))
+        - datetime.timedelta(days=365)
     )
     if "from" not in query.errors and "to" not in query.errors and date_from > date_to:
         query.fail("from", "from is later than to.")
