@@ -692,6 +692,182 @@ def _by_strength(decider: Decider) -> tuple:
     return (-VALUE_STRENGTH.get(decider.value, 0), *_by_place(decider))
 
 
+_PENDING, _NOT_COMMENCED = object(), object()
+
+
+class _Entry(NamedTuple):
+    """A candidate as a :class:`Tally` holds it: a :class:`Decider` is made of it only when
+    one is shown."""
+
+    place: tuple  # _by_place's key: (inherited, jurisdiction code, slug)
+    assessment: _Assessment
+    status: str | None
+    inherited: bool
+
+
+class Tally:
+    """The candidates of one cell as the rule sorts them (rules 3 and 4 of the module
+    docstring), kept as they change. :func:`_cell` puts every candidate once; the derivation of
+    the spans (``spans.maintain``) puts again only the candidates whose instrument or
+    commencement changed on a date, so that a cell's whole history costs one pass over its
+    candidates plus its changes (issue 12). The rule is written here and nowhere else.
+    ``url_of`` gives each decider's address from its instrument's slug."""
+
+    def __init__(self, research_status: str, url_of=None):
+        self.not_researched = research_status == ResearchStatus.NOT_RESEARCHED
+        self.url_of = url_of
+        # Counted (by assessment value), pending (assessed yes) and not yet commenced
+        # candidates, by assessment id.
+        self.groups: dict[object, dict[int, _Entry]] = {_PENDING: {}, _NOT_COMMENCED: {}}
+        # The candidates whose status is uncertain: (assessment, inherited) by assessment id.
+        self.uncertain: dict[int, tuple[_Assessment, bool]] = {}
+        self._where: dict[int, object] = {}  # assessment id -> the group it is in
+        self._sorted: dict[object, tuple[_Entry, ...]] = {}
+        self._deciders: dict[object, tuple[Decider, ...]] = {}
+        self._value: str | None = None
+
+    def put(
+        self, assessment: _Assessment, inherited: bool, status: str | None, uncertain: bool,
+        commenced: bool,
+    ) -> None:
+        """Sort one candidate (again): its instrument's status and whether that status is
+        uncertain on the date, and whether its assessment has commenced by then."""
+        key, value = assessment.id, assessment.value
+        self.uncertain.pop(key, None)
+        if uncertain:
+            self.uncertain[key] = (assessment, inherited)
+        where = self._where.pop(key, None)
+        if where is not None:
+            del self.groups[where][key]
+            self._changed(where)
+        if status in APPLYING_STATUSES:
+            where = value if commenced else _NOT_COMMENCED
+        elif status in PENDING_STATUSES and value == AssessmentValue.YES:
+            where = _PENDING
+        else:
+            return
+        instrument = assessment.instrument
+        self.groups.setdefault(where, {})[key] = _Entry(
+            (inherited, instrument.jurisdiction_code, instrument.slug), assessment, status,
+            inherited,
+        )
+        self._where[key] = where
+        self._changed(where)
+
+    def had_uncertain_steps_happened(self, alternative_status_of, as_of) -> Tally:
+        """The same candidates, those whose status is uncertain sorted by
+        ``alternative_status_of`` (the status had their uncertain steps happened by ``as_of``;
+        any other candidate's is its status)."""
+        other = Tally.__new__(Tally)
+        other.not_researched, other.url_of = self.not_researched, self.url_of
+        other.groups = {where: dict(group) for where, group in self.groups.items()}
+        other._where = dict(self._where)
+        other.uncertain, other._sorted, other._deciders = {}, dict(self._sorted), {}
+        other._value = self._value
+        for assessment, inherited in self.uncertain.values():
+            other.put(
+                assessment, inherited, alternative_status_of(assessment.instrument), False,
+                assessment.counts_on(as_of),
+            )
+        return other
+
+    def _changed(self, where) -> None:
+        self._sorted.pop(where, None)
+        self._deciders.pop(where, None)
+        if where is not _PENDING and where is not _NOT_COMMENCED:
+            self._value = None
+
+    def mentions(self, key: int) -> bool:
+        """Whether the cell shows the assessment ``key`` (counted, pending or not commenced)."""
+        return key in self._where
+
+    def _entries(self, where) -> tuple[_Entry, ...]:
+        """A group's candidates in the order of :func:`_by_place`."""
+        if where not in self._sorted:
+            group = self.groups.get(where, {})
+            self._sorted[where] = tuple(sorted(group.values(), key=lambda entry: entry.place))
+        return self._sorted[where]
+
+    def _shown(self, where) -> tuple[Decider, ...]:
+        if where not in self._deciders:
+            self._deciders[where] = tuple(
+                _decider(e.assessment, e.status, e.inherited, self.url_of)
+                for e in self._entries(where)
+            )
+        return self._deciders[where]
+
+    def value(self) -> str:
+        if self._value is None:
+            strongest = max(
+                (where for where, group in self.groups.items()
+                 if group and where is not _PENDING and where is not _NOT_COMMENCED),
+                key=lambda value: VALUE_STRENGTH.get(value, 0), default=None,
+            )
+            if self.not_researched:
+                self._value = EffectiveValue.NOT_RESEARCHED.value
+            else:
+                self._value = EffectiveValue.NONE.value if strongest is None else str(strongest)
+        return self._value
+
+    def deciding_slugs(self) -> tuple[str, ...]:
+        """The slugs of the counted instruments whose assessment is the cell's value."""
+        value = self.value()
+        return tuple(e.place[2] for e in self._entries(value)) if self.groups.get(value) else ()
+
+    def pending_deciders(self) -> tuple[Decider, ...]:
+        return self._shown(_PENDING)
+
+    def pending_slugs(self) -> tuple[str, ...]:
+        return tuple(e.place[2] for e in self._entries(_PENDING))
+
+    def approximate(self, alternative: Tally | None) -> bool:
+        """Rule 6: some candidate's status is uncertain and, had its uncertain steps happened
+        (``alternative``, the same candidates sorted by those statuses; None when not asked),
+        the value or the pending instruments would differ."""
+        if not self.uncertain or alternative is None:
+            return bool(self.uncertain)
+        return (
+            alternative.value() != self.value()
+            or alternative.pending_slugs() != self.pending_slugs()
+        )
+
+    def cell(self, alternative, bloc_obligations, criterion_slug) -> Cell:
+        value = self.value()
+        considered = sorted(
+            (d for where, group in self.groups.items() if group
+             and where is not _PENDING and where is not _NOT_COMMENCED
+             for d in self._shown(where)),
+            key=_by_strength,
+        )
+        return Cell(
+            value=value,
+            approximate=self.approximate(alternative),
+            instruments=tuple(d for d in considered if d.value == value)
+            if not self.not_researched else (),
+            considered=tuple(considered),
+            pending=self.pending_deciders(),
+            bloc_obligations=tuple(sorted(bloc_obligations, key=_by_place)),
+            not_commenced=self._shown(_NOT_COMMENCED),
+            criterion=criterion_slug,
+        )
+
+
+def candidates(
+    jurisdiction_id: int, criterion_id: int, law: list[int], by_cell
+) -> list[tuple[_Assessment, bool]]:
+    """``(assessment, inherited)`` of every assessment that can count in a cell: those of
+    ``law`` (the jurisdiction first, then its ancestors), less a bloc's or an international
+    body's instruments reached through an ancestor (rule 2)."""
+    found = []
+    for holder in law:
+        inherited = holder != jurisdiction_id
+        for assessment in by_cell.get((holder, criterion_id), ()):
+            if inherited and assessment.instrument.jurisdiction_kind in NOT_INHERITED_KINDS:
+                continue
+            found.append((assessment, inherited))
+    return found
+
+
 def _cell(
     jurisdiction: Jurisdiction,
     criterion_id: int,
@@ -708,27 +884,24 @@ def _cell(
     """One cell. ``law``: the jurisdiction ids whose instruments count, J first; ``blocs``:
     ``(bloc id, reached through an ancestor)`` pairs.
 
-    When a candidate instrument has an uncertain step (``approximate_of``), the cell is
-    computed a second time with ``alternative_status_of`` — the statuses had every uncertain
-    step already happened by the date — and is marked approximate only when that changes the
-    value or the pending list: an uncertain date that cannot change the answer does not make
-    it approximate. ``criterion_slug`` names the cell's criterion; ``url_of`` gives each
-    decider's address from its instrument's slug.
+    When a candidate instrument has an uncertain step (``approximate_of``), its candidates are
+    sorted a second time with ``alternative_status_of`` — the statuses had every uncertain
+    step already happened by the date — and the cell is marked approximate only when that
+    changes the value or the pending list: an uncertain date that cannot change the answer does
+    not make it approximate (:meth:`Tally.approximate`). ``criterion_slug`` names the cell's
+    criterion; ``url_of`` gives each decider's address from its instrument's slug.
     """
-    considered, pending, not_commenced, approximate = [], [], [], False
-    for jurisdiction_id in law:
-        inherited = jurisdiction_id != jurisdiction.pk
-        for assessment in by_cell.get((jurisdiction_id, criterion_id), ()):
-            instrument = assessment.instrument
-            if inherited and instrument.jurisdiction_kind in NOT_INHERITED_KINDS:
-                continue
-            approximate = approximate or approximate_of(instrument)
-            status = status_of(instrument)
-            if status in APPLYING_STATUSES:
-                target = considered if assessment.counts_on(as_of) else not_commenced
-                target.append(_decider(assessment, status, inherited, url_of))
-            elif status in PENDING_STATUSES and assessment.value == AssessmentValue.YES:
-                pending.append(_decider(assessment, status, inherited, url_of))
+    found = candidates(jurisdiction.pk, criterion_id, law, by_cell)
+    tally = Tally(jurisdiction.research_status, url_of)
+    for assessment, inherited in found:
+        instrument = assessment.instrument
+        tally.put(
+            assessment, inherited, status_of(instrument), approximate_of(instrument),
+            assessment.counts_on(as_of),
+        )
+    alternative = None
+    if tally.uncertain and alternative_status_of is not None:
+        alternative = tally.had_uncertain_steps_happened(alternative_status_of, as_of)
 
     bloc_obligations = []
     for bloc_id, via_ancestor in blocs:
@@ -736,33 +909,7 @@ def _cell(
             status = status_of(assessment.instrument)
             if status in APPLYING_STATUSES and assessment.counts_on(as_of):
                 bloc_obligations.append(_decider(assessment, status, via_ancestor, url_of))
-
-    considered.sort(key=_by_strength)
-    if jurisdiction.research_status == ResearchStatus.NOT_RESEARCHED:
-        value, instruments = EffectiveValue.NOT_RESEARCHED.value, ()
-    elif considered:
-        value = considered[0].value
-        instruments = tuple(d for d in considered if d.value == value)
-    else:
-        value, instruments = EffectiveValue.NONE.value, ()
-    if approximate and alternative_status_of is not None:
-        alternative = _cell(
-            jurisdiction, criterion_id, as_of, law, blocs, by_cell,
-            alternative_status_of, approximate_of, None,
-        )
-        approximate = alternative.value != str(value) or [d.slug for d in alternative.pending] != [
-            d.slug for d in sorted(pending, key=_by_place)
-        ]
-    return Cell(
-        value=str(value),
-        approximate=approximate,
-        instruments=instruments,
-        considered=tuple(considered),
-        pending=tuple(sorted(pending, key=_by_place)),
-        bloc_obligations=tuple(sorted(bloc_obligations, key=_by_place)),
-        not_commenced=tuple(sorted(not_commenced, key=_by_place)),
-        criterion=criterion_slug,
-    )
+    return tally.cell(alternative, bloc_obligations, criterion_slug)
 
 
 def _check_as_of(as_of) -> datetime.date:

@@ -2,16 +2,21 @@
 
 **Derivation.** The rules stay :mod:`jurisdictions.coverage`'s: an instrument's status, legal
 force and approximation as of a day (``status_as_of``, ``choices.legal_force_for``,
-``approximate_as_of``) and a cell's answer (``coverage._cell``, the function ``compute`` calls
-for every cell). Between two consecutive *breakpoints* nothing those rules read changes, so
-evaluating them once per breakpoint and merging equal neighbours gives the whole history. The
-breakpoints of a jurisdiction are the dates of every step of the instruments that can count for
-it (its own and, under ``applicable``, its ancestors'), every assessment's commencement date,
-and the day after a step that an uncertain (``on_or_before``) step follows (see
-:func:`_breakpoints`). A cell is evaluated again at a breakpoint only when one of the instruments
-it reads changed there (status, approximation, commencement), and cells with identical inputs
-(two states without law of their own under the same federal law) share one evaluation. Bloc memberships decide only the bloc obligations shown beside
-a cell, which the spans do not store; research status is not dated.
+``approximate_as_of``) and a cell's answer (``coverage.Tally``, which ``compute`` fills with
+every candidate of a cell). Between two consecutive *breakpoints* nothing those rules read
+changes, so applying them once per breakpoint and merging equal neighbours gives the whole
+history. The breakpoints of an instrument are the dates of its steps and the day after a step
+that an uncertain (``on_or_before``) step follows (see :func:`_breakpoints`); those of an
+assessment add its commencement date. A cell's candidates are sorted into a tally once, on the
+first day; on each later date where a candidate's rules change (status, approximation, the
+status had its uncertain steps happened) or its assessment commences, only that candidate is
+sorted again, and a change point is kept when the answer differs. A cell's history thus costs
+one pass over its candidates plus its changes, not one evaluation of every candidate per
+breakpoint (which was quadratic in the instruments that count for a jurisdiction: 380 s at the
+medium scale; bench/FINDINGS.md §13). Cells with identical candidates (two states without law
+of their own under the same federal law) share one derivation. Bloc memberships decide only the
+bloc obligations shown beside a cell, which the spans do not store; research status is not
+dated.
 
 **Maintenance.** :mod:`spans.signals` calls :func:`mark` on every save and delete of the data
 the rules read (instruments, status events, assessments, jurisdictions, memberships, criteria),
@@ -34,24 +39,26 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import itertools
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.dispatch import Signal
 
 from jurisdictions.choices import DatePrecision, Scope, legal_force_for
 from jurisdictions.coverage import (
     RulesAt,
+    Step,
+    Tally,
     _ancestor_chains,
-    _cell,
     _load_assessments,
     approximate_as_of,
-    Step,
+    candidates,
     life_order_key,
     status_as_of,
 )
@@ -68,6 +75,8 @@ coverage_rewritten = Signal()
 _ONE_DAY = datetime.timedelta(days=1)
 # Jurisdictions derived per round of queries in a full rebuild.
 _CHUNK = 400
+# Rows sent per INSERT statement (executed for each) by :func:`insert`.
+INSERT_BATCH = 5000
 
 
 # --- instrument status spans ---------------------------------------------------------------
@@ -89,8 +98,12 @@ def status_spans_of(steps) -> list[tuple]:
     return [tuple(s) for s in spans]
 
 
-def derive_status_spans(instrument_ids: Iterable[int] | None) -> list[InstrumentStatusSpan]:
-    """Unsaved status spans of the instruments ``instrument_ids`` (None: every instrument)."""
+_STATUS_FIELDS = ("instrument_id", "status", "legal_force", "valid_from", "valid_to", "approximate")
+
+
+def status_span_values(instrument_ids: Iterable[int] | None) -> Iterator[tuple]:
+    """The status spans of the instruments ``instrument_ids`` (None: every instrument), as the
+    values of :data:`_STATUS_FIELDS`."""
     events = StatusEvent.objects.order_by()
     if instrument_ids is not None:
         events = events.filter(instrument_id__in=list(instrument_ids))
@@ -99,16 +112,51 @@ def derive_status_spans(instrument_ids: Iterable[int] | None) -> list[Instrument
         "instrument_id", "date", "status", "date_precision", "pk"
     ):
         steps[instrument_id].append(Step(date, status, precision, pk))
-    rows = []
     for instrument_id, life in steps.items():
-        for status, force, start, end, approximate in status_spans_of(life):
-            rows.append(
-                InstrumentStatusSpan(
-                    instrument_id=instrument_id, status=status, legal_force=force,
-                    valid_from=start, valid_to=end, approximate=approximate,
-                )
-            )
-    return rows
+        for span in status_spans_of(life):
+            yield (instrument_id, *span)
+
+
+def derive_status_spans(instrument_ids: Iterable[int] | None) -> list[InstrumentStatusSpan]:
+    """Unsaved status spans of the instruments ``instrument_ids`` (None: every instrument)."""
+    return [
+        InstrumentStatusSpan(**dict(zip(_STATUS_FIELDS, values)))
+        for values in status_span_values(instrument_ids)
+    ]
+
+
+def insert(model, fields: tuple[str, ...], rows: Iterable[tuple]) -> int:
+    """Insert ``rows`` (the values of ``fields``, in that order) into ``model``'s table, one
+    prepared statement sent with :data:`INSERT_BATCH` rows at a time; returns how many. What ``bulk_create``
+    does without a model instance per row, which was two thirds of a full rebuild's time: a
+    rebuild writes millions of spans at the large scale (bench/FINDINGS.md §13). Values are
+    adapted as the fields' own ``get_db_prep_save`` would: dates and JSON by the database
+    backend's operations."""
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(meta.db_table), ", ".join(quote(column.column) for column in columns),
+        ", ".join(["%s"] * len(columns)),
+    )
+    adapters = []
+    for column in columns:
+        if isinstance(column, models.JSONField):
+            adapters.append(functools.partial(connection.ops.adapt_json_value, encoder=None))
+        elif isinstance(column, models.DateField):
+            adapters.append(connection.ops.adapt_datefield_value)
+        else:
+            adapters.append(None)
+    count, rows = 0, iter(rows)
+    with connection.cursor() as cursor:
+        while chunk := list(itertools.islice(rows, INSERT_BATCH)):
+            cursor.executemany(sql, [
+                tuple(value if adapt is None else adapt(value)
+                      for adapt, value in zip(adapters, row))
+                for row in chunk
+            ])
+            count += len(chunk)
+    return count
 
 
 # --- coverage spans --------------------------------------------------------------------------
@@ -135,39 +183,39 @@ def _breakpoints(instruments, assessments) -> list[datetime.date]:
     return sorted(dates)
 
 
-def _key(cell) -> tuple:
+def _key(tally: Tally, alternative: Tally | None) -> tuple:
+    """What a span stores of a cell's answer: (value, approximate, deciding slugs, pending
+    slugs)."""
     return (
-        cell.value,
-        cell.approximate,
-        tuple(d.slug for d in cell.instruments),
-        tuple(d.slug for d in cell.pending),
+        tally.value(),
+        tally.approximate(alternative),
+        tally.deciding_slugs(),
+        tally.pending_slugs(),
     )
 
 
-def _causes(date, before, after, instruments) -> list[dict]:
+def _causes(date, involved) -> list[dict]:
     """The steps dated ``date`` (else the day before: an uncertain step) and the commencements
-    on ``date`` of the instruments either cell mentions."""
-    involved = {}
-    for cell in (before, after):
-        if cell is None:
-            continue
-        for decider in (*cell.considered, *cell.pending, *cell.not_commenced):
-            involved.setdefault(decider.instrument_id, decider)
+    on ``date`` of the ``involved`` assessments' instruments (those the cell showed at its
+    previous change or shows now), in the order of the instruments' slugs."""
+    involved = sorted(involved, key=lambda a: a.instrument.slug)
     causes = []
     for day in (date, date - _ONE_DAY):
-        for instrument_id, decider in sorted(involved.items(), key=lambda i: i[1].slug):
-            for step in instruments[instrument_id].steps:
+        for assessment in involved:
+            for step in assessment.instrument.steps:
                 if step.date == day:
                     causes.append({
-                        "instrument": decider.slug, "status": step.status,
+                        "instrument": assessment.instrument.slug, "status": step.status,
                         "date": step.date.isoformat(), "precision": step.date_precision,
                         "step": step.pk,
                     })
         if causes:
             break
-    for instrument_id, decider in sorted(involved.items(), key=lambda i: i[1].slug):
-        if decider.commencement_date == date:
-            causes.append({"instrument": decider.slug, "commencement": date.isoformat()})
+    for assessment in involved:
+        if assessment.commencement_date == date:
+            causes.append({
+                "instrument": assessment.instrument.slug, "commencement": date.isoformat(),
+            })
     return causes
 
 
@@ -179,8 +227,122 @@ Slot = tuple  # (jurisdiction id, scope, criterion id)
 WHOLE = (None, None)
 
 
-def _instrument_breakpoints(instrument) -> list[datetime.date]:
-    return _breakpoints([instrument], [])
+class _Rules:
+    """The per-instrument rules (:class:`coverage.RulesAt`) by date, and the dates on which
+    each instrument's rules change, memoised across the cells of one derivation."""
+
+    def __init__(self):
+        self.by_day: dict[datetime.date, RulesAt] = {}
+        self.moves: dict[int, list[datetime.date]] = {}
+
+    def at(self, day) -> RulesAt:
+        if day not in self.by_day:
+            self.by_day[day] = RulesAt(day)
+        return self.by_day[day]
+
+    def changes(self, instrument) -> list[datetime.date]:
+        """The breakpoints (:func:`_breakpoints`) on which what the cell rule reads of the
+        instrument differs from the day before: it is the same on every other date."""
+        if instrument.id not in self.moves:
+            found, last = [], self.at(datetime.date.min).signature(instrument)
+            for day in _breakpoints([instrument], []):
+                signature = self.at(day).signature(instrument)
+                if signature != last:
+                    found.append(day)
+                    last = signature
+            self.moves[instrument.id] = found
+        return self.moves[instrument.id]
+
+
+def _filled(found, research_status, at, day) -> Tally:
+    """A tally of the candidates ``found`` by the rules ``at`` on ``day``."""
+    tally = Tally(research_status)
+    for assessment, inherited in found:
+        instrument = assessment.instrument
+        tally.put(
+            assessment, inherited, at.status_of(instrument), at.approximate_of(instrument),
+            assessment.counts_on(day),
+        )
+    return tally
+
+
+def _alternative(tally: Tally, at: RulesAt) -> Tally | None:
+    """``tally`` had its uncertain steps happened (None when no status is uncertain)."""
+    if not tally.uncertain:
+        return None
+    return tally.had_uncertain_steps_happened(at.alternative_status_of, at.as_of)
+
+
+def _series(found, research_status, window, start, rules: _Rules) -> list[ChangePoint]:
+    """The change points of one cell whose candidates are ``found`` (``coverage.candidates``)
+    over ``window``, starting with its answer on ``start`` (:func:`change_points`).
+
+    The candidates are sorted once (a :class:`coverage.Tally`, and a second one by the
+    statuses had the uncertain steps happened, from the first date a status is uncertain);
+    on each date where an instrument's rules change (:meth:`_Rules.changes`) or an assessment
+    commences, only those candidates are sorted again."""
+    lo, hi = window
+    first = datetime.date.min if lo is None else lo - _ONE_DAY
+    moving = defaultdict(list)  # date -> the candidates to sort again on it
+    for assessment, inherited in found:
+        instrument = assessment.instrument
+        days = set(rules.changes(instrument))
+        if assessment.commencement_date is not None:
+            days.add(assessment.commencement_date)
+        for day in days:
+            if (lo is None or lo <= day) and (hi is None or day <= hi):
+                moving[day].append((assessment, inherited))
+    at = rules.at(first)
+    tally = _filled(found, research_status, at, first)
+    alternative = _alternative(tally, at)
+    key = _key(tally, alternative)
+    points = [(start, *key, [])]
+    # Whether the cell showed each candidate at its previous change (the causes of a change
+    # read the instruments shown then or now), for the candidates sorted again since; before
+    # the first change, on ``start`` (read then, for the candidates it involves).
+    shown_at_change: dict[int, bool] = {}
+    since_start = start is not None and start != first
+    inherited_of = {a.id: inherited for a, inherited in found}
+    steps_on = None  # date -> candidates with a step on it (read at the first change)
+    for day in sorted(moving):
+        at = rules.at(day)
+        for assessment, inherited in moving[day]:
+            instrument = assessment.instrument
+            shown_at_change.setdefault(assessment.id, tally.mentions(assessment.id))
+            commenced = assessment.counts_on(day)
+            tally.put(
+                assessment, inherited, at.status_of(instrument), at.approximate_of(instrument),
+                commenced,
+            )
+            if alternative is not None:
+                alternative.put(
+                    assessment, inherited, at.alternative_status_of(instrument), False,
+                    commenced,
+                )
+        if tally.uncertain and alternative is None:
+            alternative = _alternative(tally, at)
+        answer = _key(tally, alternative)
+        if answer == key:
+            continue
+        if steps_on is None:
+            steps_on = defaultdict(list)
+            for assessment, _inherited in found:
+                for step_day in {step.date for step in assessment.instrument.steps}:
+                    steps_on[step_day].append(assessment)
+        near = (*steps_on.get(day, ()), *steps_on.get(day - _ONE_DAY, ()),
+                *(a for a, _inherited in moving[day]))
+        if since_start:
+            before = {
+                a.id: _filled([(a, inherited_of[a.id])], research_status, rules.at(start),
+                              start).mentions(a.id)
+                for a in near
+            }
+        else:
+            before = {a.id: shown_at_change.get(a.id, tally.mentions(a.id)) for a in near}
+        involved = {a.id: a for a in near if before[a.id] or tally.mentions(a.id)}
+        points.append((day, *answer, _causes(day, involved.values())))
+        key, shown_at_change, since_start = answer, {}, False
+    return points
 
 
 def change_points(
@@ -195,133 +357,69 @@ def change_points(
     first, from the rules of :mod:`jurisdictions.coverage` (module docstring).
 
     ``window`` ``(lo, hi)``: only the change points dated in ``[lo, hi]`` (``hi`` None: to the
-    end), each list then starting with the cell's answer on the day before ``lo``, evaluated on
+    end), each list then starting with the cell's answer on the day before ``lo``, dated with
     the first day of the stored span holding that day (``starts``, by slot; the causes of the
-    next change are read from that cell, as in a whole derivation) and dated with that day.
+    next change read what the cell showed on that first day, as in a whole derivation).
     ``(None, None)``: the whole history, starting with the answer since always (date None).
-    A cell's change points do not depend on which other cells are derived with it. Reads the
-    database in a fixed number of queries (the hierarchy, the assessments, the steps)."""
+    A cell's change points do not depend on which other cells are derived with it, and cells
+    with the same candidates (two states without law of their own under the same federal law)
+    share one derivation. Reads the database in a fixed number of queries (the hierarchy, the
+    assessments, the steps)."""
     if not jurisdictions or not criterion_ids:
         return {}
-    lo, hi = window
+    lo, _hi = window
     own_ids = [j.pk for j in jurisdictions]
     chains = _ancestor_chains(own_ids)
     ancestor_ids = {a for chain in chains.values() for a in chain}
     by_cell = _load_assessments(set(own_ids) | ancestor_ids, criterion_ids, with_sources=False)
-    by_holder = defaultdict(list)
-    for (holder, _criterion), assessments in by_cell.items():
-        by_holder[holder].extend(assessments)
-
-    rules: dict[datetime.date, RulesAt] = {}
-
-    def rules_at(day):
-        if day not in rules:
-            rules[day] = RulesAt(day)
-        return rules[day]
-
-    # An instrument's rules (status, approximation, the status had its uncertain steps
-    # happened) change only on its own breakpoints: on any other date it cannot have changed.
-    moves: dict[int, list[datetime.date]] = {}
-    memo: dict[tuple, object] = {}
+    rules = _Rules()
+    shared: dict[tuple, list[ChangePoint]] = {}
     result: dict[Slot, list[ChangePoint]] = {}
     for jurisdiction in jurisdictions:
         chain = chains.get(jurisdiction.pk, [])
-        assessments = [a for holder in (jurisdiction.pk, *chain) for a in by_holder[holder]]
-        instruments = {a.instrument.id: a.instrument for a in assessments}
-        # The instruments each cell reads (a superset: _cell itself leaves out what does not
-        # count): a cell is evaluated again only on a date where one of them changed.
-        reads: dict[tuple, set[int]] = {}
-        # Everything _cell reads besides the date: two jurisdictions with the same inputs (two
-        # states without law of their own under the same federal law) share one evaluation.
-        inputs: dict[tuple, tuple] = {}
         wanted = None if slots is None else slots.get(jurisdiction.pk, set())
         for scope in SCOPES:
             law = [jurisdiction.pk, *chain] if scope == Scope.APPLICABLE else [jurisdiction.pk]
             for criterion_id in criterion_ids:
                 if wanted is not None and (scope, criterion_id) not in wanted:
                     continue
-                found = [
-                    (holder, a) for holder in law for a in by_cell.get((holder, criterion_id), ())
-                ]
-                reads[(scope, criterion_id)] = {a.instrument.id for _holder, a in found}
-                inputs[(scope, criterion_id)] = (
-                    jurisdiction.research_status, criterion_id,
-                    tuple((a.id, holder != jurisdiction.pk) for holder, a in found),
+                slot = (jurisdiction.pk, scope, criterion_id)
+                found = candidates(jurisdiction.pk, criterion_id, law, by_cell)
+                start = None if lo is None else (starts or {}).get(slot, lo - _ONE_DAY)
+                inputs = (
+                    jurisdiction.research_status, start,
+                    tuple((a.id, inherited) for a, inherited in found),
                 )
-        if not reads:
-            continue
-        moving = defaultdict(set)  # date -> instruments whose rules may change on it
-        for instrument_id in instruments:
-            if instrument_id not in moves:
-                moves[instrument_id] = _instrument_breakpoints(instruments[instrument_id])
-            for day in moves[instrument_id]:
-                moving[day].add(instrument_id)
-        commencing = defaultdict(set)
-        for assessment in assessments:
-            if assessment.commencement_date is not None:
-                commencing[assessment.commencement_date].add(assessment.instrument.id)
-        dates = sorted(set(moving) | set(commencing))
-        dates = [
-            None if lo is None else lo - _ONE_DAY,
-            *(d for d in dates if (lo is None or lo <= d) and (hi is None or d <= hi)),
-        ]
-        points: dict[tuple, list] = {slot: [] for slot in reads}
-        current: dict[tuple, object] = {}
-        signatures: dict[int, tuple] = {}
-
-        def evaluate(slot, at):
-            scope, criterion_id = slot
-            memo_key = (inputs[slot], at.as_of)
-            if memo_key not in memo:
-                law = [jurisdiction.pk, *chain] if scope == Scope.APPLICABLE else [jurisdiction.pk]
-                memo[memo_key] = _cell(
-                    jurisdiction, criterion_id, at.as_of, law, [], by_cell, at.status_of,
-                    at.approximate_of, at.alternative_status_of,
-                )
-            return memo[memo_key]
-
-        for index, date in enumerate(dates):
-            at = rules_at(date or datetime.date.min)
-            if index == 0:
-                signatures = {i: at.signature(instruments[i]) for i in instruments}
-                for slot in reads:
-                    # The cell as of the start of its span (what a whole derivation compares
-                    # the next answer with, and takes the causes from).
-                    start = date if lo is None else (starts or {}).get(
-                        (jurisdiction.pk, *slot), date
+                if inputs not in shared:
+                    shared[inputs] = _series(
+                        found, jurisdiction.research_status, window, start, rules
                     )
-                    cell = current[slot] = evaluate(slot, rules_at(start or datetime.date.min))
-                    points[slot].append((start, *_key(cell), []))
-                continue
-            changed = set(commencing.get(date, ()))
-            for instrument_id in moving.get(date, ()):
-                signature = at.signature(instruments[instrument_id])
-                if signatures[instrument_id] != signature:
-                    changed.add(instrument_id)
-                    signatures[instrument_id] = signature
-            for slot, read in reads.items():
-                if not (read & changed):
-                    continue
-                before, cell = current[slot], evaluate(slot, at)
-                if _key(before) == _key(cell):
-                    continue
-                current[slot] = cell
-                points[slot].append((date, *_key(cell), _causes(date, before, cell, instruments)))
-        for (scope, criterion_id), found in points.items():
-            result[(jurisdiction.pk, scope, criterion_id)] = found
+                result[slot] = shared[inputs]
     return result
-def _spans(slot: Slot, points: list[ChangePoint], end=None) -> list[CoverageSpan]:
-    """The spans of one cell from its change points, the last one ending on ``end``."""
+
+
+def _span_values(slot: Slot, points: list[ChangePoint], end=None) -> Iterator[tuple]:
+    """The spans of one cell from its change points, the last one ending on ``end``, as the
+    values of :data:`_FIELDS`."""
     jurisdiction_id, scope, criterion_id = slot
-    return [
-        CoverageSpan(
-            jurisdiction_id=jurisdiction_id, criterion_id=criterion_id, scope=scope,
-            value=value, approximate=approximate, valid_from=start,
-            valid_to=points[i + 1][0] if i + 1 < len(points) else end,
-            deciding=list(deciding), pending=list(pending), caused_by=causes,
+    for i, (start, value, approximate, deciding, pending, causes) in enumerate(points):
+        yield (
+            jurisdiction_id, scope, criterion_id, start,
+            points[i + 1][0] if i + 1 < len(points) else end,
+            value, approximate, list(deciding), list(pending), causes,
         )
-        for i, (start, value, approximate, deciding, pending, causes) in enumerate(points)
-    ]
+
+
+def coverage_span_values(
+    jurisdictions: list[Jurisdiction],
+    criterion_ids: list[int],
+    slots: dict[int, set[tuple[str, int]]] | None = None,
+) -> Iterator[tuple]:
+    """The coverage spans of every cell of ``jurisdictions`` × ``criterion_ids`` × both scopes
+    (with ``slots``, only those cells), their whole history (:func:`change_points`), as the
+    values of :data:`_FIELDS`."""
+    for slot, points in change_points(jurisdictions, criterion_ids, slots).items():
+        yield from _span_values(slot, points)
 
 
 def derive_coverage_spans(
@@ -329,12 +427,10 @@ def derive_coverage_spans(
     criterion_ids: list[int],
     slots: dict[int, set[tuple[str, int]]] | None = None,
 ) -> list[CoverageSpan]:
-    """Unsaved coverage spans of every cell of ``jurisdictions`` × ``criterion_ids`` × both
-    scopes (with ``slots``, only those cells), their whole history (:func:`change_points`)."""
+    """Unsaved coverage spans (:func:`coverage_span_values`)."""
     return [
-        span
-        for slot, points in change_points(jurisdictions, criterion_ids, slots).items()
-        for span in _spans(slot, points)
+        CoverageSpan(**dict(zip(_FIELDS, values)))
+        for values in coverage_span_values(jurisdictions, criterion_ids, slots)
     ]
 
 
@@ -409,10 +505,6 @@ def _row(values) -> tuple:
     """A span's columns (:data:`_FIELDS`) as a comparable tuple (JSON in one key order)."""
     *head, deciding, pending, caused_by = values
     return (*head, tuple(deciding), tuple(pending), json.dumps(caused_by, sort_keys=True))
-
-
-def _span_row(span: CoverageSpan) -> tuple:
-    return _row([getattr(span, name) for name in _FIELDS])
 
 
 class _Plan:
@@ -495,7 +587,7 @@ def _write(stored, fresh) -> list[Rewritten]:
     Returns the cells that had stored rows and were rewritten."""
     stale, new, rewritten = [], [], []
     for slot, spans in fresh.items():
-        wanted = {_span_row(span): span for span in spans}
+        wanted = {_row(values): values for values in spans}
         before = stored.get(slot, ())
         count = len(stale)
         for pk, row in before:
@@ -505,12 +597,12 @@ def _write(stored, fresh) -> list[Rewritten]:
             rewritten.append(Rewritten(
                 *slot,
                 before=tuple((row[3], row[4], row[5], row[8]) for _pk, row in before),
-                after=tuple((s.valid_from, s.valid_to, s.value, tuple(s.pending)) for s in spans),
+                after=tuple((v[3], v[4], v[5], tuple(v[8])) for v in spans),
             ))
         new.extend(wanted.values())
     for start in range(0, len(stale), 500):
         CoverageSpan.objects.filter(pk__in=stale[start:start + 500]).delete()
-    CoverageSpan.objects.bulk_create(new, 1000)
+    insert(CoverageSpan, _FIELDS, new)
     return rewritten
 
 
@@ -522,7 +614,7 @@ def _fresh(chosen, criteria, slots, window, stored) -> tuple[dict, set[int]]:
     lo, hi = window
     if window == WHOLE:
         points = change_points(chosen, criteria, slots)
-        return {slot: _spans(slot, found) for slot, found in points.items()}, set()
+        return {slot: list(_span_values(slot, found)) for slot, found in points.items()}, set()
 
     def holding(rows, day):
         found = [row for _pk, row in rows if row[3] is None or row[3] <= day]
@@ -552,7 +644,7 @@ def _fresh(chosen, criteria, slots, window, stored) -> tuple[dict, set[int]]:
                 whole.add(slot[0])
                 continue
             end = row[4]
-        fresh[slot] = _spans(slot, found, end)
+        fresh[slot] = list(_span_values(slot, found, end))
     return fresh, whole
 
 
@@ -587,7 +679,7 @@ def refresh(
         _lock(Instrument, instrument_ids)
         if instrument_ids:
             InstrumentStatusSpan.objects.filter(instrument_id__in=instrument_ids).delete()
-            InstrumentStatusSpan.objects.bulk_create(derive_status_spans(instrument_ids), 1000)
+            insert(InstrumentStatusSpan, _STATUS_FIELDS, status_span_values(instrument_ids))
         plan = _Plan()
         every = all_criterion_ids() if whole or criterion_ids else []
         for pk in whole:
@@ -626,12 +718,13 @@ def rebuild(progress=None) -> dict:
     with transaction.atomic():
         InstrumentStatusSpan.objects.all().delete()
         CoverageSpan.objects.all().delete()
-        InstrumentStatusSpan.objects.bulk_create(derive_status_spans(None), 1000)
+        insert(InstrumentStatusSpan, _STATUS_FIELDS, status_span_values(None))
         jurisdictions = list(Jurisdiction.objects.order_by("pk"))
         criteria = all_criterion_ids()
         for start in range(0, len(jurisdictions), _CHUNK):
-            CoverageSpan.objects.bulk_create(
-                derive_coverage_spans(jurisdictions[start:start + _CHUNK], criteria), 1000
+            insert(
+                CoverageSpan, _FIELDS,
+                coverage_span_values(jurisdictions[start:start + _CHUNK], criteria),
             )
             if progress:
                 progress(min(start + _CHUNK, len(jurisdictions)), len(jurisdictions))

@@ -12,6 +12,7 @@ from jurisdictions.choices import ResearchStatus, Scope
 from jurisdictions.coverage import compute
 from jurisdictions.models import Criterion, Instrument, Jurisdiction
 from spans.check import differences
+from spans import maintain
 from alerts.models import Alert
 from spans.models import CoverageSpan, InstrumentStatusSpan
 
@@ -296,9 +297,9 @@ def test_a_federal_step_re_derives_only_what_changed_and_the_spans_stay_right(se
 
 def test_the_fan_out_writes_only_the_changed_spans_in_a_fixed_number_of_queries(seeded):
     """A federal step moved a day: a fixed number of queries however many states and spans
-    there are (PostgreSQL adds two row locks), plus one INSERT per batch of new spans (Django's
-    bulk_create: 99 rows on SQLite, whose statements take 999 parameters); only the spans that
-    differ are replaced."""
+    there are (PostgreSQL adds two row locks), plus one INSERT per batch of new spans
+    (``maintain.INSERT_BATCH`` rows, sent with the statement once); only the spans that differ
+    are replaced."""
     import math
 
     from django.db import connection
@@ -316,9 +317,8 @@ def test_the_fan_out_writes_only_the_changed_spans_in_a_fixed_number_of_queries(
         steps[-1].date += datetime.timedelta(days=1)
         steps[-1].save()
     inserted = len(set(CoverageSpan.objects.values_list("pk", flat=True)) - everything)
-    columns = [f for f in CoverageSpan._meta.concrete_fields if not f.primary_key]
     assert inserted
-    batch = min(1000, connection.ops.bulk_batch_size(columns, [None] * inserted))
+    batch = maintain.INSERT_BATCH
     alerts = Alert.objects.filter(kind="coverage_change").count() - alerts_before
     alert_columns = [f for f in Alert._meta.concrete_fields if not f.primary_key]
     alert_batch = connection.ops.bulk_batch_size(alert_columns, [None] * alerts)
