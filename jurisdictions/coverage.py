@@ -754,16 +754,25 @@ class Tally:
         self._where[key] = where
         self._changed(where)
 
+    def copy(self, research_status: str | None = None) -> Tally:
+        """The same candidates sorted the same way, for a cell of ``research_status`` (None:
+        this one's): a state's cell starts from its federal candidates' tally."""
+        other = Tally.__new__(Tally)
+        other.not_researched = self.not_researched if research_status is None else (
+            research_status == ResearchStatus.NOT_RESEARCHED
+        )
+        other.url_of = self.url_of
+        other.groups = {where: dict(group) for where, group in self.groups.items()}
+        other.uncertain, other._where = dict(self.uncertain), dict(self._where)
+        other._sorted, other._deciders = dict(self._sorted), dict(self._deciders)
+        other._value = self._value if research_status is None else None
+        return other
+
     def had_uncertain_steps_happened(self, alternative_status_of, as_of) -> Tally:
         """The same candidates, those whose status is uncertain sorted by
         ``alternative_status_of`` (the status had their uncertain steps happened by ``as_of``;
         any other candidate's is its status)."""
-        other = Tally.__new__(Tally)
-        other.not_researched, other.url_of = self.not_researched, self.url_of
-        other.groups = {where: dict(group) for where, group in self.groups.items()}
-        other._where = dict(self._where)
-        other.uncertain, other._sorted, other._deciders = {}, dict(self._sorted), {}
-        other._value = self._value
+        other = self.copy()
         for assessment, inherited in self.uncertain.values():
             other.put(
                 assessment, inherited, alternative_status_of(assessment.instrument), False,

@@ -234,6 +234,7 @@ class _Rules:
     def __init__(self):
         self.by_day: dict[datetime.date, RulesAt] = {}
         self.moves: dict[int, list[datetime.date]] = {}
+        self.inherited: dict[tuple, Tally] = {}
 
     def at(self, day) -> RulesAt:
         if day not in self.by_day:
@@ -254,9 +255,23 @@ class _Rules:
         return self.moves[instrument.id]
 
 
-def _filled(found, research_status, at, day) -> Tally:
-    """A tally of the candidates ``found`` by the rules ``at`` on ``day``."""
-    tally = Tally(research_status)
+    def filled(self, found, research_status, day) -> Tally:
+        """A tally of the candidates ``found`` by the rules on ``day``. The inherited ones
+        (a federal law's, the same in every state) are sorted once per derivation and copied."""
+        inherited = [c for c in found if c[1]]
+        if not inherited:
+            return _filled(found, research_status, self.at(day), day)
+        key = (tuple(a.id for a, _inherited in inherited), day)
+        if key not in self.inherited:
+            self.inherited[key] = _filled(inherited, research_status, self.at(day), day)
+        tally = self.inherited[key].copy(research_status)
+        return _filled([c for c in found if not c[1]], research_status, self.at(day), day, tally)
+
+
+def _filled(found, research_status, at, day, tally: Tally | None = None) -> Tally:
+    """``tally`` (else a new one) with the candidates ``found`` sorted by the rules ``at`` on
+    ``day``."""
+    tally = Tally(research_status) if tally is None else tally
     for assessment, inherited in found:
         instrument = assessment.instrument
         tally.put(
@@ -293,7 +308,7 @@ def _series(found, research_status, window, start, rules: _Rules) -> list[Change
             if (lo is None or lo <= day) and (hi is None or day <= hi):
                 moving[day].append((assessment, inherited))
     at = rules.at(first)
-    tally = _filled(found, research_status, at, first)
+    tally = rules.filled(found, research_status, first)
     alternative = _alternative(tally, at)
     key = _key(tally, alternative)
     points = [(start, *key, [])]
