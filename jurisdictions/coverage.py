@@ -51,12 +51,15 @@ pure Python over plain values.
 from __future__ import annotations
 
 import datetime
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
 
 from .choices import (
     APPLYING_STATUSES,
@@ -107,9 +110,9 @@ _ANCESTOR_LOOKUPS = (
     "parent__parent__parent__parent",
 )
 
-# Above this many jurisdiction ids an IN list costs more than it saves (and nears SQLite's limit
-# on query parameters): the query then reads every jurisdiction's rows and the Python side
-# ignores the rest. Such a selection is most of the world anyway; instruments, assessments and
+# Up to this many jurisdiction ids are listed in an IN clause; above it they go as one JSON
+# parameter (:func:`among`), which keeps one plan and one parameter whatever their number (an IN
+# list of thousands nears SQLite's limit on query parameters). Instruments, assessments and
 # citations are never listed by id, but selected by subqueries (see _load_assessments).
 _MAX_IN = 500
 
@@ -407,12 +410,24 @@ class _Assessment:
         return self.commencement_date is None or self.commencement_date <= as_of
 
 
+def among(values: Iterable, integers: bool = False) -> RawSQL:
+    """A subquery of ``values`` (strings, or with ``integers`` ids) passed as one JSON
+    parameter, for ``field__in=among(...)``: one query plan and one parameter whatever their
+    number."""
+    data = json.dumps(sorted(values))
+    if connection.vendor == "postgresql":
+        cast = "::bigint" if integers else ""
+        return RawSQL(f"SELECT jsonb_array_elements_text(%s::jsonb){cast}", (data,))
+    return RawSQL("SELECT value FROM json_each(%s)", (data,))
+
+
 def _limit(queryset, lookup: str, ids):
-    """Filter ``queryset`` to ``lookup`` in ``ids`` unless there are too many ids to list."""
+    """Filter ``queryset`` to ``lookup`` in ``ids``: an IN list up to :data:`_MAX_IN` ids, one
+    JSON parameter above (:func:`among`)."""
     ids = list(ids)
     if len(ids) <= _MAX_IN:
         return queryset.filter(**{f"{lookup}__in": ids})
-    return queryset
+    return queryset.filter(**{f"{lookup}__in": among(ids, integers=True)})
 
 
 def _ancestor_chains(jurisdiction_ids: list[int]) -> dict[int, list[int]]:

@@ -28,13 +28,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import logging
 from collections.abc import Callable, Iterable
 
-from django.db import connection
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 
 from jurisdictions.coverage import (
     Cell,
@@ -43,6 +40,7 @@ from jurisdictions.coverage import (
     _limit,
     _read_assessments,
     _read_sources,
+    among,
     checked_question,
     compute,
     evaluate,
@@ -61,16 +59,6 @@ def holding_on(as_of: datetime.date) -> Q:
     return (Q(valid_from__isnull=True) | Q(valid_from__lte=as_of)) & (
         Q(valid_to__isnull=True) | Q(valid_to__gt=as_of)
     )
-
-
-def among(values: Iterable[str]) -> RawSQL:
-    """A subquery of ``values`` passed as one JSON parameter, for ``field__in=among(...)``:
-    one query plan and one parameter whatever their number (an IN list of thousands of slugs
-    would near the databases' limits on parameters)."""
-    data = json.dumps(sorted(values))
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT jsonb_array_elements_text(%s::jsonb)", (data,))
-    return RawSQL("SELECT value FROM json_each(%s)", (data,))
 
 
 def statuses_on(as_of: datetime.date, selected) -> dict[int, str]:

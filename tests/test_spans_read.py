@@ -99,6 +99,32 @@ def test_a_cell_without_its_span_is_computed_by_the_rules_and_logged(seeded, cap
     assert "missing or stale for 1 jurisdiction" in caplog.text
 
 
+def test_more_than_500_jurisdictions_are_selected_by_one_json_parameter(seeded):
+    """Above ``coverage._MAX_IN`` ids a selection goes as one JSON parameter instead of reading
+    every jurisdiction's rows: the answer for 600 jurisdictions (every one with law first) is
+    their answer asked in two halves, computed and read from the spans."""
+    with_law = set(coverage.law_assessments().values_list("instrument__jurisdiction", flat=True))
+    jurisdictions = sorted(Jurisdiction.objects.all(), key=lambda j: (j.pk not in with_law, j.code))
+    jurisdictions = jurisdictions[:coverage._MAX_IN + 100]
+    criteria = list(Criterion.objects.filter(retired=False))
+    as_of = D(2026, 12, 1)
+    halves = [jurisdictions[:300], jurisdictions[300:]]
+    with CaptureQueriesContext(connection) as queries:
+        whole = coverage.compute(jurisdictions, criteria, as_of)
+    assert any("json_each" in q["sql"] or "jsonb_array_elements_text" in q["sql"]
+               for q in queries), "the ids go as one JSON parameter"
+    named = read.coverage_at(jurisdictions, criteria, as_of, "applicable")
+    yes = 0
+    for half in halves:
+        pure = coverage.compute(half, criteria, as_of)
+        for jurisdiction, cells in pure.rows():
+            for slug, cell in cells.items():
+                assert whole.cell(jurisdiction, slug) == cell, (jurisdiction.code, slug)
+                assert decided(named.cell(jurisdiction, slug)) == decided(cell)
+                yes += cell.value == "yes"
+    assert yes > 100
+
+
 @pytest.mark.parametrize("full,stale", [
     (False, {"deciding": ["no-such-instrument"]}),  # what only the spans name
     (True, {"value": "no"}),  # what the rule is checked by
