@@ -560,24 +560,18 @@ def _read_sources(
     The citations are selected by subqueries of the assessments' query, so the database keeps
     to the selection with its indexes however many instruments it holds (bench/FINDINGS.md §4).
     """
-    cited = _citations(
-        AssessmentSource.objects.filter(assessment_id__in=selected.values("pk")),
-        "assessment_id",
-    )
-    for assessment_id, sources in cited.items():
-        if assessment_id in assessments:
-            assessments[assessment_id].sources = tuple(sources)
-
     uncited = selected.exclude(
         Exists(AssessmentSource.objects.filter(assessment_id=OuterRef("pk")))
     )
-    cited = _citations(
-        InstrumentSource.objects.filter(instrument_id__in=uncited.values("instrument_id")),
-        "instrument_id",
-    )
-    for instrument_id, sources in cited.items():
-        if instrument_id in instruments:
-            instruments[instrument_id].sources = tuple(sources)
+    for citations, key, citing in (
+        (AssessmentSource.objects.filter(assessment_id__in=selected.values("pk")),
+         "assessment_id", assessments),
+        (InstrumentSource.objects.filter(instrument_id__in=uncited.values("instrument_id")),
+         "instrument_id", instruments),
+    ):
+        for pk, sources in _citations(citations, key).items():
+            if pk in citing:
+                citing[pk].sources = tuple(sources)
 
 
 def law_assessments():
