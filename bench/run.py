@@ -395,7 +395,7 @@ def fanout() -> dict:
     """Save one step of the US federal instrument with the most steps, its date moved a day
     later, then back (two writes each time): the median time of one save, which re-derives the
     coverage spans of the US and every US state in the same transaction. Then checks the spans
-    of the US and two states against the rules."""
+    of the US and two states against a whole derivation."""
     import datetime as dt
 
     from django.db import connection
@@ -429,7 +429,11 @@ def fanout() -> dict:
     states = Jurisdiction.objects.filter(parent__code="US").count()
     codes = ["US", *Jurisdiction.objects.filter(parent__code="US").order_by("code")
              .values_list("code", flat=True)[:2]]
-    found = differences(codes=codes)
+    # The stored spans against a whole derivation (what a write must keep): checking every
+    # span against `compute` as well (`rules=True`) costs one computation per span boundary,
+    # over half an hour for the US at the large scale; the tests hold the derivation to the
+    # rules.
+    found = differences(codes=codes, rules=False)
     notes = [f"{instrument.slug}: 1 + {states} jurisdictions re-derived per save",
              "spans checked: " + ("no difference" if not found else found[0][:150])]
     return {"lawtracker_ms": statistics.median(times), "runs": len(times), "queries": queries,
