@@ -801,18 +801,20 @@ class Tally:
 
     def _entries(self, where) -> tuple[_Entry, ...]:
         """A group's candidates in the order of :func:`_by_place`."""
-        if where not in self._sorted:
-            group = self.groups.get(where, {})
-            self._sorted[where] = tuple(sorted(group.values(), key=lambda entry: entry.place))
-        return self._sorted[where]
+        found = self._sorted.get(where)
+        if found is None:
+            group = self.groups.get(where)
+            found = self._sorted[where] = tuple(sorted(group.values())) if group else ()
+        return found
 
     def _shown(self, where) -> tuple[Decider, ...]:
-        if where not in self._deciders:
-            self._deciders[where] = tuple(
+        found = self._deciders.get(where)
+        if found is None:
+            found = self._deciders[where] = tuple(
                 _decider(e.assessment, e.status, e.inherited, self.url_of)
                 for e in self._entries(where)
             )
-        return self._deciders[where]
+        return found
 
     def value(self) -> str:
         if self._value is None:
@@ -832,9 +834,6 @@ class Tally:
         value = self.value()
         return tuple(e.place[2] for e in self._entries(value)) if self.groups.get(value) else ()
 
-    def pending_deciders(self) -> tuple[Decider, ...]:
-        return self._shown(_PENDING)
-
     def pending_slugs(self) -> tuple[str, ...]:
         return tuple(e.place[2] for e in self._entries(_PENDING))
 
@@ -851,20 +850,25 @@ class Tally:
 
     def cell(self, alternative, bloc_obligations, criterion_slug) -> Cell:
         value = self.value()
-        considered = sorted(
-            (d for where, group in self.groups.items() if group
-             and where is not _PENDING and where is not _NOT_COMMENCED
-             for d in self._shown(where)),
-            key=_by_strength,
+        # Counted candidates strongest first (``_by_strength``): each value's group is in
+        # ``_by_place`` order already.
+        ranked = sorted(
+            (where for where, group in self.groups.items()
+             if group and where is not _PENDING and where is not _NOT_COMMENCED),
+            key=lambda where: -VALUE_STRENGTH.get(where, 0),
         )
+        considered = tuple(d for where in ranked for d in self._shown(where))
+        if len({VALUE_STRENGTH.get(where, 0) for where in ranked}) < len(ranked):
+            considered = tuple(sorted(considered, key=_by_strength))
         return Cell(
             value=value,
             approximate=self.approximate(alternative),
-            instruments=tuple(d for d in considered if d.value == value)
-            if not self.not_researched else (),
-            considered=tuple(considered),
-            pending=self.pending_deciders(),
-            bloc_obligations=tuple(sorted(bloc_obligations, key=_by_place)),
+            instruments=() if self.not_researched or not self.groups.get(value)
+            else self._shown(value),
+            considered=considered,
+            pending=self._shown(_PENDING),
+            bloc_obligations=tuple(sorted(bloc_obligations, key=_by_place)) if bloc_obligations
+            else (),
             not_commenced=self._shown(_NOT_COMMENCED),
             criterion=criterion_slug,
         )
