@@ -722,6 +722,11 @@ class Tally:
     candidates plus its changes (issue 12). The rule is written here and nowhere else.
     ``url_of`` gives each decider's address from its instrument's slug."""
 
+    __slots__ = (
+        "not_researched", "url_of", "groups", "uncertain", "_where", "_sorted", "_deciders",
+        "_value",
+    )
+
     def __init__(self, research_status: str, url_of=None):
         self.not_researched = research_status == ResearchStatus.NOT_RESEARCHED
         self.url_of = url_of
@@ -742,13 +747,15 @@ class Tally:
         """Sort one candidate (again): its instrument's status and whether that status is
         uncertain on the date, and whether its assessment has commenced by then."""
         key, value = assessment.id, assessment.value
-        self.uncertain.pop(key, None)
         if uncertain:
             self.uncertain[key] = (assessment, inherited)
-        where = self._where.pop(key, None)
-        if where is not None:
-            del self.groups[where][key]
-            self._changed(where)
+        elif self.uncertain:
+            self.uncertain.pop(key, None)
+        if self._where:
+            where = self._where.pop(key, None)
+            if where is not None:
+                del self.groups[where][key]
+                self._changed(where)
         if status in APPLYING_STATUSES:
             where = value if commenced else _NOT_COMMENCED
         elif status in PENDING_STATUSES and value == AssessmentValue.YES:

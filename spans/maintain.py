@@ -231,29 +231,39 @@ class _Rules:
     """The per-instrument rules (:class:`coverage.RulesAt`) by date, and the dates on which
     each instrument's rules change, memoised across the cells of one derivation."""
 
-    def __init__(self):
+    def __init__(self, window: tuple = WHOLE):
+        self.window = window
         self.by_day: dict[datetime.date, RulesAt] = {}
         self.moves: dict[int, list[datetime.date]] = {}
         self.inherited: dict[tuple, Tally] = {}
+        # date -> the instruments with a step on it (of every instrument whose changes were read)
+        self.steps_on: dict[datetime.date, set[int]] = defaultdict(set)
 
     def at(self, day) -> RulesAt:
         if day not in self.by_day:
             self.by_day[day] = RulesAt(day)
         return self.by_day[day]
 
+    def within(self, day) -> bool:
+        lo, hi = self.window
+        return (lo is None or lo <= day) and (hi is None or day <= hi)
+
     def changes(self, instrument) -> list[datetime.date]:
-        """The breakpoints (:func:`_breakpoints`) on which what the cell rule reads of the
-        instrument differs from the day before: it is the same on every other date."""
+        """The breakpoints (:func:`_breakpoints`) in the window on which what the cell rule
+        reads of the instrument differs from the day before: it is the same on every other
+        date."""
         if instrument.id not in self.moves:
             found, last = [], self.at(datetime.date.min).signature(instrument)
             for day in _breakpoints([instrument], []):
                 signature = self.at(day).signature(instrument)
                 if signature != last:
-                    found.append(day)
+                    if self.within(day):
+                        found.append(day)
                     last = signature
             self.moves[instrument.id] = found
+            for step in instrument.steps:
+                self.steps_on[step.date].add(instrument.id)
         return self.moves[instrument.id]
-
 
     def filled(self, found, research_status, day) -> Tally:
         """A tally of the candidates ``found`` by the rules on ``day``. The inherited ones
@@ -296,17 +306,16 @@ def _series(found, research_status, window, start, rules: _Rules) -> list[Change
     statuses had the uncertain steps happened, from the first date a status is uncertain);
     on each date where an instrument's rules change (:meth:`_Rules.changes`) or an assessment
     commences, only those candidates are sorted again."""
-    lo, hi = window
+    lo, _hi = window
     first = datetime.date.min if lo is None else lo - _ONE_DAY
     moving = defaultdict(list)  # date -> the candidates to sort again on it
     for assessment, inherited in found:
-        instrument = assessment.instrument
-        days = set(rules.changes(instrument))
-        if assessment.commencement_date is not None:
-            days.add(assessment.commencement_date)
+        days = rules.changes(assessment.instrument)
         for day in days:
-            if (lo is None or lo <= day) and (hi is None or day <= hi):
-                moving[day].append((assessment, inherited))
+            moving[day].append((assessment, inherited))
+        commencing = assessment.commencement_date
+        if commencing is not None and commencing not in days and rules.within(commencing):
+            moving[commencing].append((assessment, inherited))
     at = rules.at(first)
     tally = rules.filled(found, research_status, first)
     alternative = _alternative(tally, at)
@@ -318,7 +327,7 @@ def _series(found, research_status, window, start, rules: _Rules) -> list[Change
     shown_at_change: dict[int, bool] = {}
     since_start = start is not None and start != first
     inherited_of = {a.id: inherited for a, inherited in found}
-    steps_on = None  # date -> candidates with a step on it (read at the first change)
+    by_instrument = None  # instrument id -> its candidate (read at the first change)
     for day in sorted(moving):
         at = rules.at(day)
         for assessment, inherited in moving[day]:
@@ -339,13 +348,13 @@ def _series(found, research_status, window, start, rules: _Rules) -> list[Change
         answer = _key(tally, alternative)
         if answer == key:
             continue
-        if steps_on is None:
-            steps_on = defaultdict(list)
-            for assessment, _inherited in found:
-                for step_day in {step.date for step in assessment.instrument.steps}:
-                    steps_on[step_day].append(assessment)
-        near = (*steps_on.get(day, ()), *steps_on.get(day - _ONE_DAY, ()),
-                *(a for a, _inherited in moving[day]))
+        if by_instrument is None:
+            by_instrument = {a.instrument.id: a for a, _inherited in found}
+        near = (
+            *(by_instrument[i] for step_day in (day, day - _ONE_DAY)
+              for i in rules.steps_on.get(step_day, ()) if i in by_instrument),
+            *(a for a, _inherited in moving[day]),
+        )
         if since_start:
             before = {
                 a.id: _filled([(a, inherited_of[a.id])], research_status, rules.at(start),
@@ -387,7 +396,7 @@ def change_points(
     chains = _ancestor_chains(own_ids)
     ancestor_ids = {a for chain in chains.values() for a in chain}
     by_cell = _load_assessments(set(own_ids) | ancestor_ids, criterion_ids, with_sources=False)
-    rules = _Rules()
+    rules = _Rules(window)
     shared: dict[tuple, list[ChangePoint]] = {}
     result: dict[Slot, list[ChangePoint]] = {}
     for jurisdiction in jurisdictions:
