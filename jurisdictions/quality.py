@@ -7,7 +7,8 @@ and the admin page ``/admin/data-report/``:
 - instruments citing no primary source (no source of kind official, legislature, government or
   court);
 - assessments not verified within ``stale_days`` days (never verified included);
-- status events dated only ``on_or_before`` (no source gives the day of the step);
+- status events dated only ``on_or_before`` (no source gives the day of the step), and status
+  events no second reader has verified;
 - conflicts between sources: instruments whose research notes record a disagreement, whose
   confidence is ``low``, or that carry the same step twice on different dates;
 - the data lint (:mod:`jurisdictions.lint`): its counts per rule and every finding.
@@ -147,11 +148,11 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
     stale_total = stale.count()
     never_verified = stale.filter(verified_on__isnull=True).count()
 
-    on_or_before = list(
-        StatusEvent.objects.filter(date_precision=DatePrecision.ON_OR_BEFORE)
-        .order_by("instrument__jurisdiction__code", "instrument__slug", "date")
-        .values_list("instrument__jurisdiction__code", "instrument__slug", "status", "date")
-    )
+    steps = StatusEvent.objects.order_by(
+        "instrument__jurisdiction__code", "instrument__slug", "date"
+    ).values_list("instrument__jurisdiction__code", "instrument__slug", "status", "date")
+    on_or_before = list(steps.filter(date_precision=DatePrecision.ON_OR_BEFORE))
+    steps_unverified = list(steps.filter(verified_on__isnull=True))
 
     # The same step on two dates is a possible conflict between sources; two chambers' votes
     # (the same status, different bodies) are two steps, not a conflict.
@@ -201,6 +202,7 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
         "assessments_never_verified": never_verified,
         "status_events": StatusEvent.objects.count(),
         "status_events_on_or_before": len(on_or_before),
+        "status_events_never_verified": len(steps_unverified),
         "possible_conflicts": len(conflicts),
         "control_characters": len(control),
     }
@@ -220,6 +222,10 @@ def build_report(today: datetime.date | None = None, stale_days: int | None = No
         "status_events_on_or_before": [
             {"jurisdiction": c, "instrument": s, "status": st, "date": d.isoformat()}
             for c, s, st, d in on_or_before
+        ],
+        "status_events_never_verified": [
+            {"jurisdiction": c, "instrument": s, "status": st, "date": d.isoformat()}
+            for c, s, st, d in steps_unverified
         ],
         "possible_conflicts": conflicts,
         "lint": {
@@ -258,7 +264,7 @@ def summary_lines(report: dict) -> list[str]:
         f"- assessments: {s['assessments']}, of which {s['assessments_stale']} stale "
         f"({s['assessments_never_verified']} never verified)",
         f"- status events: {s['status_events']}, of which {s['status_events_on_or_before']} "
-        "dated only on_or_before",
+        f"dated only on_or_before, {s['status_events_never_verified']} never verified",
         f"- instruments with possible conflicts between sources: {s['possible_conflicts']}",
         f"- stored texts holding a control character: {s['control_characters']}",
     ]

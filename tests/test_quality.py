@@ -19,6 +19,16 @@ def test_report_counts_match_the_database(seeded):
     assert summary["status_events_on_or_before"] == StatusEvent.objects.filter(
         date_precision="on_or_before"
     ).count()
+    # a step counts as verified only once a second reader has (DOMAIN.md, "Verification")
+    unverified = StatusEvent.objects.filter(verified_on=None)
+    assert summary["status_events_never_verified"] == unverified.count()
+    assert 0 < unverified.count() < StatusEvent.objects.count()
+    listed = {(r["instrument"], r["status"], r["date"])
+              for r in report["status_events_never_verified"]}
+    # the PROTECT Act's day of enactment is a fact; its in-force day rests on no source yet
+    assert ("us-protect-act", "in_force", "2003-04-30") in listed
+    assert all(e.verified_on is None for e in StatusEvent.objects.filter(
+        instrument__slug="us-protect-act", status="in_force"))
     # stale: never verified, or verified longer ago than LAWTRACKER_STALE_DAYS
     assert summary["assessments_stale"] == Assessment.objects.filter(verified_on=None).count()
     assert 0 < summary["assessments_stale"] < Assessment.objects.count()
@@ -52,6 +62,10 @@ def test_command_prints_the_summary_and_json(seeded):
     text = out.getvalue()
     assert "EU members: 27 (27 reviewed, 0 in progress, 0 not researched)" in text
     assert "Research status by UN M49 region" in text
+    steps = StatusEvent.objects
+    assert (f"- status events: {steps.count()}, of which "
+            f"{steps.filter(date_precision='on_or_before').count()} dated only on_or_before, "
+            f"{steps.filter(verified_on=None).count()} never verified") in text
     out = io.StringIO()
     call_command("data_report", "--json", stdout=out)
     data = json.loads(out.getvalue())
@@ -76,6 +90,8 @@ def test_admin_page_for_staff_only(seeded, client, django_user_model):
     html = response.content.decode()
     assert "Data quality report" in html
     assert "Possible conflicts between sources" in html
+    unverified = StatusEvent.objects.filter(verified_on=None).count()
+    assert f"Status events no second reader has verified ({unverified})" in html
     assert client.get(url + "?as_of=not-a-date").status_code == 200
     # The admin's index links to it for those who may read it, and only for them.
     assert f'href="{url}"' in client.get("/admin/").content.decode()

@@ -64,6 +64,7 @@ class Command(BaseCommand):
             for section in (
                 "instruments_without_primary_source",
                 "status_events_on_or_before",
+                "status_events_never_verified",
                 "possible_conflicts",
                 "control_characters",
             ):
