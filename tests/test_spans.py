@@ -108,6 +108,37 @@ def test_coverage_changes_names_the_date_and_the_step(seeded, client):
     assert "us-al-hb-168-2024:in_force" in text
 
 
+def test_history_and_changes_read_their_spans_in_one_query_whatever_their_number(
+    seeded, client
+):
+    """The panel reads only what a span's answer names (`spans.history.panel`): no row read
+    later, so the query count of a page of the history and of the changes is the same for
+    one country and for every state of the US."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(path, params):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path, params)
+        assert response.status_code == 200
+        return len(queries), response.json()
+
+    states = Jurisdiction.objects.within("US").order_by("code").values_list("code", flat=True)
+    cells = {"criterion": "ai_generated_explicit", "scope": "own"}
+    one = {"jurisdictions": "US-AL", **cells}
+    many = {"jurisdictions": ",".join(states), **cells}
+    dates = {"from": "2020-01-01", "to": "2026-06-30"}
+    small, few = count(CHANGES, {**one, **dates})
+    large, found = count(CHANGES, {**many, **dates})
+    assert len(found["results"]) > 10 * len(few["results"]) > 0
+    assert small == large
+    small, page = count(HISTORY, {**one, "page_size": 2})
+    large, full = count(HISTORY, {**many, "page_size": 100})
+    assert len(full["results"]) == 100 and len(page["results"]) == 2
+    assert small == large
+    assert page["results"][0]["jurisdiction_name"] == "Alabama"
+
+
 def test_coverage_history_csv_streams_every_span(seeded, client):
     response = client.get(HISTORY, {"within": "US", "criterion": "possession", "format": "csv"})
     assert response.status_code == 200 and response.streaming
